@@ -1,0 +1,50 @@
+"""One error tree. Every error carries a message fit to show an operator.
+
+The CLI prints ``str(err)`` on one line and exits non-zero; the web layer maps the
+class to a status code. Messages are Vietnamese first, with English after " / "
+where it helps an administrator reading the CLI.
+"""
+
+from __future__ import annotations
+
+
+class BroadcasterError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, **fields: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(BroadcasterError):
+    """Settings or data directory are unusable."""
+
+
+class NotFoundError(BroadcasterError):
+    """An id or a file that does not exist."""
+
+
+class InputError(BroadcasterError):
+    """Bad input from a user: empty text, unreadable file, bad option."""
+
+
+class SpeechError(BroadcasterError):
+    """No engine could turn the text into speech."""
+
+
+class AudioError(BroadcasterError):
+    """Audio could not be decoded, assembled or written."""
+
+
+class PlayoutError(BroadcasterError):
+    """The sound device could not be opened or failed while playing."""
+
+
+class ScheduleError(BroadcasterError):
+    """The timetable is invalid or the scheduler cannot start."""

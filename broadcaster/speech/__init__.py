@@ -1,0 +1,1 @@
+"""Text to speech: the reading layer, the engines, the render cache and the fallback chain."""
