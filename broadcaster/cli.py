@@ -1,0 +1,334 @@
+"""Command line for administrators: thin typer commands over service.Station.
+
+Every error the project raises on purpose prints one line (``Lỗi: …``) on stderr and
+exits non-zero; anything unexpected does too, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from .config import Settings, load_settings
+from .exceptions import BroadcasterError, InputError
+from .models import CLASS_LABELS, STATUS_LABELS, BulletinClass
+
+app = typer.Typer(
+    help="broadcaster — phần mềm tự động phát thanh cho đài truyền thanh xã.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+bulletin_app = typer.Typer(help="Bản tin: thêm, xem danh sách.", no_args_is_help=True)
+app.add_typer(bulletin_app, name="bulletin")
+
+DataDir = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
+]
+
+
+def _mount_speech_apps() -> None:
+    try:
+        from .cli_speech import lexicon_app, speech_app
+    except ImportError:  # pragma: no cover - the reading layer ships with the package
+        return
+    app.add_typer(speech_app, name="speech", help="Lớp đọc: xem văn bản sẽ được đọc thế nào.")
+    app.add_typer(lexicon_app, name="lexicon", help="Từ điển viết tắt và cách đọc riêng của đài.")
+
+
+_mount_speech_apps()
+
+
+@app.callback()
+def _root(ctx: typer.Context, data_dir: DataDir = None) -> None:
+    ctx.obj = {"data_dir": data_dir}
+
+
+def _settings(ctx: typer.Context, data_dir: Path | None, **overrides) -> Settings:
+    chosen = data_dir or (ctx.obj or {}).get("data_dir")
+    return load_settings(chosen, **overrides)
+
+
+def _station(ctx: typer.Context, data_dir: Path | None, **overrides):
+    from .service import Station
+
+    return Station.open(_settings(ctx, data_dir, **overrides))
+
+
+def _player(settings: Settings, device: str | None = None):
+    from .playout.player import Player
+
+    return Player(
+        device=device if device is not None else settings.output_device,
+        sample_rate=settings.sample_rate,
+        block_frames=settings.playout_block_frames,
+        fade_ms=settings.fade_ms,
+    )
+
+
+def _parse_date(value: str | None, what: str) -> date | None:
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise InputError(f"{what}: ngày '{value}' không hợp lệ (dùng YYYY-MM-DD hoặc DD/MM/YYYY)")
+
+
+def _read_text_file(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"Không đọc được tệp {path}: {exc.strerror or exc}") from exc
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"Tệp {path} không phải văn bản UTF-8")
+
+
+def _local(dt: datetime | None, tz) -> str:
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if dt else ""
+
+
+# ---------------------------------------------------------------------- commands
+@app.command()
+def init(ctx: typer.Context, data_dir: DataDir = None) -> None:
+    """Chuẩn bị thư mục dữ liệu (chạy lại nhiều lần không sao)."""
+    from .service import init_data_dir
+
+    settings = _settings(ctx, data_dir)
+    created = init_data_dir(settings)
+    for item in created:
+        typer.echo(f"Đã tạo {item}")
+    typer.echo(f"Thư mục dữ liệu sẵn sàng: {settings.data_dir.resolve()}")
+
+
+@bulletin_app.command("add")
+def bulletin_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option("--title", help="Tiêu đề bản tin.")],
+    text: Annotated[Optional[str], typer.Option("--text", help="Nội dung bản tin.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Tệp văn bản UTF-8 chứa nội dung.")] = None,
+    approve: Annotated[bool, typer.Option("--approve", help="Duyệt ngay và dựng âm thanh trước.")] = False,
+    bulletin_class: Annotated[
+        BulletinClass, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
+    ] = BulletinClass.normal,
+    valid_from: Annotated[Optional[str], typer.Option("--from", help="Phát từ ngày (YYYY-MM-DD).")] = None,
+    valid_until: Annotated[Optional[str], typer.Option("--until", help="Phát đến ngày (YYYY-MM-DD).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Thêm bản tin; in ra số của bản tin mới."""
+    if (text is None) == (file is None):
+        raise InputError("Cần đúng một trong hai: --text hoặc --file")
+    body = text if text is not None else _read_text_file(file)
+    station = _station(ctx, data_dir)
+    bulletin = station.add_bulletin(
+        title=title,
+        text=body,
+        approve=approve,
+        bulletin_class=bulletin_class,
+        valid_from=_parse_date(valid_from, "--from"),
+        valid_until=_parse_date(valid_until, "--until"),
+    )
+    typer.echo(bulletin.id)
+    if bulletin.render_error:
+        typer.echo(f"Cảnh báo: chưa dựng được âm thanh: {bulletin.render_error}", err=True)
+
+
+@bulletin_app.command("list")
+def bulletin_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Danh sách bản tin."""
+    station = _station(ctx, data_dir)
+    bulletins = station.list_bulletins()
+    if as_json:
+        typer.echo(json.dumps([b.model_dump(mode="json") for b in bulletins], ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("Số", "Tiêu đề", "Loại", "Trạng thái", "Hiệu lực", "Âm thanh")
+    for b in bulletins:
+        span = f"{b.valid_from or '…'} → {b.valid_until or '…'}"
+        audio = f"{b.item_duration_s:.0f} s ({b.item_engine})" if b.item_duration_s else (b.render_error or "")
+        table.add_row(str(b.id), b.title, CLASS_LABELS[b.bulletin_class], STATUS_LABELS[b.status], span, audio)
+    Console().print(table)
+
+
+@app.command()
+def render(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Tệp WAV đầu ra.")],
+    bulletin: Annotated[Optional[int], typer.Option("--bulletin", help="Số bản tin.")] = None,
+    text: Annotated[Optional[str], typer.Option("--text", help="Văn bản cần đọc.")] = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="gtts hoặc espeak (không thử máy khác).")] = None,
+    no_jingles: Annotated[bool, typer.Option("--no-jingles", help="Không chèn nhạc hiệu.")] = False,
+    show_text: Annotated[bool, typer.Option("--show-text", help="In văn bản sẽ được đọc.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Dựng một bản tin hoặc một đoạn văn bản thành tệp WAV (nhạc hiệu + giọng đọc, âm lượng chuẩn)."""
+    if (bulletin is None) == (text is None):
+        raise InputError("Cần đúng một trong hai: --bulletin hoặc --text")
+    if engine is not None and engine not in ("gtts", "espeak"):
+        raise InputError(f"Máy đọc '{engine}' không có; chọn gtts hoặc espeak")
+    station = _station(ctx, data_dir)
+    body = station.get_bulletin(bulletin).text if bulletin is not None else text
+    outcome = station.render_text(body, out=out, engine=engine, jingles=not no_jingles)
+    if show_text:
+        typer.echo(outcome.spoken_text)
+    for failure in outcome.failures:
+        typer.echo(f"Cảnh báo: {failure}", err=True)
+    typer.echo(
+        f"Đã dựng {outcome.path}: {outcome.duration_s:.1f} s, {outcome.integrated_lufs:.1f} LUFS, "
+        f"đỉnh {outcome.true_peak_dbtp:.1f} dBTP, giọng {outcome.engine}",
+        err=True,
+    )
+
+
+@app.command()
+def play(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Tệp âm thanh WAV đã dựng.")],
+    device: Annotated[Optional[str], typer.Option("--device", help="Thiết bị âm thanh (số hoặc tên).")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="Tên ghi vào nhật ký phát.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Phát một tệp qua card âm thanh, ghi nhật ký phát, chờ phát xong."""
+    if not file.is_file():
+        raise InputError(f"Không tìm thấy tệp: {file}")
+    station = _station(ctx, data_dir)
+    station.recover_interrupted()
+    player = _player(station.settings, device)
+    try:
+        row = station.play_file(file, player=player, title=title or file.name)
+    finally:
+        player.close()
+    message = f"{row.title}: {STATUS_LABELS[row.status]} ({row.duration_s or 0:.1f} s)"
+    if row.status != "aired":
+        typer.echo(f"Lỗi: {message} — {row.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(message)
+
+
+@app.command("log")
+def log_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", help="Từ ngày (YYYY-MM-DD).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Nhật ký phát sóng (as-run log)."""
+    station = _station(ctx, data_dir)
+    rows = station.as_run_log(since=_parse_date(since, "--since"))
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("Số", "Bắt đầu", "Kết thúc", "Tiêu đề", "Khung giờ", "Trạng thái", "Giọng", "Lý do")
+    for r in rows:
+        table.add_row(
+            str(r.id), _local(r.started_at, station.tz), _local(r.ended_at, station.tz), r.title,
+            r.slot or "", STATUS_LABELS[r.status], r.engine or "", r.reason or "",
+        )
+    Console().print(table)
+
+
+@app.command()
+def devices(as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False) -> None:
+    """Liệt kê thiết bị âm thanh đầu ra (chọn bằng output_device trong settings.toml)."""
+    from dataclasses import asdict
+
+    from .playout.devices import list_devices
+
+    found = list_devices()
+    if as_json:
+        typer.echo(json.dumps([asdict(d) for d in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        typer.echo("Không tìm thấy thiết bị âm thanh đầu ra nào.")
+        return
+    for d in found:
+        mark = "*" if d.is_default else " "
+        typer.echo(f"{mark} {d.index:>3}  {d.name}  ({d.hostapi}, {d.max_output_channels} kênh)")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    schedule: Annotated[Optional[Path], typer.Option("--schedule", help="Tệp lịch phát TOML.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Chạy đài: phát theo lịch, dựng trước bản tin, tự thử lại khi mất card âm thanh."""
+    from .onair import OnAir
+    from .scheduling.timetable import builtin_schedule, load_timetable
+
+    station = _station(ctx, data_dir)
+    settings = station.settings
+    timetable = load_timetable(schedule or settings.schedule_file or builtin_schedule())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    runner = OnAir(
+        station,
+        timetable,
+        player_factory=lambda: _player(settings),
+        stop=stop,
+        say=lambda msg: typer.echo(msg),
+    )
+    typer.echo(f"Thư mục dữ liệu: {settings.data_dir.resolve()}. Nhấn Ctrl+C để dừng.")
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        stop.set()
+        typer.echo("Đã dừng đài.")
+
+
+# ------------------------------------------------------------------------- entry
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code; errors become one line on stderr."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8")
+        except (AttributeError, ValueError):
+            pass
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="broadcaster")
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("Đã hủy.", err=True)
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except BroadcasterError as exc:
+        typer.echo(f"Lỗi: {exc}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # the promise: never a traceback to the user
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        typer.echo(f"Lỗi không mong đợi: {type(exc).__name__}: {exc}", err=True)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

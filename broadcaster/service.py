@@ -1,0 +1,460 @@
+"""The station facade: what the CLI, the scheduler and (later) the web console call.
+
+It combines speech, audio and playout, and it is the only writer of the as-run log.
+Every dependency (settings, database engine, synthesizer, player, clock) is passed in
+or built from settings, so tests can swap the boundary they cannot reach.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from .config import Settings, settings_template
+from .db import as_utc, create_schema, make_engine
+from .exceptions import AudioError, BroadcasterError, InputError, NotFoundError, PlayoutError
+from .models import (
+    AsRun,
+    AsRunPublic,
+    AsRunStatus,
+    Bulletin,
+    BulletinClass,
+    BulletinPublic,
+    BulletinStatus,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from .playout.player import Player
+    from .speech.synth import SpeechResult, Synthesizer
+
+log = logging.getLogger(__name__)
+
+CRASH_REASON = "Phần mềm dừng đột ngột khi đang phát (mất điện, tắt máy hoặc lỗi)"
+
+
+def init_data_dir(settings: Settings) -> list[str]:
+    """Create the data directory, cache, settings file and database. Idempotent.
+
+    Returns what was created this time (empty when everything already existed).
+    """
+    created: list[str] = []
+    for directory in (settings.data_dir, settings.cache_dir, settings.cache_dir / "items"):
+        if not directory.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            created.append(str(directory))
+    if not settings.settings_path.exists():
+        tmp = settings.settings_path.with_suffix(".toml.part")
+        tmp.write_text(settings_template(), encoding="utf-8")
+        tmp.replace(settings.settings_path)
+        created.append(str(settings.settings_path))
+    existed = settings.db_path.exists()
+    engine = make_engine(settings.db_path)
+    try:
+        create_schema(engine)
+    finally:
+        engine.dispose()
+    if not existed:
+        created.append(str(settings.db_path))
+    return created
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """A rendered program item and how it was made."""
+
+    path: Path
+    spoken_text: str
+    engine: str
+    duration_s: float
+    integrated_lufs: float
+    true_peak_dbtp: float
+    failures: tuple[str, ...] = ()
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Station:
+    """One station: its settings, database, speech chain and sound card."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        synthesizer: Synthesizer | None = None,
+        player_factory: Callable[[], Player] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = engine or make_engine(settings.db_path)
+        self._synth = synthesizer
+        self._player_factory = player_factory
+        self.clock = clock or utcnow
+        self._air_lock = threading.Lock()
+        self._lexicon_cache: tuple[float, object] | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, **kwargs) -> Station:
+        """Prepare the data directory (idempotent) and return a station on it."""
+        init_data_dir(settings)
+        return cls(settings, **kwargs)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # ------------------------------------------------------------------ speech
+    def lexicon(self):
+        """The effective lexicon (built-in + the station's file), reloaded when the file changes."""
+        from .speech.lexicon import Lexicon
+
+        path = self.settings.lexicon_path
+        mtime = path.stat().st_mtime if path.exists() else -1.0
+        if self._lexicon_cache is None or self._lexicon_cache[0] != mtime:
+            self._lexicon_cache = (mtime, Lexicon.load(path))
+        return self._lexicon_cache[1]
+
+    def normalize(self, text: str) -> str:
+        """What will be said for this text (the one normalization entry point + lexicon)."""
+        from .speech.normalize import normalize
+
+        return normalize(text, self.lexicon())
+
+    @property
+    def synthesizer(self) -> Synthesizer:
+        if self._synth is None:
+            from .speech.synth import Synthesizer
+
+            self._synth = Synthesizer(settings=self.settings, normalizer=self.normalize)
+        return self._synth
+
+    def speak(self, text: str, *, engine: str | None = None) -> SpeechResult:
+        """Synthesize (or fetch from the cache) the speech for a text."""
+        if not text or not text.strip():
+            raise InputError("Nội dung bản tin trống / the text is empty")
+        return self.synthesizer.speak(text, engine=engine)
+
+    # ------------------------------------------------------------------- audio
+    def _item_key(self, speech_path: Path, jingles: bool) -> str:
+        from .audio import builtin_asset
+
+        s = self.settings
+        parts: dict[str, object] = {
+            "speech": speech_path.name,
+            "jingles": jingles,
+            "gap": s.jingle_gap_ms,
+            "fade": s.fade_ms,
+            "lufs": s.target_lufs,
+            "peak": s.true_peak_dbtp,
+            "rate": s.sample_rate,
+        }
+        if jingles:
+            for name, override in (("intro", s.intro_jingle), ("outro", s.outro_jingle)):
+                path = Path(override) if override else builtin_asset(name)
+                parts[name] = _file_digest(path) if path.is_file() else str(path)
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+    def render_text(
+        self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True
+    ) -> RenderOutcome:
+        """Text → speech → program item (jingles, loudness). Cached; copied to `out` if given."""
+        from .audio import load_audio, measure, render_item
+
+        speech = self.speak(text, engine=engine)
+        item_path = self.settings.cache_dir / "items" / f"{self._item_key(speech.path, jingles)}.wav"
+        if item_path.exists():  # same speech, same jingles, same settings: never rendered twice
+            samples = load_audio(item_path, sample_rate=self.settings.sample_rate)
+            loudness = measure(samples, self.settings.sample_rate)
+            duration_s = len(samples) / self.settings.sample_rate
+            lufs, peak = loudness.integrated_lufs, loudness.true_peak_dbtp
+        else:
+            info = render_item(speech.path, item_path, settings=self.settings, jingles=jingles)
+            duration_s, lufs, peak = info.duration_s, info.integrated_lufs, info.true_peak_dbtp
+        final = item_path
+        if out is not None:
+            final = Path(out)
+            if final.is_dir():
+                raise InputError(f"'{final}' là một thư mục; hãy cho tên tệp .wav")
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_name(final.name + ".part")
+            tmp.write_bytes(item_path.read_bytes())
+            tmp.replace(final)
+        return RenderOutcome(
+            path=final,
+            spoken_text=speech.spoken_text,
+            engine=speech.engine,
+            duration_s=duration_s,
+            integrated_lufs=lufs,
+            true_peak_dbtp=peak,
+            failures=speech.failures,
+        )
+
+    # --------------------------------------------------------------- bulletins
+    def add_bulletin(
+        self,
+        *,
+        title: str,
+        text: str,
+        approve: bool = False,
+        bulletin_class: BulletinClass = BulletinClass.normal,
+        valid_from: date | None = None,
+        valid_until: date | None = None,
+    ) -> BulletinPublic:
+        """Store a new bulletin (draft, or approved and rendered ahead)."""
+        title, text = (title or "").strip(), (text or "").strip()
+        if not title:
+            raise InputError("Tiêu đề bản tin trống / the title is empty")
+        if not text:
+            raise InputError("Nội dung bản tin trống / the text is empty")
+        if valid_from and valid_until and valid_until < valid_from:
+            raise InputError("Ngày kết thúc trước ngày bắt đầu / valid_until is before valid_from")
+        with Session(self.db) as session:
+            bulletin = Bulletin(
+                title=title,
+                text=text,
+                bulletin_class=bulletin_class,
+                valid_from=valid_from,
+                valid_until=valid_until,
+            )
+            session.add(bulletin)
+            session.commit()
+            session.refresh(bulletin)
+            bulletin_id = bulletin.id
+        if approve:
+            return self.approve(bulletin_id=bulletin_id)
+        return self.get_bulletin(bulletin_id)
+
+    def get_bulletin(self, bulletin_id: int) -> BulletinPublic:
+        with Session(self.db) as session:
+            bulletin = session.get(Bulletin, bulletin_id)
+            if bulletin is None:
+                raise NotFoundError(f"Không có bản tin số {bulletin_id} / no bulletin with id {bulletin_id}")
+            return BulletinPublic.model_validate(bulletin)
+
+    def list_bulletins(self) -> list[BulletinPublic]:
+        with Session(self.db) as session:
+            rows = session.exec(select(Bulletin).order_by(col(Bulletin.id))).all()
+            return [BulletinPublic.model_validate(b) for b in rows]
+
+    def approve(self, *, bulletin_id: int) -> BulletinPublic:
+        """Approve a bulletin and render it ahead; a render failure is recorded, not raised."""
+        with Session(self.db) as session:
+            bulletin = session.get(Bulletin, bulletin_id)
+            if bulletin is None:
+                raise NotFoundError(f"Không có bản tin số {bulletin_id} / no bulletin with id {bulletin_id}")
+            bulletin.status = BulletinStatus.approved
+            bulletin.approved_at = self.clock()
+            session.add(bulletin)
+            session.commit()
+        self.prepare_bulletin(bulletin_id)
+        return self.get_bulletin(bulletin_id)
+
+    def prepare_bulletin(self, bulletin_id: int) -> BulletinPublic:
+        """Render a bulletin's program item ahead of air; remember the file or the reason it failed."""
+        bulletin = self.get_bulletin(bulletin_id)
+        try:
+            outcome = self.render_text(bulletin.text)
+            values = {
+                "item_path": str(outcome.path),
+                "item_engine": outcome.engine,
+                "item_duration_s": outcome.duration_s,
+                "render_error": None,
+            }
+        except BroadcasterError as exc:
+            log.warning("render of bulletin %s failed: %s", bulletin_id, exc)
+            values = {"render_error": str(exc)}
+        with Session(self.db) as session:
+            row = session.get(Bulletin, bulletin_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            session.add(row)
+            session.commit()
+        return self.get_bulletin(bulletin_id)
+
+    def due_bulletins(self, day: date) -> list[BulletinPublic]:
+        """Approved bulletins valid on a station-local day, in airing order (ưu tiên first, then by approval)."""
+        with Session(self.db) as session:
+            rows = session.exec(select(Bulletin).where(Bulletin.status == BulletinStatus.approved)).all()
+            due = [
+                BulletinPublic.model_validate(b)
+                for b in rows
+                if (b.valid_from is None or b.valid_from <= day) and (b.valid_until is None or day <= b.valid_until)
+            ]
+        rank = {BulletinClass.emergency: 0, BulletinClass.priority: 1, BulletinClass.normal: 2}
+        due.sort(key=lambda b: (rank[b.bulletin_class], as_utc(b.approved_at) or b.created_at, b.id))
+        return due
+
+    # ------------------------------------------------------------------ as-run
+    def recover_interrupted(self) -> int:
+        """Rows left on_air by a crash become interrupted. Returns how many."""
+        with Session(self.db) as session:
+            rows = session.exec(select(AsRun).where(AsRun.status == AsRunStatus.on_air)).all()
+            for row in rows:
+                row.status = AsRunStatus.interrupted
+                row.reason = CRASH_REASON
+                session.add(row)
+            session.commit()
+            return len(rows)
+
+    def _open_row(self, **fields) -> int:
+        with Session(self.db) as session:
+            row = AsRun(status=AsRunStatus.on_air, started_at=self.clock(), **fields)
+            session.add(row)
+            session.commit()
+            return row.id
+
+    def _close_row(self, row_id: int, **fields) -> AsRunPublic:
+        with Session(self.db) as session:
+            row = session.get(AsRun, row_id)
+            for key, value in fields.items():
+                setattr(row, key, value)
+            if row.ended_at is None:
+                row.ended_at = self.clock()
+            started, ended = as_utc(row.started_at), as_utc(row.ended_at)
+            row.duration_s = round((ended - started).total_seconds(), 3)
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return AsRunPublic.model_validate(row)
+
+    def log_failure(self, *, title: str, reason: str, **fields) -> AsRunPublic:
+        """A due item that could not start: a closed row with status failed and the reason."""
+        row_id = self._open_row(title=title, **fields)
+        return self._close_row(row_id, status=AsRunStatus.failed, reason=reason)
+
+    def play_file(
+        self,
+        path: Path,
+        *,
+        player: Player,
+        title: str | None = None,
+        bulletin_id: int | None = None,
+        slot: str | None = None,
+        engine: str | None = None,
+        planned_at: datetime | None = None,
+    ) -> AsRunPublic:
+        """Play one file through the player with its as-run row.
+
+        The row is committed (on_air) before the first sample and closed after the last
+        with aired, interrupted or failed and the reason.
+        """
+        path = Path(path)
+        row_id = self._open_row(
+            title=title or path.name,
+            path=str(path),
+            bulletin_id=bulletin_id,
+            slot=slot,
+            engine=engine,
+            planned_at=planned_at,
+        )
+        try:
+            if not player.is_open:
+                player.open()
+            result = player.play(path)
+        except PlayoutError as exc:
+            return self._close_row(row_id, status=AsRunStatus.failed, reason=str(exc))
+        except Exception as exc:  # never leave a row on_air because of an unexpected error
+            log.exception("playout of %s failed", path)
+            return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi phát: {exc}")
+        return self._close_row(
+            row_id,
+            status=AsRunStatus(result.status),
+            reason=result.reason,
+            started_at=result.started_at,
+            ended_at=result.ended_at,
+        )
+
+    def as_run_log(self, *, since: date | None = None, limit: int | None = None) -> list[AsRunPublic]:
+        """As-run rows, oldest first; `since` is a station-local date."""
+        with Session(self.db) as session:
+            query = select(AsRun).order_by(col(AsRun.started_at), col(AsRun.id))
+            if since is not None:
+                query = query.where(AsRun.started_at >= self.local_midnight_utc(since))
+            if limit:
+                query = query.limit(limit)
+            rows = session.exec(query).all()
+            out = []
+            for row in rows:
+                public = AsRunPublic.model_validate(row)
+                public.started_at = as_utc(public.started_at)
+                public.ended_at = as_utc(public.ended_at)
+                public.planned_at = as_utc(public.planned_at)
+                out.append(public)
+            return out
+
+    # ------------------------------------------------------------------- time
+    @property
+    def tz(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.settings.timezone)
+
+    def local_midnight_utc(self, day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(timezone.utc)
+
+    def local_today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+    # ------------------------------------------------------------------- slots
+    def prerender_due(self, day: date) -> list[BulletinPublic]:
+        """Render ahead every bulletin due on a day that has no usable file yet."""
+        done = []
+        for bulletin in self.due_bulletins(day):
+            if not bulletin.item_path or not Path(bulletin.item_path).is_file():
+                bulletin = self.prepare_bulletin(bulletin.id)
+            done.append(bulletin)
+        return done
+
+    def air_slot(self, *, slot: str, planned_at: datetime, player: Player) -> list[AsRunPublic]:
+        """Air every bulletin due on the slot's day, one after another, each with its row."""
+        with self._air_lock:
+            day = planned_at.astimezone(self.tz).date()
+            rows: list[AsRunPublic] = []
+            for bulletin in self.due_bulletins(day):
+                path = Path(bulletin.item_path) if bulletin.item_path else None
+                if path is None or not path.is_file():
+                    # rendered ahead normally; a last attempt here uses the cache or the offline engine
+                    bulletin = self.prepare_bulletin(bulletin.id)
+                    path = Path(bulletin.item_path) if bulletin.item_path else None
+                if path is None or not path.is_file():
+                    rows.append(
+                        self.log_failure(
+                            title=bulletin.title,
+                            bulletin_id=bulletin.id,
+                            slot=slot,
+                            planned_at=planned_at,
+                            reason=bulletin.render_error or "Không có tệp âm thanh đã dựng",
+                        )
+                    )
+                    continue
+                rows.append(
+                    self.play_file(
+                        path,
+                        player=player,
+                        title=bulletin.title,
+                        bulletin_id=bulletin.id,
+                        slot=slot,
+                        engine=bulletin.item_engine,
+                        planned_at=planned_at,
+                    )
+                )
+            return rows
+
+
+__all__ = ["Station", "RenderOutcome", "init_data_dir", "CRASH_REASON", "AudioError"]
