@@ -1,0 +1,36 @@
+"""The station's built-in jingles and attention tone (audio_assets/, made by audio_assets/generate.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import broadcaster
+
+from ..exceptions import AudioError
+
+#: Asset name → file in audio_assets/. A station replaces any of them through settings
+#: (intro_jingle, outro_jingle, attention_tone); these are only the defaults.
+BUILTIN_ASSETS: dict[str, str] = {
+    "intro": "intro.wav",
+    "outro": "outro.wav",
+    "attention": "attention.wav",
+}
+
+
+def assets_dir() -> Path:
+    """The audio_assets/ directory beside the package (the package is installed editable)."""
+    return Path(broadcaster.__file__).resolve().parents[1] / "audio_assets"
+
+
+def builtin_asset(name: str) -> Path:
+    """Path of a built-in asset: "intro", "outro" or "attention".
+
+    The path is returned even if the file is missing (loading it then raises AudioError
+    naming the path); an unknown name raises AudioError at once.
+    """
+    try:
+        filename = BUILTIN_ASSETS[name]
+    except KeyError:
+        known = ", ".join(BUILTIN_ASSETS)
+        raise AudioError(f"Không có âm thanh dựng sẵn '{name}' (có: {known})", name=name) from None
+    return assets_dir() / filename

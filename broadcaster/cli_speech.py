@@ -1,0 +1,160 @@
+"""CLI commands of the reading layer, as two typer apps the main CLI mounts.
+
+``speech_app``:  ``normalize [TEXT]`` prints what will be said. Without TEXT, or with "-", it
+reads standard input and writes exactly one line per input line, in order, flushed each time, so
+another program can drive it line by line.
+
+``lexicon_app``: ``add WRITTEN SPOKEN``, ``remove WRITTEN``, ``list [--json]`` edit and show the
+station lexicon ``<data_dir>/lexicon.tsv``.
+
+Errors print one line "Lỗi: …" on stderr and exit 1; stdout is UTF-8 whatever the locale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .config import Settings, resolve_data_dir
+from .exceptions import BroadcasterError
+from .speech.lexicon import Lexicon
+from .speech.normalize import normalize
+
+speech_app = typer.Typer(help="Đọc văn bản: xem máy sẽ đọc thế nào (text normalization).", no_args_is_help=True)
+lexicon_app = typer.Typer(help="Từ điển viết tắt của đài (station lexicon).", no_args_is_help=True)
+
+DataDirOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--data-dir",
+        help="Thư mục dữ liệu (mặc định: $BROADCASTER_DATA_DIR hoặc ./data).",
+        show_default=False,
+    ),
+]
+
+
+def _utf8_streams() -> None:
+    # A Windows console or a C locale would otherwise garble (or refuse) Vietnamese text.
+    # errors="replace": a stray byte in a pasted bulletin must cost one character, not a traceback.
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"Lỗi: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+def _lexicon_path(data_dir: Path | None) -> Path:
+    # model_construct: no validation or environment read, just the path convention of Settings.
+    return Settings.model_construct(data_dir=resolve_data_dir(data_dir)).lexicon_path
+
+
+def _load(data_dir: Path | None) -> Lexicon:
+    lexicon = Lexicon.load(_lexicon_path(data_dir))
+    for problem in lexicon.problems:
+        typer.echo(f"Cảnh báo: {problem}", err=True)
+    return lexicon
+
+
+@speech_app.callback()
+def _speech() -> None:
+    """Đọc văn bản (text normalization)."""
+
+
+@speech_app.command("normalize")
+def normalize_command(
+    text: Annotated[Optional[str], typer.Argument(help="Văn bản; '-' hoặc bỏ trống: đọc từ stdin.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """In ra đúng những gì sẽ được đọc (what will be said)."""
+    _utf8_streams()
+    try:
+        lexicon = _load(data_dir)
+        if text is not None and text != "-":
+            typer.echo(normalize(text, lexicon))
+            return
+        for line in sys.stdin:
+            sys.stdout.write(normalize(line.rstrip("\r\n"), lexicon) + "\n")
+            sys.stdout.flush()
+    except BroadcasterError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+        raise typer.Exit(code=0) from None
+
+
+@lexicon_app.callback()
+def _lexicon() -> None:
+    """Từ điển viết tắt của đài."""
+
+
+@lexicon_app.command("add")
+def add_command(
+    written: Annotated[str, typer.Argument(help="Dạng viết, ví dụ: TDP")],
+    spoken: Annotated[str, typer.Argument(help="Cách đọc, ví dụ: tổ dân phố")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Thêm hoặc sửa một mục (ghi đè mục có sẵn cùng dạng viết)."""
+    _utf8_streams()
+    try:
+        lexicon = _load(data_dir)
+        replaced = lexicon.source(written)
+        lexicon.add(written, spoken)
+        path = lexicon.save()
+    except BroadcasterError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"không ghi được từ điển: {exc}") from None
+    verb = {"station": "Đã sửa", "builtin": "Đã ghi đè mục có sẵn"}.get(replaced or "", "Đã thêm")
+    typer.echo(f"{verb}: {written.strip()} → {spoken.strip()} ({path})")
+
+
+@lexicon_app.command("remove")
+def remove_command(
+    written: Annotated[str, typer.Argument(help="Dạng viết cần xóa")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Xóa một mục của đài (mục có sẵn chỉ ghi đè được, không xóa được)."""
+    _utf8_streams()
+    try:
+        lexicon = _load(data_dir)
+        lexicon.remove(written)
+        lexicon.save()
+    except BroadcasterError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"không ghi được từ điển: {exc}") from None
+    typer.echo(f"Đã xóa: {written.strip()}")
+
+
+@lexicon_app.command("list")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Liệt kê các mục đang dùng (có sẵn và của đài)."""
+    _utf8_streams()
+    try:
+        lexicon = _load(data_dir)
+    except BroadcasterError as exc:
+        raise _fail(str(exc)) from None
+    rows = [
+        {"written": written, "spoken": spoken, "source": lexicon.source(written)}
+        for written, spoken in lexicon.entries().items()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    labels = {"station": "của đài", "builtin": "có sẵn"}
+    for row in rows:
+        typer.echo(f"{row['written']}\t{row['spoken']}\t{labels[row['source']]}")
