@@ -1,0 +1,414 @@
+"""Text → one WAV in the render cache: normalize, split, synthesize with a fallback chain, join.
+
+``Synthesizer.speak`` is what the service calls. The steps, in order:
+
+1. The text goes through the normalizer exactly once; what comes out (the *spoken text*)
+   is what engines read and what the cache key is made of.
+2. The spoken text is split into pieces no longer than ``settings.speech_chunk_chars``:
+   at sentence ends (``. ! ? ; …`` before a space, and every line break), then at commas
+   inside a sentence that is still too long, then between words. A word is never cut, so
+   a single word longer than the limit (a pasted URL) becomes a piece of its own.
+   Each sentence is its own piece even when several would fit, so the pause between
+   sentences is always ``settings.sentence_gap_ms`` whichever engine speaks.
+3. Engines are tried in ``settings.engine_order``. For each engine the cache is looked up
+   first; the first engine whose render is cached *or* that synthesizes every piece wins.
+   So if only the espeak-ng render is cached and gTTS comes first, gTTS is still tried
+   (the better voice is worth one more attempt) and the cached espeak-ng render is used
+   the moment gTTS fails: no engine is ever asked twice for the same render.
+4. Pieces are trimmed of leading/trailing silence, faded in/out over ``settings.fade_ms``
+   (so a joint can never click) and joined with ``settings.sentence_gap_ms`` of silence,
+   then resampled once to ``settings.sample_rate`` and written as 16-bit mono PCM WAV.
+
+Cache files are ``<cache_dir>/<sha256>.wav`` plus a ``.json`` sidecar (engine, identity,
+spoken text, creation time). Both are written to a unique temporary file, flushed to disk
+and renamed, the sidecar first, so a crash or power cut never leaves a half-written WAV
+that a later run would take for a finished render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import media
+from ..exceptions import BroadcasterError, InputError, SpeechError
+from .engines import Speech, SpeechEngine, SpeechResult, build_engines
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+log = logging.getLogger(__name__)
+
+# Bump when the rendering code changes what a cached file sounds like, to invalidate old renders.
+CACHE_FORMAT = 1
+# Below this level (-50 dBFS) a piece's edges count as silence and are trimmed.
+TRIM_LEVEL = 10 ** (-50 / 20)
+
+_SENTENCE_END = re.compile(r"[.!?;…]+[\"'”’»)\]]*$")
+_CLAUSE_END = re.compile(r",[\"'”’»)\]]*$")
+_LOCK_STRIPES = 64
+
+
+# --------------------------------------------------------------------------- splitting
+def _speakable(text: str) -> bool:
+    """True when the text has at least one letter or digit (something to pronounce)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def _pack(words: Sequence[str], max_chars: int) -> list[list[str]]:
+    """Greedily group words into runs whose space-joined length stays within max_chars."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    length = 0
+    for word in words:
+        extra = len(word) + (1 if current else 0)
+        if current and length + extra > max_chars:
+            runs.append(current)
+            current, length = [], 0
+            extra = len(word)
+        current.append(word)
+        length += extra
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _split_after(words: Sequence[str], boundary: re.Pattern[str]) -> list[list[str]]:
+    """Cut a word list after every word that matches ``boundary`` (the punctuation stays with it)."""
+    groups: list[list[str]] = []
+    current: list[str] = []
+    for word in words:
+        current.append(word)
+        if boundary.search(word):
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
+def split_text(text: str, max_chars: int) -> list[str]:
+    """Split spoken text into pieces of at most ``max_chars`` characters, at natural boundaries.
+
+    Sentence ends and line breaks always split; a sentence longer than max_chars is split
+    at commas, and clauses are packed back together greedily up to the limit; a clause
+    still too long is split between words. Whitespace runs become single spaces (engines
+    do not hear the difference) and pieces with nothing to pronounce are dropped.
+    """
+    if max_chars < 1:
+        raise ValueError("max_chars must be positive")
+    pieces: list[str] = []
+    for line in text.splitlines():
+        for sentence in _split_after(line.split(), _SENTENCE_END):
+            if len(" ".join(sentence)) <= max_chars:
+                runs = [sentence]
+            else:
+                clauses: list[list[str]] = []
+                for clause in _split_after(sentence, _CLAUSE_END):
+                    clauses.extend(_pack(clause, max_chars) if len(" ".join(clause)) > max_chars else [clause])
+                runs = _pack_clauses(clauses, max_chars)
+            pieces.extend(" ".join(run) for run in runs)
+    return [piece for piece in pieces if _speakable(piece)]
+
+
+def _pack_clauses(clauses: list[list[str]], max_chars: int) -> list[list[str]]:
+    """Join consecutive clauses while they fit, so a long sentence is not read comma by comma."""
+    runs: list[list[str]] = []
+    for clause in clauses:
+        if runs and len(" ".join(runs[-1] + clause)) <= max_chars:
+            runs[-1] = runs[-1] + clause
+        else:
+            runs.append(list(clause))
+    return runs
+
+
+# ----------------------------------------------------------------------------- joining
+def trim_silence(samples: np.ndarray, sample_rate: int, *, pad_ms: float, level: float = TRIM_LEVEL) -> np.ndarray:
+    """Cut leading/trailing silence, keeping ``pad_ms`` before the first and after the last sound."""
+    loud = np.flatnonzero(np.abs(samples) > level)
+    if loud.size == 0:
+        return samples[:0]
+    pad = int(round(sample_rate * pad_ms / 1000))
+    start = max(0, int(loud[0]) - pad)
+    end = min(len(samples), int(loud[-1]) + 1 + pad)
+    return samples[start:end]
+
+
+def fade_edges(samples: np.ndarray, sample_rate: int, *, fade_ms: float) -> np.ndarray:
+    """Raised-cosine fade in and out, so the piece starts and ends at exactly zero."""
+    out = np.array(samples, dtype=np.float32, copy=True)
+    n = min(int(round(sample_rate * fade_ms / 1000)), len(out) // 2)
+    if n > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float64))).astype(np.float32)
+        out[:n] *= ramp
+        out[-n:] *= ramp[::-1]
+    if len(out):
+        out[0] = 0.0  # the ramp starts at 0 already; this keeps it so for 1-sample fades too
+        out[-1] = 0.0
+    return out
+
+
+def join_pieces(pieces: Sequence[np.ndarray], sample_rate: int, *, gap_ms: float, fade_ms: float) -> np.ndarray:
+    """Trim, fade and concatenate pieces with ``gap_ms`` of silence between them.
+
+    Raises SpeechError when a piece holds no sound at all (the engine spoke nothing).
+    """
+    gap = np.zeros(int(round(sample_rate * gap_ms / 1000)), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    for index, piece in enumerate(pieces):
+        # No padding: the fade must cover the first and last milliseconds of actual sound,
+        # or an engine whose output starts mid-waveform would still click at the joint.
+        trimmed = trim_silence(np.asarray(piece, dtype=np.float32), sample_rate, pad_ms=0)
+        if trimmed.size == 0:
+            raise SpeechError(f"đoạn {index + 1} chỉ có im lặng / piece {index + 1} is silent")
+        if parts:
+            parts.append(gap)
+        parts.append(fade_edges(trimmed, sample_rate, fade_ms=fade_ms))
+    if not parts:
+        raise SpeechError("không có âm thanh / no audio")
+    return np.concatenate(parts)
+
+
+def _wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(media.to_int16(samples).tobytes())
+    return buffer.getvalue()
+
+
+def resample(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+    """Resample mono audio with ffmpeg (through broadcaster.media), peak kept within full scale."""
+    if sample_rate == target_rate:
+        return samples
+    out = media.decode(_wav_bytes(samples, sample_rate), sample_rate=target_rate)
+    # Band-limiting can overshoot a little on near-full-scale engine output; scale rather than clip.
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > 1.0:
+        out = out / peak
+    return out.astype(np.float32, copy=False)
+
+
+# ------------------------------------------------------------------------------- files
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write bytes to a unique temp file in the same directory, fsync, then rename over path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # the rename must never reach the disk before the data
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable; not every platform allows fsync on a directory
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _is_complete_wav(path: Path, sample_rate: int) -> bool:
+    """A cache entry counts only if it is a readable, non-empty 16-bit mono WAV at our rate."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return (
+                wav.getnframes() > 0
+                and wav.getsampwidth() == 2
+                and wav.getnchannels() == 1
+                and wav.getframerate() == sample_rate
+                and path.stat().st_size >= 44 + 2 * wav.getnframes()
+            )
+    except (OSError, EOFError, wave.Error):
+        return False
+
+
+def _default_normalizer(text: str) -> str:
+    # Imported on first use: the normalizer is a sibling module with its own data to load.
+    from .normalize import normalize
+
+    return normalize(text)
+
+
+# ------------------------------------------------------------------------- synthesizer
+class Synthesizer:
+    """Normalization, the render cache and the engine fallback chain behind one call.
+
+    Thread-safe: renders of the same cache entry are serialized (one synthesis, the other
+    caller gets the cached file); different texts proceed in parallel.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engines: dict[str, SpeechEngine] | None = None,
+        normalizer: Callable[[str], str] | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        """Use the given engines (default: the real ones from settings), normalizer (default:
+        ``broadcaster.speech.normalize.normalize`` with the built-in lexicon) and cache
+        directory (default: ``settings.cache_dir / "speech"``)."""
+        self.settings = settings
+        self.engines: dict[str, SpeechEngine] = dict(engines) if engines is not None else build_engines(settings)
+        self._normalize = normalizer or _default_normalizer
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else Path(settings.cache_dir) / "speech"
+        self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+
+    # -- keys and paths
+    def cache_key(self, spoken_text: str, engine: SpeechEngine) -> str:
+        """sha256 of everything that decides the sound of a render of this text by this engine."""
+        s = self.settings
+        payload = {
+            "format": CACHE_FORMAT,
+            "text": spoken_text,
+            "engine": engine.name,
+            "identity": engine.identity(),
+            "chunk_chars": s.speech_chunk_chars,
+            "gap_ms": s.sentence_gap_ms,
+            "fade_ms": s.fade_ms,
+            "sample_rate": s.sample_rate,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def cache_path(self, spoken_text: str, engine: SpeechEngine) -> Path:
+        """Where the WAV for this text and engine lives (whether or not it exists yet)."""
+        return self.cache_dir / f"{self.cache_key(spoken_text, engine)}.wav"
+
+    def split(self, spoken_text: str) -> list[str]:
+        """The pieces an engine will be asked to speak, per ``settings.speech_chunk_chars``."""
+        return split_text(spoken_text, self.settings.speech_chunk_chars)
+
+    # -- the one public operation
+    def speak(self, text: str, *, engine: str | None = None, order: list[str] | None = None) -> SpeechResult:
+        """Speech for ``text`` as a cached WAV, from the first engine that works.
+
+        engine= forces one engine (no fallback); order= overrides ``settings.engine_order``.
+        Raises InputError when nothing is left to say after normalization (or engine= names
+        no configured engine) and SpeechError, listing every engine's reason, when all fail.
+        """
+        spoken = self._normalize(text or "")
+        if not isinstance(spoken, str) or not _speakable(spoken):
+            raise InputError("Nội dung bản tin trống, không có gì để đọc / nothing to speak")
+        if engine is not None:
+            if engine not in self.engines:
+                known = ", ".join(self.engines) or "không có"
+                raise InputError(f"Không có bộ đọc '{engine}' (có: {known}) / unknown engine", engine=engine)
+            names = [engine]
+        else:
+            names = list(order if order is not None else self.settings.engine_order)
+        pieces = self.split(spoken)
+        failures: list[str] = []
+        for name in names:
+            chosen = self.engines.get(name)
+            if chosen is None:
+                failures.append(f"{name}: chưa được cấu hình / not configured")
+                continue
+            try:
+                key = self.cache_key(spoken, chosen)
+            except Exception as exc:  # a broken identity() is that engine's failure, not the station's
+                failures.append(self._failure(name, exc))
+                continue
+            path = self.cache_dir / f"{key}.wav"
+            with self._locks[int(key[:8], 16) % _LOCK_STRIPES]:
+                if _is_complete_wav(path, self.settings.sample_rate):
+                    return SpeechResult(
+                        path=path, engine=name, spoken_text=spoken, cached=True, failures=tuple(failures)
+                    )
+                started = time.perf_counter()
+                try:
+                    samples = self._render(chosen, pieces)
+                except Exception as exc:  # any engine bug must fall back, not take the bulletin off air
+                    failures.append(self._failure(name, exc))
+                    continue
+                self._store(path, samples, chosen, spoken, key, seconds=time.perf_counter() - started)
+            return SpeechResult(path=path, engine=name, spoken_text=spoken, cached=False, failures=tuple(failures))
+        detail = "; ".join(failures) or "không có bộ đọc nào trong danh sách / no engine in the order"
+        raise SpeechError(f"Không tạo được giọng đọc — {detail}", failures=tuple(failures))
+
+    # -- internals
+    @staticmethod
+    def _failure(name: str, exc: Exception) -> str:
+        """'engine: reason' for SpeechResult.failures; unexpected errors are logged with a traceback."""
+        expected = isinstance(exc, BroadcasterError)
+        reason = exc.message if expected else f"{type(exc).__name__}: {exc}"
+        log.warning("speech engine %s failed: %s", name, reason, exc_info=not expected)
+        return f"{name}: {reason}"
+
+    def _render(self, engine: SpeechEngine, pieces: list[str]) -> np.ndarray:
+        """Every piece through one engine, joined, at settings.sample_rate."""
+        s = self.settings
+        audio: list[np.ndarray] = []
+        rate: int | None = None
+        for piece in pieces:
+            speech = engine.synthesize(piece)
+            if not isinstance(speech, Speech) or speech.sample_rate <= 0:
+                raise SpeechError(f"bộ đọc trả về dữ liệu không hợp lệ: {type(speech).__name__}")
+            if rate is None:
+                rate = speech.sample_rate
+            elif speech.sample_rate != rate:
+                raise SpeechError(f"tần số lấy mẫu đổi giữa các đoạn ({rate} ≠ {speech.sample_rate} Hz)")
+            samples = np.asarray(speech.samples, dtype=np.float32)
+            if samples.ndim != 1:
+                raise SpeechError("bộ đọc trả về âm thanh nhiều kênh / engine returned non-mono audio")
+            if not np.isfinite(samples).all():
+                raise SpeechError("bộ đọc trả về mẫu âm thanh hỏng (NaN/inf) / engine returned NaN")
+            audio.append(samples)
+        assert rate is not None  # pieces is never empty: speak() checked the text is speakable
+        joined = join_pieces(audio, rate, gap_ms=s.sentence_gap_ms, fade_ms=s.fade_ms)
+        return resample(joined, rate, s.sample_rate)
+
+    def _store(
+        self, path: Path, samples: np.ndarray, engine: SpeechEngine, spoken: str, key: str, *, seconds: float
+    ) -> None:
+        """Write the sidecar, then the WAV (a WAV therefore always has its sidecar)."""
+        s = self.settings
+        sidecar = {
+            "key": key,
+            "engine": engine.name,
+            "identity": engine.identity(),
+            "spoken_text": spoken,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "sample_rate": s.sample_rate,
+            "duration_s": round(len(samples) / s.sample_rate, 3),
+            "synthesis_s": round(seconds, 3),
+            "settings": {
+                "speech_chunk_chars": s.speech_chunk_chars,
+                "sentence_gap_ms": s.sentence_gap_ms,
+                "fade_ms": s.fade_ms,
+            },
+        }
+        try:
+            _atomic_write(path.with_suffix(".json"), json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
+            _atomic_write(path, _wav_bytes(samples, s.sample_rate))
+        except OSError as exc:
+            # Not an engine's fault (a full or failing disk): another engine would fail the same way.
+            message = f"Không ghi được tệp giọng đọc vào {self.cache_dir}: {exc}"
+            raise SpeechError(message, path=str(path)) from exc
