@@ -43,6 +43,10 @@ def _mount_speech_apps() -> None:
         return
     app.add_typer(speech_app, name="speech", help="Lớp đọc: xem văn bản sẽ được đọc thế nào.")
     app.add_typer(lexicon_app, name="lexicon", help="Từ điển viết tắt và cách đọc riêng của đài.")
+    from .cli_schedule import program_cmd, schedule_app
+
+    app.add_typer(schedule_app, name="schedule", help="Lịch phát: xem, thêm, xóa, nhập, xuất.")
+    app.command("program")(program_cmd)
 
 
 _mount_speech_apps()

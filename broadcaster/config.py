@@ -64,6 +64,25 @@ class Settings(BaseSettings):
     # timetable
     schedule_file: Path | None = Field(None, description="Timetable TOML; empty = the built-in schedules/default.toml")
     misfire_grace_s: int = Field(1800, description="A slot missed while the PC was off still airs this late, s")
+    missed_lookback_days: int = Field(
+        7, ge=0, description="At start-up, slots missed up to this many days back are logged as missed"
+    )
+    prerender_lead_min: int = Field(
+        30, ge=0, description="Render every item of a slot again this many minutes before it airs"
+    )
+    scheduler_poll_s: float = Field(
+        5.0, gt=0, description="How often serve looks for timetable changes made by the CLI or web, s"
+    )
+
+    # amplifier
+    amp_on_command: str | None = Field(None, description="Command that switches the amplifier on before a slot")
+    amp_off_command: str | None = Field(None, description="Command that switches the amplifier off after a slot")
+    amp_preroll_s: float = Field(
+        5.0, ge=0, description="Seconds between switching the amplifier on and the first sound of the slot"
+    )
+    amp_command_timeout_s: float = Field(
+        15.0, gt=0, description="Seconds before an amplifier command is abandoned (the broadcast goes on)"
+    )
 
     @field_validator("engine_order", mode="before")
     @classmethod

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from enum import StrEnum
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
 
@@ -28,8 +29,33 @@ CLASS_LABELS = {
 
 
 class BulletinStatus(StrEnum):
+    """Lifecycle: draft → approved → scheduled → aired / expired.
+
+    `scheduled` means a render-ahead check placed it in an upcoming slot's programme;
+    `aired` and `expired` are derived from the as-run log and the validity window
+    (see scheduling.programme.derive_status), never typed in by hand.
+    """
+
     draft = "draft"
     approved = "approved"
+    scheduled = "scheduled"
+    aired = "aired"
+    expired = "expired"
+
+
+class Frequency(StrEnum):
+    """How often an approved bulletin airs inside its validity window."""
+
+    every_slot = "every_slot"  # every slot of every day it is valid
+    n_times = "n_times"  # until it has aired `times` times
+    chosen_slots = "chosen_slots"  # every occurrence of the slots named in `slot_names`
+
+
+FREQUENCY_LABELS = {
+    Frequency.every_slot: "mọi khung giờ",
+    Frequency.n_times: "số lần",
+    Frequency.chosen_slots: "khung giờ chọn",
+}
 
 
 class AsRunStatus(StrEnum):
@@ -38,11 +64,18 @@ class AsRunStatus(StrEnum):
     interrupted = "interrupted"
     failed = "failed"
     missed = "missed"
+    # did not fit the slot's maximum length: it airs in the next slot
+    deferred = "deferred"
 
+
+DEFERRED_LABEL = "chuyển sang khung sau"
 
 STATUS_LABELS = {
     "draft": "bản nháp",
     "approved": "đã duyệt",
+    "scheduled": "đã lên lịch",
+    "expired": "hết hạn",
+    "deferred": DEFERRED_LABEL,
     "on_air": "đang phát",
     "aired": "đã phát",
     "interrupted": "bị ngắt",
@@ -57,6 +90,11 @@ class BulletinBase(SQLModel):
     bulletin_class: BulletinClass = Field(default=BulletinClass.normal)
     valid_from: date | None = None
     valid_until: date | None = None
+    frequency: Frequency = Field(default=Frequency.every_slot)
+    # n_times: how many airings in all
+    times: int | None = Field(default=None, ge=1)
+    # chosen_slots: slot names (names survive a timetable re-import, ids do not)
+    slot_names: list[str] | None = Field(default=None, sa_type=JSON)
 
 
 class BulletinCreate(BulletinBase):
@@ -118,3 +156,65 @@ class AsRunPublic(SQLModel):
     started_at: datetime
     ended_at: datetime | None
     duration_s: float | None
+
+
+# ---------------------------------------------------------------------- timetable
+class SlotKind(StrEnum):
+    recurring = "recurring"  # bulletins at a time on chosen days (all when weekdays is None)
+    oneoff = "oneoff"  # bulletins once, on `on_date`
+    relay = "relay"  # tiếp sóng: a stream URL or a file for `duration_min`
+
+
+SLOT_KIND_LABELS = {
+    SlotKind.recurring: "định kỳ",
+    SlotKind.oneoff: "một lần",
+    SlotKind.relay: "tiếp sóng",
+}
+
+
+class SlotBase(SQLModel):
+    """One slot of the timetable; times are station-local (the zone is a setting)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: SlotKind = Field(default=SlotKind.recurring)
+    at: time
+    # Monday = 0; None = every day
+    weekdays: list[int] | None = Field(default=None, sa_type=JSON)
+    date_from: date | None = None
+    date_until: date | None = None
+    # the day of a one-off slot (a relay with a date is one-off too)
+    on_date: date | None = None
+    max_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # relay: URL or file path, and how long to relay
+    source: str | None = None
+    duration_min: int | None = Field(default=None, ge=1, le=24 * 60)
+    enabled: bool = True
+
+
+class SlotCreate(SlotBase):
+    pass
+
+
+class SlotRecord(SlotBase, table=True):
+    """The table behind the timetable (the pure `scheduling.timetable.Slot` is built from it)."""
+
+    __tablename__ = "slot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # unique: bulletins choose slots by name and the as-run log records the name
+    name: str = Field(min_length=1, max_length=100, sa_column_kwargs={"unique": True})
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SlotPublic(SlotBase):
+    id: int
+
+
+class SchedulerState(SQLModel, table=True):
+    """Small key/value facts the scheduler keeps between runs (last check, timetable version)."""
+
+    __tablename__ = "scheduler_state"
+
+    key: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from .exceptions import BroadcasterError, PlayoutError
+from .models import AsRunStatus
+from .scheduling.amp import Amplifier
+from .scheduling.clock import Clock, RealClock
 from .scheduling.timetable import Slot, Timetable
 from .service import Station
 
@@ -26,14 +29,20 @@ class OnAir:
     def __init__(
         self,
         station: Station,
-        timetable: Timetable,
+        timetable: Timetable | None = None,
         *,
         player_factory: Callable[[], object],
         stop: threading.Event | None = None,
         say: Callable[[str], None] = print,
+        clock: Clock | None = None,
+        amplifier: Amplifier | None = None,
     ) -> None:
+        """`timetable` only seeds the database on the station's first start (the database is the
+        timetable); `clock` drives the scheduler (tests pass an accelerated one)."""
         self.station = station
         self.timetable = timetable
+        self.clock = clock or RealClock()
+        self.amplifier = amplifier or Amplifier.from_settings(station.settings)
         self.player = player_factory()
         self.stop = stop or threading.Event()
         self.say = say
@@ -61,23 +70,61 @@ class OnAir:
             return True
 
     def on_slot(self, slot: Slot, planned_at: datetime) -> None:
-        """Air one slot: every approved bulletin due that day, each with its as-run row."""
-        self.say(f"Đến giờ phát: {slot.name} ({planned_at:%H:%M %d/%m/%Y}).")
+        """Air one slot occurrence: amplifier on, its programme (each item with its as-run row), amplifier off.
+
+        The scheduler calls this `amp_preroll_s` before the slot; the first item waits for
+        the planned time (a late start still gives the amplifier its full pre-roll).
+        """
+        began = self.clock.now()
+        planned_utc = planned_at.astimezone(timezone.utc)
+        self.say(f"Đến giờ phát: {slot.name} ({planned_at.astimezone(self.station.tz):%H:%M %d/%m/%Y}).")
         if not self.ensure_device():
-            for bulletin in self.station.due_bulletins(planned_at.date()):
-                self.station.log_failure(
-                    title=bulletin.title,
-                    bulletin_id=bulletin.id,
-                    slot=slot.name,
-                    planned_at=planned_at.astimezone(timezone.utc),
-                    reason="Không có thiết bị âm thanh",
-                )
+            self.station.log_missed(
+                slot=slot, planned_at=planned_at, reason="Không có thiết bị âm thanh", status=AsRunStatus.failed
+            )
             return
-        rows = self.station.air_slot(slot=slot.name, planned_at=planned_at, player=self.player)
+        if self._switch_amplifier(slot, planned_utc, on=True):
+            start = max(planned_utc, began + timedelta(seconds=self.amplifier.preroll_s))
+            self.clock.wait(self.stop, (start - self.clock.now()).total_seconds())
+        try:
+            rows = self.station.air_slot(slot=slot, planned_at=planned_at, player=self.player)
+        finally:
+            self._switch_amplifier(slot, planned_utc, on=False)
         if not rows:
-            self.say(f"{slot.name}: không có bản tin nào đã duyệt cho hôm nay.")
+            self.say(f"{slot.name}: không có bản tin nào đã duyệt cho khung giờ này.")
         for row in rows:
             self.say(f"  {row.title}: {row.status.value}" + (f" ({row.reason})" if row.reason else ""))
+
+    def _switch_amplifier(self, slot: Slot, planned_utc: datetime, *, on: bool) -> bool:
+        """Run the amplifier command; a failure is logged (with a failed row) and never stops the slot.
+
+        Returns whether a command ran.
+        """
+        what = "Bật tăng âm" if on else "Tắt tăng âm"
+        try:
+            outcome = self.amplifier.switch_on() if on else self.amplifier.switch_off()
+            if outcome is not None and not outcome.ok:
+                self.say(f"{what} không được: {outcome.reason}")
+                self.station.log_failure(
+                    title=what, reason=f"{outcome.reason} ({outcome.command})", slot=slot.name, planned_at=planned_utc
+                )
+            return outcome is not None
+        except Exception:
+            log.exception("amplifier command failed")
+            return False
+
+    def on_prerender(self, slot: Slot, planned_at: datetime) -> None:
+        """Render a slot's programme ahead and say what cannot air or will not fit."""
+        try:
+            programme = self.station.prerender_slot(slot=slot, planned_at=planned_at)
+        except BroadcasterError as exc:
+            self.say(f"Lỗi khi dựng trước khung {slot.name}: {exc}")
+            return
+        when = f"{planned_at.astimezone(self.station.tz):%H:%M %d/%m}"
+        for bulletin_id, title, problem in programme.all_problems:
+            self.say(f"Chưa dựng được bản tin {bulletin_id} «{title}» cho {slot.name} {when}: {problem}")
+        for deferred in programme.overflow:
+            self.say(f"{slot.name} {when}: «{deferred.title}» {deferred.reason}")
 
     def prerender(self) -> None:
         try:
@@ -88,19 +135,33 @@ class OnAir:
             self.say(f"Lỗi khi dựng trước các bản tin: {exc}")
 
     def run(self) -> None:
-        """Block until `stop` is set; always closes the stream and the scheduler."""
-        from .scheduling.scheduler import build_scheduler
+        """Block until `stop` is set; always closes the stream and the scheduler.
 
+        Raises ScheduleError when another station already runs on this data directory.
+        """
+        from .scheduling import store
+        from .scheduling.scheduler import SlotScheduler
+
+        store.ensure_timetable(engine=self.station.db, settings=self.station.settings, timetable=self.timetable)
+        scheduler = SlotScheduler(
+            self.station,
+            on_slot=self.on_slot,
+            on_prerender=self.on_prerender,
+            clock=self.clock,
+            preroll_s=self.amplifier.preroll_s,  # the air job fires this early so the first item is on time
+        )
+        scheduler.lock.acquire()  # before touching the log: a second station must change nothing
         recovered = self.station.recover_interrupted()
         if recovered:
             self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
         self.ensure_device()
-        scheduler = build_scheduler(
-            self.timetable, self.on_slot, misfire_grace_s=self.station.settings.misfire_grace_s
-        )
-        scheduler.start()
         try:
-            upcoming = self.timetable.next_slot(datetime.now(timezone.utc))
+            scheduler.start()
+        except BaseException:
+            scheduler.lock.release()
+            raise
+        try:
+            upcoming = scheduler.timetable().next_slot(self.clock.now())
             if upcoming:
                 self.say(f"Đài đang chạy. Khung giờ tới: {upcoming[0].name} lúc {upcoming[1]:%H:%M %d/%m/%Y}.")
             self.prerender()
@@ -113,6 +174,6 @@ class OnAir:
                     waited = 0.0
                     self.prerender()
         finally:
-            scheduler.shutdown(wait=False)
+            scheduler.shutdown()
             with self._device_lock:
                 self.player.close()

@@ -36,11 +36,21 @@ from .models import (
 
 if TYPE_CHECKING:
     from .playout.player import Player
+    from .scheduling.programme import Programme
+    from .scheduling.timetable import Slot, Timetable
     from .speech.synth import SpeechResult, Synthesizer
 
 log = logging.getLogger(__name__)
 
 CRASH_REASON = "Phần mềm dừng đột ngột khi đang phát (mất điện, tắt máy hoặc lỗi)"
+# how Player.play words a timeout: for a relay that is the normal end of its set time
+RELAY_TIMEOUT_PREFIX = "Quá thời gian phát"
+STREAM_SCHEMES = ("http://", "https://", "rtmp://", "rtsp://", "mms://", "mmsh://", "udp://", "srt://")
+
+
+def is_stream_url(source: str) -> bool:
+    """A relay source that is a network stream rather than a file."""
+    return source.strip().lower().startswith(STREAM_SCHEMES)
 
 
 def init_data_dir(settings: Settings) -> list[str]:
@@ -62,6 +72,10 @@ def init_data_dir(settings: Settings) -> list[str]:
     engine = make_engine(settings.db_path)
     try:
         create_schema(engine)
+        from .scheduling.store import ensure_timetable
+
+        # the database is the timetable: fill it from the TOML file on first start only
+        ensure_timetable(engine=engine, settings=settings)
     finally:
         engine.dispose()
     if not existed:
@@ -215,8 +229,14 @@ class Station:
         bulletin_class: BulletinClass = BulletinClass.normal,
         valid_from: date | None = None,
         valid_until: date | None = None,
+        frequency: str = "every_slot",
+        times: int | None = None,
+        slot_names: list[str] | None = None,
     ) -> BulletinPublic:
-        """Store a new bulletin (draft, or approved and rendered ahead)."""
+        """Store a new bulletin (draft, or approved and rendered ahead).
+
+        frequency: every_slot, n_times (with `times`) or chosen_slots (with `slot_names`).
+        """
         title, text = (title or "").strip(), (text or "").strip()
         if not title:
             raise InputError("Tiêu đề bản tin trống / the title is empty")
@@ -224,6 +244,17 @@ class Station:
             raise InputError("Nội dung bản tin trống / the text is empty")
         if valid_from and valid_until and valid_until < valid_from:
             raise InputError("Ngày kết thúc trước ngày bắt đầu / valid_until is before valid_from")
+        from .models import Frequency
+        from .scheduling.programme import check_frequency
+
+        try:
+            frequency = Frequency(frequency)
+        except ValueError as exc:
+            raise InputError(f"Tần suất '{frequency}' không hợp lệ (every_slot, n_times, chosen_slots)") from exc
+        slot_names = [n.strip() for n in slot_names or [] if n and n.strip()] or None
+        problem = check_frequency(frequency, times, slot_names)
+        if problem:
+            raise InputError(problem)
         with Session(self.db) as session:
             bulletin = Bulletin(
                 title=title,
@@ -231,6 +262,9 @@ class Station:
                 bulletin_class=bulletin_class,
                 valid_from=valid_from,
                 valid_until=valid_until,
+                frequency=frequency,
+                times=times if frequency == Frequency.n_times else None,
+                slot_names=slot_names if frequency == Frequency.chosen_slots else None,
             )
             session.add(bulletin)
             session.commit()
@@ -288,13 +322,23 @@ class Station:
         return self.get_bulletin(bulletin_id)
 
     def due_bulletins(self, day: date) -> list[BulletinPublic]:
-        """Approved bulletins valid on a station-local day, in airing order (ưu tiên first, then by approval)."""
+        """Approved bulletins valid on a station-local day, in airing order (ưu tiên first, then by approval).
+
+        Slot by slot selection (frequency, maximum length) is `programme`; this is the day's pool.
+        """
+        from .models import Frequency
+        from .scheduling.store import airing_counts
+
+        live = [BulletinStatus.approved, BulletinStatus.scheduled]
         with Session(self.db) as session:
-            rows = session.exec(select(Bulletin).where(Bulletin.status == BulletinStatus.approved)).all()
+            rows = session.exec(select(Bulletin).where(col(Bulletin.status).in_(live))).all()
+            counts = airing_counts(session=session, bulletin_ids=[b.id for b in rows if b.frequency == "n_times"])
             due = [
                 BulletinPublic.model_validate(b)
                 for b in rows
-                if (b.valid_from is None or b.valid_from <= day) and (b.valid_until is None or day <= b.valid_until)
+                if (b.valid_from is None or b.valid_from <= day)
+                and (b.valid_until is None or day <= b.valid_until)
+                and not (b.frequency == Frequency.n_times and counts.get(b.id, 0) >= (b.times or 1))
             ]
         rank = {BulletinClass.emergency: 0, BulletinClass.priority: 1, BulletinClass.normal: 2}
         due.sort(key=lambda b: (rank[b.bulletin_class], as_utc(b.approved_at) or b.created_at, b.id))
@@ -421,39 +465,257 @@ class Station:
             done.append(bulletin)
         return done
 
-    def air_slot(self, *, slot: str, planned_at: datetime, player: Player) -> list[AsRunPublic]:
-        """Air every bulletin due on the slot's day, one after another, each with its row."""
+    def timetable(self) -> Timetable:
+        """The timetable the database holds, in the station's zone (disabled slots included)."""
+        from .scheduling import store
+
+        with Session(self.db) as session:
+            return store.read_timetable(session=session, timezone_name=self.settings.timezone)
+
+    def _as_slot(self, slot: Slot | str, planned_at: datetime) -> Slot:
+        # the original API named the slot: look the name up; an unknown name has no length limit
+        from .scheduling.timetable import Slot
+
+        if isinstance(slot, Slot):
+            return slot
+        found = self.timetable().slot_named(str(slot))
+        if found is not None:
+            return found
+        local = planned_at.astimezone(self.tz)
+        return Slot(name=str(slot), at=local.time().replace(second=0, microsecond=0), max_minutes=24 * 60)
+
+    def programme(self, *, slot: Slot | str, planned_at: datetime) -> Programme:
+        """What one slot occurrence airs: items in order, the overflow for the next slot, the total length."""
+        from .scheduling import store
+        from .scheduling.programme import build_programme
+
+        slot = self._as_slot(slot, planned_at)
+        with Session(self.db) as session:
+            candidates = store.candidates(session=session, slot_name=slot.name, planned_at=planned_at)
+            timetable = store.read_timetable(session=session, timezone_name=self.settings.timezone)
+        following = timetable.next_slot(planned_at, include_relay=False)
+        return build_programme(
+            slot=slot,
+            day=planned_at.astimezone(self.tz).date(),
+            bulletins=candidates,
+            next_slot=(following[0].name, following[1]) if following else None,
+        )
+
+    def prerender_slot(self, *, slot: Slot | str, planned_at: datetime) -> Programme:
+        """Render ahead everything a slot occurrence will air (and its overflow).
+
+        A failure is recorded on the bulletin (render_error), so it shows long before air;
+        items ready to air become `scheduled`. A relay's file is converted ahead too.
+        """
+        slot = self._as_slot(slot, planned_at)
+        if slot.is_relay:
+            if slot.source and not is_stream_url(slot.source):
+                try:
+                    self.relay_file(slot)
+                except BroadcasterError as exc:
+                    log.warning("relay %s cannot be prepared: %s", slot.name, exc)
+            return self.programme(slot=slot, planned_at=planned_at)
+        programme = self.programme(slot=slot, planned_at=planned_at)
+        for bulletin_id in [i.bulletin_id for i in programme.items] + [d.bulletin_id for d in programme.overflow]:
+            bulletin = self.get_bulletin(bulletin_id)
+            if not bulletin.item_path or not Path(bulletin.item_path).is_file():
+                self.prepare_bulletin(bulletin_id)
+        programme = self.programme(slot=slot, planned_at=planned_at)
+        self._mark_scheduled({i.bulletin_id for i in programme.items if i.problem is None})
+        return programme
+
+    def _mark_scheduled(self, bulletin_ids: set[int]) -> None:
+        # approved → scheduled once placed in a slot; then aired/expired where the facts say so
+        with Session(self.db) as session:
+            for bulletin_id in bulletin_ids:
+                row = session.get(Bulletin, bulletin_id)
+                if row is not None and row.status == BulletinStatus.approved:
+                    row.status = BulletinStatus.scheduled
+                    session.add(row)
+            session.commit()
+        self.refresh_statuses()
+
+    def refresh_statuses(self) -> int:
+        """Bring stored statuses in line with the as-run log and the calendar (aired, expired).
+
+        Returns how many changed.
+        """
+        from .scheduling import store
+        from .scheduling.programme import derive_status
+
+        today = self.local_today()
+        changed = 0
+        with Session(self.db) as session:
+            rows = store.live_or_finished_bulletins(session=session)
+            counts = store.airing_counts(session=session, bulletin_ids=[b.id for b in rows])
+            for row in rows:
+                status = derive_status(
+                    status=row.status,
+                    frequency=row.frequency,
+                    times=row.times,
+                    valid_until=row.valid_until,
+                    aired_count=counts[row.id],
+                    today=today,
+                )
+                if status != row.status:
+                    row.status = status
+                    session.add(row)
+                    changed += 1
+            session.commit()
+        return changed
+
+    def slot_handled(self, *, slot: Slot | str, planned_at: datetime) -> bool:
+        """Whether a slot occurrence already has as-run rows (of any status): it never airs twice."""
+        from .scheduling import store
+
+        name = getattr(slot, "name", None) or str(slot)
+        with Session(self.db) as session:
+            return bool(store.occurrence_rows(session=session, slot_name=name, planned_at=planned_at))
+
+    def log_missed(
+        self, *, slot: Slot | str, planned_at: datetime, reason: str, status: AsRunStatus = AsRunStatus.missed
+    ) -> list[AsRunPublic]:
+        """A slot occurrence that did not air: a closed row per item it would have aired (one
+        for the slot when it had none), with the reason. `status` failed when it was due but
+        could not air (no sound card), missed when the PC was off or busy."""
+        slot = self._as_slot(slot, planned_at)
+        programme = self.programme(slot=slot, planned_at=planned_at)
+        planned_utc = planned_at.astimezone(timezone.utc)
+        if programme.relay is not None:
+            entries = [(f"Tiếp sóng: {slot.name}", None, programme.relay.source)]
+        else:
+            entries = [(item.title, item.bulletin_id, item.item_path) for item in programme.items]
+        if not entries:
+            entries = [(f"Khung giờ {slot.name}", None, None)]
+        rows = []
+        for title, bulletin_id, path in entries:
+            row_id = self._open_row(title=title, bulletin_id=bulletin_id, path=path, slot=slot.name, planned_at=planned_utc)
+            rows.append(self._close_row(row_id, status=AsRunStatus(status), reason=reason))
+        return rows
+
+    def relay_file(self, slot: Slot) -> Path:
+        """The WAV a file relay plays: the file itself when it is 16-bit PCM at the output rate,
+        else a copy converted once into the cache. NotFoundError/AudioError say why not."""
+        import wave
+
+        from .media import decode, write_wav
+
+        source = Path(slot.source or "").expanduser()
+        if not source.is_absolute():
+            source = self.settings.data_dir / source
+        if not source.is_file():
+            raise NotFoundError(f"Không tìm thấy tệp tiếp sóng: {source}", path=str(source))
+        rate = self.settings.sample_rate
+        try:
+            with wave.open(str(source), "rb") as wav:
+                if wav.getsampwidth() == 2 and wav.getframerate() == rate and wav.getcomptype() == "NONE":
+                    return source
+        except (wave.Error, EOFError, OSError):
+            pass  # MP3, M4A…: convert
+        stat = source.stat()
+        key = hashlib.sha256(f"{source.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{rate}|{slot.length_s}".encode())
+        out = self.settings.cache_dir / "relay" / f"{key.hexdigest()[:32]}.wav"
+        if not out.is_file():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            samples = decode(source, sample_rate=rate, channels=1)[: int(rate * slot.length_s)]
+            tmp = out.with_name(out.name + ".part")
+            write_wav(tmp, samples, sample_rate=rate)
+            tmp.replace(out)
+        return out
+
+    def _air_relay(self, *, slot: Slot, planned_at: datetime, player: Player, note: str | None) -> AsRunPublic:
+        from datetime import timedelta
+
+        fields = {"title": f"Tiếp sóng: {slot.name}", "path": slot.source, "slot": slot.name, "planned_at": planned_at}
+        remaining = (planned_at + timedelta(seconds=slot.length_s) - self.clock()).total_seconds()
+        if remaining <= 0:
+            return self.log_failure(reason="Đã quá giờ kết thúc tiếp sóng", **fields)
+        source = slot.source or ""
+        if is_stream_url(source):
+            play_stream = getattr(player, "play_stream", None)
+            if play_stream is None:
+                return self.log_failure(reason="Trình phát chưa hỗ trợ tiếp sóng luồng (URL)", **fields)
+
+            def play():
+                return play_stream(source, duration_s=remaining)
+        else:
+            try:
+                path = self.relay_file(slot)
+            except BroadcasterError as exc:
+                return self.log_failure(reason=str(exc), **fields)
+
+            def play():
+                return player.play(path, timeout=remaining)
+        row_id = self._open_row(**fields)
+        try:
+            if not player.is_open:
+                player.open()
+            result = play()
+        except Exception as exc:  # never leave a row on_air
+            log.exception("relay %s failed", slot.name)
+            return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi tiếp sóng: {exc}")
+        status, reason = result.status, result.reason
+        if status == "interrupted" and (reason or "").startswith(RELAY_TIMEOUT_PREFIX):
+            status, reason = "aired", None  # a relay ends when its set time is over
+        if status == "aired" and note and not reason:
+            reason = note
+        return self._close_row(
+            row_id, status=AsRunStatus(status), reason=reason, started_at=result.started_at, ended_at=result.ended_at
+        )
+
+    def air_slot(self, *, slot: Slot | str, planned_at: datetime, player: Player) -> list[AsRunPublic]:
+        """Air one slot occurrence: its programme in order, each item with its as-run row.
+
+        Items without a usable file get a last render attempt (cache or offline engine);
+        what does not fit gets a `deferred` row ("chuyển sang khung sau") and airs in the
+        next slot; a relay slot plays its source until its set time is over. A slot that
+        starts a minute or more late says so in the rows' reason.
+        """
         with self._air_lock:
-            day = planned_at.astimezone(self.tz).date()
+            slot = self._as_slot(slot, planned_at)
+            planned_utc = planned_at.astimezone(timezone.utc)
+            late_s = (self.clock() - planned_utc).total_seconds()
+            note = f"Phát muộn {late_s / 60:.0f} phút so với giờ phát" if late_s >= 60 else None
+            if slot.is_relay:
+                return [self._air_relay(slot=slot, planned_at=planned_utc, player=player, note=note)]
+            programme = self.programme(slot=slot, planned_at=planned_at)
+            if any(item.problem for item in programme.items):
+                for item in programme.items:
+                    if item.problem:
+                        self.prepare_bulletin(item.bulletin_id)
+                programme = self.programme(slot=slot, planned_at=planned_at)
             rows: list[AsRunPublic] = []
-            for bulletin in self.due_bulletins(day):
-                path = Path(bulletin.item_path) if bulletin.item_path else None
-                if path is None or not path.is_file():
-                    # rendered ahead normally; a last attempt here uses the cache or the offline engine
-                    bulletin = self.prepare_bulletin(bulletin.id)
-                    path = Path(bulletin.item_path) if bulletin.item_path else None
-                if path is None or not path.is_file():
+            for item in programme.items:
+                if item.problem:
                     rows.append(
                         self.log_failure(
-                            title=bulletin.title,
-                            bulletin_id=bulletin.id,
-                            slot=slot,
-                            planned_at=planned_at,
-                            reason=bulletin.render_error or "Không có tệp âm thanh đã dựng",
+                            title=item.title,
+                            bulletin_id=item.bulletin_id,
+                            slot=slot.name,
+                            planned_at=planned_utc,
+                            reason=item.problem,
                         )
                     )
                     continue
-                rows.append(
-                    self.play_file(
-                        path,
-                        player=player,
-                        title=bulletin.title,
-                        bulletin_id=bulletin.id,
-                        slot=slot,
-                        engine=bulletin.item_engine,
-                        planned_at=planned_at,
-                    )
+                row = self.play_file(
+                    Path(item.item_path),
+                    player=player,
+                    title=item.title,
+                    bulletin_id=item.bulletin_id,
+                    slot=slot.name,
+                    engine=item.engine,
+                    planned_at=planned_utc,
                 )
+                if note and row.status == AsRunStatus.aired and not row.reason:
+                    row = self._close_row(row.id, reason=note)
+                rows.append(row)
+            for deferred in programme.overflow:
+                log.info("%s: «%s» %s", slot.name, deferred.title, deferred.reason)
+                row_id = self._open_row(
+                    title=deferred.title, bulletin_id=deferred.bulletin_id, slot=slot.name, planned_at=planned_utc
+                )
+                rows.append(self._close_row(row_id, status=AsRunStatus.deferred, reason=deferred.reason))
+            self._mark_scheduled({r.bulletin_id for r in rows if r.status == AsRunStatus.aired and r.bulletin_id})
             return rows
 
 

@@ -1,60 +1,605 @@
-"""The one module that imports APScheduler: jobs derived from the timetable."""
+"""The one module that imports APScheduler: jobs derived from the database timetable.
+
+How APScheduler 3.x is made to run on an injected clock (the least fragile way found in
+3.11's source; apscheduler is pinned <4 in pyproject.toml):
+
+* `ClockScheduler` subclasses `BaseScheduler` (like `BackgroundScheduler`, it runs its
+  loop on its own thread). It overrides two methods: `_main_loop`, whose wait between
+  rounds goes through `Clock.wait` instead of `threading.Event.wait`, and
+  `_process_jobs`, a copy of 3.11's with `datetime.now(self.timezone)` replaced by the
+  clock and one hook added: run times dropped by coalescing are reported, because a
+  dropped slot must get a "missed" row in the as-run log.
+* `ClockExecutor` is an executor plugin (a public extension point). APScheduler's own
+  `run_job` measures lateness with the wall clock; ours uses the injected clock, runs
+  jobs one after another on one thread (a slot never overlaps another) and passes the
+  scheduled run time to the job, which needs it as the slot's planned time.
+* `SlotTrigger` is a trigger plugin backed by the pure timetable, so "when does this
+  slot occur" has one answer everywhere (jobs, missed-slot detection, the CLI).
+* Jobs are always added with an explicit `next_run_time`, so APScheduler never computes
+  one from the wall clock (`_real_add_job`).
+
+Everything else — job store, coalescing, misfire grace, events, add/remove — is stock
+APScheduler. With `RealClock` the behaviour is that of a `BackgroundScheduler`.
+
+`SlotScheduler` is what the station uses: it holds the data-directory lock, derives
+one "air" job (and one render-ahead "prep" job) per enabled slot from the database,
+reconciles them at start and whenever the timetable version changes, catches up on
+slots that fell due while the PC was off (inside the misfire grace they air late,
+beyond it they are logged as missed), and never lets a failing slot kill its thread.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
+import sys
+import threading
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from threading import TIMEOUT_MAX
+from traceback import format_tb
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
+from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED, BaseScheduler
+from apscheduler.triggers.base import BaseTrigger
+from sqlmodel import Session
 
+from . import store
+from .clock import Clock, RealClock
+from .lock import DataDirLock
 from .timetable import Slot, Timetable
+
+if TYPE_CHECKING:
+    from ..service import Station
 
 log = logging.getLogger(__name__)
 
+AIR = "air"
+PREP = "prep"
 
-def build_scheduler(
-    timetable: Timetable,
-    on_slot: Callable[[Slot, datetime], None],
-    *,
-    misfire_grace_s: int,
-) -> BackgroundScheduler:
-    """A scheduler with one cron job per slot, not yet started.
 
-    misfire_grace_time is explicit because APScheduler's default of 1 s silently drops a
-    06:00 slot when the PC was busy or asleep at 06:00; coalesce keeps catch-up runs
-    from firing all at once; one worker airs slots one after another.
+# --------------------------------------------------------------------- APScheduler
+class SlotTrigger(BaseTrigger):
+    """Fires at each occurrence of a slot, shifted by `offset` (negative = earlier)."""
+
+    __slots__ = ("slot", "tz", "offset")
+
+    def __init__(self, slot: Slot, tz, offset: timedelta = timedelta(0)) -> None:
+        self.slot = slot
+        self.tz = tz
+        self.offset = offset
+
+    def first_fire(self, moment: datetime, *, inclusive: bool) -> datetime | None:
+        """The first fire time at (when inclusive) or after `moment`."""
+        occurrence = self.slot.next_after(moment - self.offset, self.tz, inclusive=inclusive)
+        return occurrence + self.offset if occurrence is not None else None
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        if previous_fire_time is None:
+            return self.first_fire(now, inclusive=True)
+        return self.first_fire(previous_fire_time, inclusive=False)
+
+    def __str__(self) -> str:
+        shift = f" {self.offset.total_seconds():+g} s" if self.offset else ""
+        return f"slot[{self.slot.name} {self.slot.at:%H:%M}{shift}]"
+
+    def __repr__(self) -> str:
+        return f"<SlotTrigger {self}>"
+
+
+class ClockExecutor(BaseExecutor):
+    """Runs submitted jobs one at a time on its own thread; lateness is measured on the clock.
+
+    The job function is called as ``func(*args, scheduled_at=run_time, **kwargs)``.
     """
-    scheduler = BackgroundScheduler(
-        timezone=timetable.tz,
-        executors={"default": {"type": "threadpool", "max_workers": 1}},
-        job_defaults={"coalesce": True, "misfire_grace_time": misfire_grace_s, "max_instances": 1},
-    )
-    for index, slot in enumerate(timetable.slots):
-        trigger = CronTrigger(
-            hour=slot.at.hour, minute=slot.at.minute, day_of_week=slot.cron_day_of_week(), timezone=timetable.tz
+
+    def __init__(self, clock: Clock, name: str = "executor") -> None:
+        super().__init__()
+        self._clock = clock
+        self._name = name
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def start(self, scheduler, alias):
+        super().start(scheduler, alias)
+        self._thread = threading.Thread(target=self._work, name=f"broadcaster-{self._name}", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, wait=True):
+        self._queue.put(None)
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _do_submit_job(self, job, run_times):
+        self._queue.put((job, list(run_times)))
+
+    def _work(self) -> None:
+        while True:
+            task = self._queue.get()
+            if task is None:
+                return
+            job, run_times = task
+            try:
+                events = self._run(job, run_times)
+            except BaseException:  # pragma: no cover - _run catches the job's own errors
+                exc, tb = sys.exc_info()[1:]
+                self._run_job_error(job.id, exc, tb)
+            else:
+                self._run_job_success(job.id, events)
+
+    def _run(self, job, run_times) -> list[JobExecutionEvent]:
+        events = []
+        for run_time in run_times:
+            if job.misfire_grace_time is not None:
+                late = self._clock.now() - run_time
+                if late > timedelta(seconds=job.misfire_grace_time):
+                    log.warning('job "%s" missed its run time %s by %s', job.name, run_time, late)
+                    events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, job._jobstore_alias, run_time))
+                    continue
+            try:
+                retval = job.func(*job.args, scheduled_at=run_time, **job.kwargs)
+            except BaseException:
+                exc, tb = sys.exc_info()[1:]
+                log.exception('job "%s" raised an exception', job.name)
+                events.append(
+                    JobExecutionEvent(
+                        EVENT_JOB_ERROR, job.id, job._jobstore_alias, run_time,
+                        exception=exc, traceback="".join(format_tb(tb)),
+                    )
+                )
+            else:
+                events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, job._jobstore_alias, run_time, retval=retval))
+        return events
+
+
+class ClockScheduler(BaseScheduler):
+    """An APScheduler 3.x scheduler on its own thread whose time comes from `clock`.
+
+    `on_coalesced(job, dropped_run_times)` is called for run times that will not run:
+    folded into the latest one by coalescing, or refused by the executor (still busy);
+    `on_submit(job, run_times)` just before run times go to the executor (so their owner
+    knows they are in flight).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        on_coalesced: Callable[[object, list[datetime]], None] | None = None,
+        on_submit: Callable[[object, list[datetime]], None] | None = None,
+        **options,
+    ) -> None:
+        self._clock = clock
+        self._on_coalesced = on_coalesced
+        self._on_submit = on_submit
+        self._event = threading.Event()
+        self._thread: threading.Thread | None = None
+        super().__init__(**options)
+
+    def now(self) -> datetime:
+        """The clock's time in the scheduler's zone."""
+        return self._clock.now().astimezone(self.timezone)
+
+    def start(self, paused: bool = False) -> None:
+        self._event = threading.Event()
+        super().start(paused)
+        self._thread = threading.Thread(target=self._main_loop, name="broadcaster-scheduler", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait)
+        self._event.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._thread = None
+
+    def wakeup(self) -> None:
+        self._event.set()
+
+    def _main_loop(self) -> None:
+        wait_seconds = TIMEOUT_MAX
+        while self.state != STATE_STOPPED:
+            self._clock.wait(self._event, wait_seconds)
+            self._event.clear()
+            wait_seconds = self._process_jobs()
+
+    def _process_jobs(self):
+        # A copy of APScheduler 3.11 BaseScheduler._process_jobs: the clock instead of
+        # datetime.now, and coalesced run times reported instead of silently dropped.
+        if self.state == STATE_PAUSED:
+            return None
+        now = self.now()
+        next_wakeup_time = None
+        events = []
+        with self._jobstores_lock:
+            for jobstore_alias, jobstore in self._jobstores.items():
+                try:
+                    due_jobs = jobstore.get_due_jobs(now)
+                except Exception as exc:
+                    log.warning("error getting due jobs from job store %r: %s", jobstore_alias, exc)
+                    retry = now + timedelta(seconds=self.jobstore_retry_interval)
+                    if not next_wakeup_time or next_wakeup_time > retry:
+                        next_wakeup_time = retry
+                    continue
+                for job in due_jobs:
+                    try:
+                        executor = self._lookup_executor(job.executor)
+                    except BaseException:
+                        log.error('executor "%s" of job "%s" not found; job removed', job.executor, job)
+                        self.remove_job(job.id, jobstore_alias)
+                        continue
+                    run_times = job._get_run_times(now)
+                    if run_times and job.coalesce:
+                        dropped, run_times = run_times[:-1], run_times[-1:]
+                        if dropped and self._on_coalesced is not None:
+                            try:
+                                self._on_coalesced(job, dropped)
+                            except Exception:
+                                log.exception("reporting coalesced runs of %s failed", job)
+                    if run_times:
+                        if self._on_submit is not None:
+                            self._on_submit(job, run_times)
+                        try:
+                            executor.submit_job(job, run_times)
+                        except BaseException as exc:
+                            if isinstance(exc, MaxInstancesReachedError):
+                                log.warning('job "%s" skipped: it is still running', job)
+                            else:
+                                log.exception('error submitting job "%s"', job)
+                            if self._on_coalesced is not None:  # they will not run either
+                                self._on_coalesced(job, run_times)
+                        else:
+                            events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, jobstore_alias, run_times))
+                        job_next_run = job.trigger.get_next_fire_time(run_times[-1], now)
+                        if job_next_run:
+                            job._modify(next_run_time=job_next_run)
+                            jobstore.update_job(job)
+                        else:
+                            self.remove_job(job.id, jobstore_alias)
+                jobstore_next = jobstore.get_next_run_time()
+                if jobstore_next and (next_wakeup_time is None or jobstore_next < next_wakeup_time):
+                    next_wakeup_time = jobstore_next.astimezone(self.timezone)
+        for event in events:
+            self._dispatch_event(event)
+        if self.state == STATE_PAUSED or next_wakeup_time is None:
+            return None
+        now = self.now()
+        return min(max(next_wakeup_time.timestamp() - now.timestamp(), 0), TIMEOUT_MAX)
+
+
+# ------------------------------------------------------------------- the station
+@dataclass
+class ReconcileReport:
+    """What one reconcile changed, by job id."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    version: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+SlotCallback = Callable[[Slot, datetime], None]
+MissedCallback = Callable[[Slot, datetime, str], None]
+
+
+class SlotScheduler:
+    """The station's scheduler: jobs derived from the database, on an injected clock.
+
+    on_slot(slot, planned_at): air one slot occurrence; its job fires `preroll_s` early so
+    the amplifier can warm up and the first item starts on time. on_prerender(slot,
+    planned_at): render the slot's programme ahead, `prerender_lead_min` before it.
+    on_missed(slot, planned_at, reason): a due occurrence that will not air (default:
+    `station.log_missed`). `planned_at` is always the slot's own start (aware, station zone).
+    """
+
+    def __init__(
+        self,
+        station: Station,
+        *,
+        on_slot: SlotCallback,
+        on_prerender: SlotCallback | None = None,
+        on_missed: MissedCallback | None = None,
+        clock: Clock | None = None,
+        preroll_s: float | None = None,
+        poll_s: float | None = None,
+        lock: DataDirLock | None = None,
+    ) -> None:
+        settings = station.settings
+        self.station = station
+        self.clock = clock or RealClock()
+        self.on_slot = on_slot
+        self.on_prerender = on_prerender or (lambda slot, planned: station.prerender_slot(slot=slot, planned_at=planned))
+        self.on_missed = on_missed or (
+            lambda slot, planned, reason: station.log_missed(slot=slot, planned_at=planned, reason=reason)
         )
-        scheduler.add_job(
-            _run_slot,
-            trigger,
-            args=[on_slot, slot, trigger],
-            id=f"slot-{index}",
-            name=slot.name,
-            replace_existing=True,
+        self.grace_s = int(settings.misfire_grace_s)
+        self.lead = timedelta(minutes=settings.prerender_lead_min)
+        if preroll_s is None:
+            preroll_s = settings.amp_preroll_s if (settings.amp_on_command or "").strip() else 0.0
+        self.preroll = timedelta(seconds=max(0.0, float(preroll_s)))
+        self.lookback = timedelta(days=settings.missed_lookback_days)
+        self.poll_s = float(poll_s if poll_s is not None else settings.scheduler_poll_s)
+        self.lock = lock or DataDirLock(settings.data_dir)
+        self.tz = station.tz
+        self._version: int | None = None
+        self._reconcile_lock = threading.RLock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._started = False
+        # air run times handed to the executor and not finished: last_check must not pass
+        # them, or a crash while one waits would lose it without a "missed" row
+        self._in_flight: set[datetime] = set()
+        self._in_flight_lock = threading.Lock()
+        self._scheduler = ClockScheduler(
+            clock=self.clock,
+            on_coalesced=self._coalesced,
+            on_submit=self._submitted,
+            timezone=self.tz,
+            executors={AIR: ClockExecutor(self.clock, AIR), PREP: ClockExecutor(self.clock, PREP)},
+            job_defaults={"coalesce": True, "misfire_grace_time": self.grace_s, "max_instances": 1},
         )
-    return scheduler
+        self._scheduler.add_listener(self._missed_event, EVENT_JOB_MISSED)
+
+    # ----------------------------------------------------------------- lifecycle
+    @property
+    def running(self) -> bool:
+        return self._started
+
+    def start(self) -> ReconcileReport:
+        """Take the data-directory lock, derive the jobs (catching up since the last run), start.
+
+        Raises ScheduleError ("Đài đang chạy ở thư mục dữ liệu này") when another
+        scheduler holds the lock.
+        """
+        self.lock.acquire()
+        try:
+            store.ensure_timetable(engine=self.station.db, settings=self.station.settings)
+            with Session(self.station.db) as session:
+                last_check = store.get_last_check(session=session)
+            now = self.clock.now()
+            since = None
+            if last_check is not None and last_check < now:
+                since = max(last_check, now - self.lookback)
+            self._scheduler.start(paused=True)
+            report = self.reconcile(catch_up_since=since)
+            # no last-check update here: the catch-up runs are not in flight yet
+            self._scheduler.resume()
+        except BaseException:
+            if self._scheduler.state != STATE_STOPPED:
+                self._scheduler.shutdown(wait=False)
+            self.lock.release()
+            raise
+        self._started = True
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, name="broadcaster-timetable-watch", daemon=True)
+        self._watcher.start()
+        return report
+
+    def shutdown(self, *, wait: bool = False) -> None:
+        """Stop the jobs and release the lock (idempotent). A slot airing now is not waited for
+        unless `wait`: closing the player interrupts it and its row says so."""
+        if not self._started:
+            return
+        self._started = False
+        self._stop.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=10)
+        try:
+            self._scheduler.shutdown(wait=wait)
+        finally:
+            try:
+                self._touch()
+            except Exception:  # the database may be gone at exit; the lock must still go
+                log.exception("could not record the last check")
+            self.lock.release()
+
+    def __enter__(self) -> SlotScheduler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    # --------------------------------------------------------------- reconcile
+    def timetable(self) -> Timetable:
+        """The timetable the database holds now."""
+        with Session(self.station.db) as session:
+            return store.read_timetable(session=session, timezone_name=self.station.settings.timezone)
+
+    def reconcile(self, *, catch_up_since: datetime | None = None) -> ReconcileReport:
+        """Make the jobs match the database: add new slots, drop removed ones, replace changed ones.
+
+        Unchanged slots keep their jobs (and their next run). With `catch_up_since`, air
+        jobs start from the first occurrence after that moment, so occurrences missed since
+        then fall due at once: APScheduler then airs the latest late (inside the grace) or
+        reports it missed, and coalescing folds the older ones (logged as missed).
+        """
+        with self._reconcile_lock:
+            with Session(self.station.db) as session:
+                timetable = store.read_timetable(session=session, timezone_name=self.station.settings.timezone)
+                version = store.timetable_version(session=session)
+            now = self.clock.now()
+            desired: dict[str, tuple[Slot, str]] = {}
+            for slot in timetable.active:
+                desired[f"{AIR}:{slot.name}"] = (slot, AIR)
+                desired[f"{PREP}:{slot.name}"] = (slot, PREP)
+            report = ReconcileReport(version=version)
+            existing = {job.id: job for job in self._scheduler.get_jobs()}
+            for job_id, job in existing.items():
+                if job_id not in desired or job.args[0] != desired[job_id][0]:
+                    self._scheduler.remove_job(job_id)
+                    report.removed.append(job_id)
+                else:
+                    report.kept.append(job_id)
+            for job_id, (slot, kind) in desired.items():
+                if job_id in report.kept:
+                    continue
+                trigger = SlotTrigger(slot, self.tz, -self.preroll if kind == AIR else -self.lead)
+                if kind == AIR and catch_up_since is not None:
+                    first = trigger.first_fire(catch_up_since, inclusive=False)
+                elif kind == AIR:
+                    first = trigger.first_fire(now, inclusive=True)
+                else:
+                    # the render-ahead of the next occurrence, at once if its time has passed
+                    first = trigger.first_fire(now - self.lead, inclusive=False)
+                    if first is not None and first < now:
+                        first = now
+                if first is None:  # a one-off slot that is over
+                    continue
+                self._scheduler.add_job(
+                    self._fire,
+                    trigger,
+                    args=[slot, kind],
+                    id=job_id,
+                    name=f"{kind} {slot.name}",
+                    executor=kind,
+                    next_run_time=first,
+                    # rendering late still helps; airing late only inside the grace
+                    misfire_grace_time=self.grace_s if kind == AIR else None,
+                    replace_existing=True,
+                )
+                report.added.append(job_id)
+            self._version = version
+            if report.changed:
+                log.info("timetable reconciled (version %d): +%s -%s", version, report.added, report.removed)
+            return report
+
+    def poll(self) -> ReconcileReport | None:
+        """Record that the scheduler is alive; reconcile if the timetable changed. Returns the
+        report when it reconciled."""
+        self._touch()
+        with Session(self.station.db) as session:
+            version = store.timetable_version(session=session)
+        if version != self._version:
+            return self.reconcile()
+        return None
+
+    def jobs(self) -> list[tuple[str, str, datetime | None]]:
+        """(job id, name, next run in the station's zone) of every job, soonest first."""
+        rows = [(j.id, j.name, getattr(j, "next_run_time", None)) for j in self._scheduler.get_jobs()]
+        return sorted(rows, key=lambda r: (r[2] is None, r[2] or datetime.max.replace(tzinfo=timezone.utc)))
+
+    # -------------------------------------------------------------------- jobs
+    def _planned(self, slot: Slot, kind: str, run_time: datetime) -> datetime:
+        shift = self.preroll if kind == AIR else self.lead
+        return (run_time + shift).astimezone(self.tz)
+
+    def _handled(self, slot: Slot, planned: datetime) -> bool:
+        return self.station.slot_handled(slot=slot, planned_at=planned)
+
+    def _submitted(self, job, run_times: list[datetime]) -> None:
+        if job.args and job.args[1] == AIR:
+            with self._in_flight_lock:
+                self._in_flight.update(run_times)
+
+    def _done(self, run_time: datetime) -> None:
+        with self._in_flight_lock:
+            self._in_flight.discard(run_time)
+
+    def _fire(self, slot: Slot, kind: str, scheduled_at: datetime | None = None) -> None:
+        # the default only satisfies APScheduler's signature check: ClockExecutor always passes it
+        if scheduled_at is None:
+            scheduled_at = self.clock.now()
+        planned = self._planned(slot, kind, scheduled_at)
+        try:
+            if kind == PREP:
+                self.on_prerender(slot, planned)
+                return
+            if self._handled(slot, planned):
+                log.info("slot %s at %s already has its as-run rows; not aired again", slot.name, planned)
+                return
+            self.on_slot(slot, planned)
+        except Exception:  # one bad slot must never stop the next one
+            log.exception("%s job of slot %s at %s failed", kind, slot.name, planned)
+        finally:
+            if kind == AIR:
+                self._done(scheduled_at)
+                self._touch()
+
+    def _report_missed(self, slot: Slot, planned: datetime, reason: str) -> None:
+        try:
+            if self._handled(slot, planned):
+                return
+            log.warning("slot %s at %s missed: %s", slot.name, planned, reason)
+            self.on_missed(slot, planned, reason)
+        except Exception:
+            log.exception("could not log the missed slot %s at %s", slot.name, planned)
+
+    def _missed_event(self, event) -> None:
+        self._done(event.scheduled_run_time)
+        job = self._scheduler.get_job(event.job_id)
+        slot, kind = self._job_slot(event.job_id, job)
+        if slot is None or kind != AIR:
+            return
+        planned = self._planned(slot, kind, event.scheduled_run_time)
+        late = self.clock.now() - planned
+        reason = (
+            f"Máy tắt hoặc bận lúc {planned:%H:%M %d/%m/%Y}; trễ {_minutes(late)}, quá "
+            f"{_minutes(timedelta(seconds=self.grace_s))} cho phép phát bù (misfire_grace_s)"
+        )
+        self._report_missed(slot, planned, reason)
+
+    def _coalesced(self, job, dropped: list[datetime]) -> None:
+        slot, kind = self._job_slot(job.id, job)
+        if slot is None or kind != AIR:
+            return
+        for run_time in dropped:
+            self._done(run_time)
+            planned = self._planned(slot, kind, run_time)
+            reason = (
+                f"Máy tắt hoặc bận lúc {planned:%H:%M %d/%m/%Y}; các lần bị lỡ được gộp lại, "
+                "chỉ lần gần nhất được phát bù"
+            )
+            self._report_missed(slot, planned, reason)
+
+    def _job_slot(self, job_id: str, job) -> tuple[Slot | None, str | None]:
+        if job is not None and job.args:
+            return job.args[0], job.args[1]
+        # a one-off job is gone from the store by the time its event arrives
+        kind, _, name = job_id.partition(":")
+        slot = self.timetable().slot_named(name)
+        return slot, kind
+
+    # ----------------------------------------------------------------- watcher
+    def _touch(self) -> None:
+        at = self.clock.now()
+        with self._in_flight_lock:
+            if self._in_flight:
+                at = min(at, min(self._in_flight) - timedelta(microseconds=1))
+        with Session(self.station.db) as session:
+            previous = store.get_last_check(session=session)
+            if previous is None or at > previous:
+                store.set_last_check(session=session, at=at)
+                session.commit()
+
+    def _watch(self) -> None:
+        # wall-clock polling on purpose: it watches another process's writes, not the timetable
+        while not self._stop.wait(self.poll_s):
+            try:
+                self.poll()
+            except Exception:
+                log.exception("timetable check failed")
 
 
-def _run_slot(on_slot: Callable[[Slot, datetime], None], slot: Slot, trigger: CronTrigger) -> None:
-    # the planned time is the trigger's fire time at or before now (it may run late inside the grace)
-    now = datetime.now(trigger.timezone)
-    planned = now.replace(hour=slot.at.hour, minute=slot.at.minute, second=0, microsecond=0)
-    if planned > now:  # a late run just after midnight belongs to yesterday's slot
-        from datetime import timedelta
+def _minutes(delta: timedelta) -> str:
+    minutes = delta.total_seconds() / 60
+    if minutes >= 120:
+        return f"{minutes / 60:.0f} giờ"
+    return f"{minutes:.0f} phút"
 
-        planned -= timedelta(days=1)
-    try:
-        on_slot(slot, planned)
-    except Exception:  # a slot must never kill the scheduler thread
-        log.exception("slot %s failed", slot.name)
+
+__all__ = ["SlotScheduler", "ClockScheduler", "ClockExecutor", "SlotTrigger", "ReconcileReport", "AIR", "PREP"]

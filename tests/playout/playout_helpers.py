@@ -1,0 +1,79 @@
+"""Signals and measurements for the playout tests: rendered test items and what a card heard."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+RATE = 48000
+AMPLITUDE = 0.5
+
+# parameters for the `sink` fixture (tests/playout/conftest.py)
+ALL_SINKS = ["memory", "alsa-file", pytest.param("pulse", marks=pytest.mark.paced)]
+PACED_SINKS = ["memory", pytest.param("pulse", marks=pytest.mark.paced)]
+
+
+def tone(hz: float, seconds: float, *, amplitude: float = AMPLITUDE, rate: int = RATE) -> np.ndarray:
+    """A 16-bit sine tone. The phase offset keeps the first sample non-zero, so an item's start is findable."""
+    t = np.arange(round(seconds * rate)) / rate
+    return np.round(amplitude * 32767 * np.sin(2 * np.pi * hz * t + 0.7)).astype(np.int16)
+
+
+def write_wav(path: Path, samples: np.ndarray, *, rate: int = RATE, sampwidth: int = 2) -> Path:
+    """Write int16 samples (frames,) or (frames, channels) as a PCM WAV, like the renderer does."""
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(sampwidth)
+        out.setframerate(rate)
+        if sampwidth == 2:
+            out.writeframes(samples.astype("<i2").tobytes())
+        else:
+            out.writeframes((samples.astype(np.int32) // 256 + 128).astype(np.uint8).tobytes())
+    return path
+
+
+def mono(heard: np.ndarray) -> np.ndarray:
+    """The one signal a (frames, channels) capture carries; every channel must carry the same."""
+    if heard.ndim == 1:
+        return heard
+    for channel in range(1, heard.shape[1]):
+        assert np.array_equal(heard[:, channel], heard[:, 0]), f"channel {channel} differs from channel 0"
+    return heard[:, 0]
+
+
+def locate(heard: np.ndarray, item: np.ndarray, *, start: int = 0, length: int | None = None) -> int | None:
+    """Index in `heard` (at or after `start`) where the first `length` samples of `item` occur exactly."""
+    length = len(item) if length is None else length
+    head = item[: min(16, length)]
+    candidates = np.flatnonzero(heard[start:] == head[0]) + start
+    for index in candidates:
+        if np.array_equal(heard[index : index + length], item[:length]):
+            return int(index)
+    return None
+
+
+def rms(samples: np.ndarray) -> float:
+    """Root mean square, relative to full scale."""
+    return float(np.sqrt(np.mean((samples.astype(np.float64) / 32768.0) ** 2)))
+
+
+def dominant_hz(samples: np.ndarray, *, rate: int = RATE) -> float:
+    """Frequency of the strongest FFT bin (Hann window)."""
+    x = samples.astype(np.float64) * np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(x))
+    return float(np.argmax(spectrum) * rate / len(samples))
+
+
+def last_sound(heard: np.ndarray, *, threshold: int = 0) -> int:
+    """Index of the last sample above `threshold` in magnitude (-1 if none)."""
+    loud = np.flatnonzero(np.abs(heard.astype(np.int32)) > threshold)
+    return int(loud[-1]) if len(loud) else -1
+
+
+def file_capture_asoundrc(path: Path) -> str:
+    """An ~/.asoundrc whose default device writes a WAV of everything played, with no pacing."""
+    return f'pcm.!default {{ type file; slave.pcm "null"; file "{path}"; format "wav" }}\n'

@@ -1,0 +1,171 @@
+"""The player's contract, checked on every sound card: the fake, ALSA (unpaced) and PulseAudio (paced).
+
+What the card received is compared sample for sample with what was sent: the player must
+neither drop, repeat, resample nor reorder anything, and must play silence between items.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timezone
+
+import numpy as np
+import pytest
+from playout_helpers import ALL_SINKS, PACED_SINKS, RATE, dominant_hz, locate, mono, rms, tone, write_wav
+
+FADE_MS = 20
+BLOCK = 1024
+
+
+@pytest.mark.parametrize("sink", ALL_SINKS, indirect=True)
+def test_two_items_air_back_to_back_exactly(sink, tmp_path):
+    first, second = tone(1000, 0.8), tone(440, 0.8)
+    paths = [write_wav(tmp_path / "1khz.wav", first), write_wav(tmp_path / "440hz.wav", second)]
+    player = sink.make_player(fade_ms=FADE_MS, block_frames=BLOCK)
+    player.open()
+    if sink.paced:
+        time.sleep(0.25 / sink.speed)  # idle: the long-lived stream plays silence
+    marks, results, walls = [], [], []
+    for path in paths:
+        began = time.monotonic()
+        results.append(player.play(path, on_start=lambda: marks.append(sink.mark())))
+        walls.append(time.monotonic() - began)
+        assert player.now_playing is None
+    # only the ALSA file device runs ahead of the clock and needs the player to keep time
+    assert player._line.unpaced == (sink.name == "alsa-file")
+    heard = mono(sink.heard())
+
+    for result, item in zip(results, (first, second)):
+        assert (result.status, result.reason, result.frames) == ("aired", None, len(item))
+        assert result.started_at.tzinfo == timezone.utc and result.started_at <= result.ended_at
+    assert len(marks) == 2, "on_start is called once per item"
+
+    a = locate(heard, first)
+    assert a is not None, "the first item is not in the capture, sample for sample"
+    b = locate(heard, second, start=a + len(first))
+    assert b is not None, "the second item is not in the capture, sample for sample"
+    end = b + len(second)
+    assert not heard[:a].any() and not heard[a + len(first) : b].any() and not heard[end:].any()
+    assert len(heard) >= end  # the stream's trailing silence and padding are allowed
+    # on_start runs before the item's first sample reaches the card
+    assert marks[0] <= a and marks[1] <= b
+
+    for segment, item, hz in ((heard[a : a + len(first)], first, 1000), (heard[b:end], second, 440)):
+        assert rms(segment) == pytest.approx(rms(item), rel=0.01)
+        assert rms(segment) == pytest.approx(0.5 / np.sqrt(2), rel=0.02)
+        assert dominant_hz(segment) == pytest.approx(hz, abs=3)
+
+    if sink.paced:
+        assert a >= 0.2 * RATE, "the stream was not playing silence while idle"
+        item_s = len(first) / RATE / sink.speed
+        for wall in walls:
+            assert item_s - 0.05 <= wall <= item_s + 0.4, f"play() took {wall:.3f} s for a {item_s:.3f} s item"
+        gap_s = (b - a - len(first)) / RATE
+        assert gap_s < 0.3, f"{gap_s:.3f} s of silence between two items played back to back"
+        print(f"\n[{sink.name}] play() wall time {walls[0]:.3f}/{walls[1]:.3f} s for {item_s:.3f} s items; "
+              f"gap between items {gap_s * 1000:.0f} ms; on_start→first sample "
+              f"{(a - marks[0]) / RATE * 1000:.0f}/{(b - marks[1]) / RATE * 1000:.0f} ms (capture clock)")
+
+
+def _bad_files(tmp_path):
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 50)
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(write_wav(tmp_path / "whole.wav", tone(440, 0.1)).read_bytes()[:30])
+    return [
+        (tmp_path / "khong-co.wav", "Không tìm thấy tệp âm thanh"),
+        (garbage, "Không đọc được tệp WAV"),
+        (truncated, "Không đọc được tệp WAV"),
+        (write_wav(tmp_path / "8bit.wav", tone(440, 0.1), sampwidth=1), "16-bit"),
+        (write_wav(tmp_path / "44k.wav", tone(440, 0.1, rate=44100), rate=44100), "44100 Hz"),
+        (write_wav(tmp_path / "empty.wav", np.zeros(0, dtype=np.int16)), "rỗng"),
+    ]
+
+
+@pytest.mark.parametrize("sink", ALL_SINKS, indirect=True)
+def test_unplayable_files_fail_without_touching_the_stream(sink, tmp_path):
+    good = tone(1000, 0.3)
+    player = sink.make_player()
+    player.open()
+    for path, words in _bad_files(tmp_path):
+        called = []
+        result = player.play(path, on_start=lambda: called.append(True))
+        assert result.status == "failed", path
+        assert words in result.reason and str(path) in result.reason
+        assert result.frames == 0 and not called
+        assert player.is_open and player.now_playing is None
+    assert player.play(write_wav(tmp_path / "good.wav", good)).status == "aired"
+    heard = mono(sink.heard())
+    start = locate(heard, good)
+    assert start is not None
+    assert not heard[:start].any() and not heard[start + len(good) :].any(), "a failed item reached the card"
+
+
+@pytest.mark.parametrize("sink", ALL_SINKS, indirect=True)
+def test_open_is_idempotent_and_close_leaves_no_stream(sink, tmp_path):
+    item = write_wav(tmp_path / "item.wav", tone(1000, 0.2))
+    player = sink.make_player()
+    assert not player.is_open and player.now_playing is None
+    with player as same:
+        assert same is player
+        player.open()
+        player.open()
+        assert player.is_open and player.output_channels in (1, 2)
+        assert sink.streams_open() == 1
+    assert not player.is_open
+    assert sink.streams_open() == 0
+    player.close()  # closing twice is harmless
+    result = player.play(item)
+    assert result.status == "failed" and "chưa được mở" in result.reason
+    player.open()
+    assert player.is_open and player.play(item).status == "aired"
+    player.close()
+    assert sink.streams_open() == 0
+
+
+@pytest.mark.parametrize("sink", PACED_SINKS, indirect=True)
+def test_interrupt_fades_out_within_fade_and_a_block(sink, tmp_path):
+    item = tone(1000, 3.0)
+    path = write_wav(tmp_path / "long.wav", item)
+    player = sink.make_player(fade_ms=FADE_MS, block_frames=BLOCK)
+    player.open()
+    started, outcome = threading.Event(), {}
+
+    def run() -> None:
+        outcome["result"] = player.play(path, on_start=started.set)
+        outcome["returned"] = time.monotonic()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert started.wait(5)
+    time.sleep(0.6 / sink.speed)
+    assert player.now_playing == path
+    mark = sink.mark()
+    asked = time.monotonic()
+    player.interrupt("Ưu tiên: thông báo khẩn")
+    worker.join(5)
+    result = outcome["result"]
+    returned_s = outcome["returned"] - asked
+    assert (result.status, result.reason) == ("interrupted", "Ưu tiên: thông báo khẩn")
+    assert returned_s < 0.5, f"play() returned {returned_s:.3f} s after interrupt()"
+    assert player.now_playing is None and player.is_open
+
+    heard = mono(sink.heard())
+    start = locate(heard, item, length=4800)
+    assert start is not None
+    fade = FADE_MS * RATE // 1000
+    body = result.frames - fade
+    assert 0 < body < len(item) - fade
+    assert np.array_equal(heard[start : start + body], item[:body])
+    gains = 1.0 - np.arange(1, fade + 1, dtype=np.float32) / fade
+    expected_tail = (item[body : result.frames] * gains).astype(np.int16)
+    tail = heard[start + body : start + result.frames]
+    assert np.abs(tail.astype(np.int32) - expected_tail).max() <= 1, "not a linear fade to zero"
+    assert not heard[start + result.frames :].any(), "sound after the fade"
+    # from the card's point of view: audio frames between interrupt() and silence
+    silent_after = (start + result.frames - mark) / RATE
+    allowed = (FADE_MS / 1000) + BLOCK / RATE + (player.latency or 0) + 0.05
+    assert silent_after <= allowed, f"silence {silent_after * 1000:.0f} ms after interrupt()"
+    print(f"\n[{sink.name}] interrupt → silence {silent_after * 1000:.0f} ms of audio (capture clock), "
+          f"play() returned after {returned_s * 1000:.0f} ms wall")
