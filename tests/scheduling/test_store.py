@@ -16,7 +16,8 @@ def slots(station):
 
 
 def test_first_start_seeds_the_default_and_never_again(station):
-    assert store.ensure_timetable(engine=station.db, settings=station.settings) is True
+    # Station.open (like `broadcaster init`) seeded the empty slot table
+    assert store.ensure_timetable(engine=station.db, settings=station.settings) is False
     assert slots(station) == [("Buổi sáng", time(6)), ("Buổi chiều", time(17))]
     with Session(station.db) as s:
         for slot in station.timetable().slots:
@@ -26,12 +27,21 @@ def test_first_start_seeds_the_default_and_never_again(station):
     assert slots(station) == []
 
 
-def test_seed_from_the_settings_file(station, tmp_path):
+def test_seed_from_the_settings_file(settings, tmp_path):
+    from broadcaster.db import create_schema, make_engine
+    from broadcaster.service import Station
+
     path = tmp_path / "xa.toml"
     path.write_text('[[slot]]\nname = "Trưa"\ntime = "11:30"\n', encoding="utf-8")
-    station.settings.schedule_file = path
-    store.ensure_timetable(engine=station.db, settings=station.settings)
+    settings.schedule_file = path
+    settings.data_dir.mkdir(parents=True)
+    engine = make_engine(settings.db_path)
+    create_schema(engine)
+    assert store.ensure_timetable(engine=engine, settings=settings) is True
+    engine.dispose()
+    station = Station.open(settings)
     assert slots(station) == [("Trưa", time(11, 30))]
+    station.close()
 
 
 def test_every_change_bumps_the_version(station):
