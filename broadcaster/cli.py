@@ -277,21 +277,17 @@ def devices(as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON
 @app.command()
 def serve(
     ctx: typer.Context,
-    schedule: Annotated[Optional[Path], typer.Option("--schedule", help="Tệp lịch phát TOML.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Chạy đài: phát theo lịch, dựng trước bản tin, tự thử lại khi mất card âm thanh."""
+    """Chạy đài: phát theo lịch (trong cơ sở dữ liệu), dựng trước bản tin, tự thử lại khi mất card âm thanh."""
     from .onair import OnAir
-    from .scheduling.timetable import builtin_schedule, load_timetable
 
     station = _station(ctx, data_dir)
     settings = station.settings
-    timetable = load_timetable(schedule or settings.schedule_file or builtin_schedule())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     runner = OnAir(
         station,
-        timetable,
         player_factory=lambda: _player(settings),
         stop=stop,
         say=lambda msg: typer.echo(msg),

@@ -141,3 +141,23 @@ def test_bulletin_add_list_json(env, tmp_path):
     rows = json.loads(cli("bulletin", "list", "--json", env=env).stdout)
     assert [(b["id"], b["status"], b["item_engine"]) for b in rows] == [(new_id, "approved", "espeak")]
     assert Path(rows[0]["item_path"]).is_file()  # rendered ahead at approval
+
+
+def test_serve_without_a_sound_card_keeps_running(env, tmp_path):
+    """No output device at all: serve says so, keeps the timetable and stays up."""
+    home = Path(env["HOME"])
+    (home / ".asoundrc").write_text("pcm.!default { type hw; card 97 }\nctl.!default { type hw; card 97 }\n")
+    e = dict(env, BROADCASTER_OUTPUT_DEVICE="không-có-card-này", BROADCASTER_DEVICE_RETRY_S="1")
+    proc = subprocess.Popen([str(BIN), "serve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+    try:
+        import time
+
+        time.sleep(6)
+        assert proc.poll() is None, proc.communicate()  # still running
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=20)
+    assert "Không mở được thiết bị âm thanh" in out
+    assert out.count("Không mở được thiết bị âm thanh") == 1  # said once, retried quietly
+    assert "Khung giờ tới" in out
+    assert "Traceback" not in err
