@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from .config import Settings, settings_template
 from .db import as_utc, create_schema, make_engine
-from .exceptions import AudioError, BroadcasterError, InputError, NotFoundError, PlayoutError
+from .exceptions import BroadcasterError, InputError, NotFoundError, PlayoutError
 from .models import (
     AsRun,
     AsRunPublic,
@@ -192,14 +192,34 @@ class Station:
 
         speech = self.speak(text, engine=engine)
         item_path = self.settings.cache_dir / "items" / f"{self._item_key(speech.path, jingles)}.wav"
-        if item_path.exists():  # same speech, same jingles, same settings: never rendered twice
-            samples = load_audio(item_path, sample_rate=self.settings.sample_rate)
-            loudness = measure(samples, self.settings.sample_rate)
-            duration_s = len(samples) / self.settings.sample_rate
-            lufs, peak = loudness.integrated_lufs, loudness.true_peak_dbtp
-        else:
-            info = render_item(speech.path, item_path, settings=self.settings, jingles=jingles)
-            duration_s, lufs, peak = info.duration_s, info.integrated_lufs, info.true_peak_dbtp
+        figures_path = item_path.with_suffix(".json")
+        figures = None
+        if item_path.exists() and figures_path.exists():
+            # same speech, same jingles, same settings: never rendered (nor measured) twice
+            try:
+                figures = json.loads(figures_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                figures = None
+        if figures is None:
+            if item_path.exists():  # an item cached before its figures were kept: measure once
+                samples = load_audio(item_path, sample_rate=self.settings.sample_rate)
+                loudness = measure(samples, self.settings.sample_rate)
+                figures = {
+                    "duration_s": len(samples) / self.settings.sample_rate,
+                    "integrated_lufs": loudness.integrated_lufs,
+                    "true_peak_dbtp": loudness.true_peak_dbtp,
+                }
+            else:
+                info = render_item(speech.path, item_path, settings=self.settings, jingles=jingles)
+                figures = {
+                    "duration_s": info.duration_s,
+                    "integrated_lufs": info.integrated_lufs,
+                    "true_peak_dbtp": info.true_peak_dbtp,
+                }
+            tmp = figures_path.with_name(figures_path.name + ".part")
+            tmp.write_text(json.dumps(figures), encoding="utf-8")
+            tmp.replace(figures_path)
+        duration_s, lufs, peak = figures["duration_s"], figures["integrated_lufs"], figures["true_peak_dbtp"]
         final = item_path
         if out is not None:
             final = Path(out)
@@ -719,4 +739,4 @@ class Station:
             return rows
 
 
-__all__ = ["Station", "RenderOutcome", "init_data_dir", "CRASH_REASON", "AudioError"]
+__all__ = ["Station", "RenderOutcome", "init_data_dir", "CRASH_REASON"]
