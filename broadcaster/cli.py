@@ -47,6 +47,19 @@ def _mount_speech_apps() -> None:
 
     app.add_typer(schedule_app, name="schedule", help="Lịch phát: xem, thêm, xóa, nhập, xuất.")
     app.command("program")(program_cmd)
+    # urgent announcements (cli_urgent.py) and web-console accounts (cli_users.py)
+    try:
+        from .cli_urgent import urgent_cmd
+    except ImportError:  # not written yet
+        pass
+    else:
+        app.command("urgent")(urgent_cmd)
+    try:
+        from .cli_users import user_app
+    except ImportError:  # not written yet
+        pass
+    else:
+        app.add_typer(user_app, name="user", help="Tài khoản bảng điều khiển web.")
 
 
 _mount_speech_apps()

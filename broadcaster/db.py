@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import logging
+
 from sqlalchemy import event, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -13,6 +16,8 @@ from . import models  # noqa: F401  (registers the tables)
 from .exceptions import ConfigError
 
 SCHEMA_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(db_path: Path | str) -> Engine:
@@ -42,6 +47,7 @@ def create_schema(engine: Engine) -> None:
     """Create missing tables and record the schema version (idempotent)."""
     try:
         SQLModel.metadata.create_all(engine)
+        add_missing_columns(engine)
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
             current = conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar()
@@ -57,6 +63,40 @@ def create_schema(engine: Engine) -> None:
         raise ConfigError(f"Không mở được cơ sở dữ liệu: {exc}") from exc
 
 
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add columns that newer models have and an older database lacks (SQLite ALTER TABLE).
+
+    create_all() makes missing tables but never touches existing ones; without this a
+    data directory made by an earlier version could not load a Bulletin. Added columns
+    are nullable with the model's scalar default. Returns "table.column" for each one added.
+    """
+    added: list[str] = []
+    inspector = sa_inspect(engine)
+    existing_tables = set(inspector.get_table_names())
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name not in existing_tables:
+                continue
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present or column.primary_key:
+                    continue
+                ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column.type.compile(engine.dialect)}'
+                default = getattr(column.default, "arg", None)
+                if isinstance(default, bool):
+                    ddl += f" DEFAULT {int(default)}"
+                elif isinstance(default, (int, float)):
+                    ddl += f" DEFAULT {default}"
+                elif isinstance(default, str):
+                    stored = getattr(default, "name", default)  # SQLAlchemy stores enum names
+                    ddl += " DEFAULT '" + str(stored).replace("'", "''") + "'"
+                conn.execute(text(ddl))
+                added.append(f"{table.name}.{column.name}")
+    if added:
+        log.info("database upgraded: added %s", ", ".join(added))
+    return added
+
+
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite gives back naive datetimes; everything we store is UTC."""
     if value is None or value.tzinfo is not None:
@@ -64,4 +104,4 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc)
 
 
-__all__ = ["make_engine", "create_schema", "Session", "as_utc", "SCHEMA_VERSION"]
+__all__ = ["make_engine", "create_schema", "add_missing_columns", "Session", "as_utc", "SCHEMA_VERSION"]

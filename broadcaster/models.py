@@ -37,6 +37,8 @@ class BulletinStatus(StrEnum):
     """
 
     draft = "draft"
+    submitted = "submitted"  # sent to a leader for approval
+    rejected = "rejected"  # sent back with a comment (review_comment); edited, it is a draft again
     approved = "approved"
     scheduled = "scheduled"
     aired = "aired"
@@ -66,12 +68,35 @@ class AsRunStatus(StrEnum):
     missed = "missed"
     # did not fit the slot's maximum length: it airs in the next slot
     deferred = "deferred"
+    # something went wrong on air that an operator must hear about (silence, device gap)
+    alarm = "alarm"
+
+
+class AsRunKind(StrEnum):
+    """What an as-run row is about."""
+
+    programme = "programme"  # a bulletin of a slot's programme (or a file played by hand)
+    urgent = "urgent"  # an urgent announcement (attention tone + message)
+    relay = "relay"  # tiếp sóng
+    filler = "filler"  # the station filler played after a fault
+    alarm = "alarm"  # a fault record: silence, device gap
+
+
+KIND_LABELS = {
+    AsRunKind.programme: "chương trình",
+    AsRunKind.urgent: "khẩn cấp",
+    AsRunKind.relay: "tiếp sóng",
+    AsRunKind.filler: "nhạc đệm",
+    AsRunKind.alarm: "cảnh báo",
+}
 
 
 DEFERRED_LABEL = "chuyển sang khung sau"
 
 STATUS_LABELS = {
     "draft": "bản nháp",
+    "submitted": "chờ duyệt",
+    "rejected": "bị trả lại",
     "approved": "đã duyệt",
     "scheduled": "đã lên lịch",
     "expired": "hết hạn",
@@ -81,6 +106,7 @@ STATUS_LABELS = {
     "interrupted": "bị ngắt",
     "failed": "lỗi",
     "missed": "bỏ lỡ",
+    "alarm": "cảnh báo",
 }
 
 
@@ -95,6 +121,8 @@ class BulletinBase(SQLModel):
     times: int | None = Field(default=None, ge=1)
     # chosen_slots: slot names (names survive a timetable re-import, ids do not)
     slot_names: list[str] | None = Field(default=None, sa_type=JSON)
+    # a topic of the communication plan (reports count by it); free text matching Topic.name
+    topic: str | None = Field(default=None, max_length=200)
 
 
 class BulletinCreate(BulletinBase):
@@ -111,6 +139,15 @@ class Bulletin(BulletinBase, table=True):
     item_engine: str | None = None
     item_duration_s: float | None = None
     render_error: str | None = None
+    # an officer's own recording (a path under the data dir) aired instead of synthesized speech
+    recording_path: str | None = None
+    # who did what (user names); the review comment of a leader who sent it back
+    created_by: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    submitted_at: datetime | None = None
+    approved_by: str | None = None
+    review_comment: str | None = None
 
 
 class BulletinPublic(BulletinBase):
@@ -122,6 +159,13 @@ class BulletinPublic(BulletinBase):
     item_engine: str | None
     item_duration_s: float | None
     render_error: str | None
+    recording_path: str | None = None
+    created_by: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    submitted_at: datetime | None = None
+    approved_by: str | None = None
+    review_comment: str | None = None
 
 
 class AsRun(SQLModel, table=True):
@@ -141,6 +185,12 @@ class AsRun(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, index=True)
     ended_at: datetime | None = None
     duration_s: float | None = None
+    kind: AsRunKind = Field(default=AsRunKind.programme, index=True)
+    # the class of what aired (reports count by it); urgent rows are khẩn cấp
+    bulletin_class: BulletinClass | None = None
+    # urgent: when it was asked for (ms precision) and by whom
+    requested_at: datetime | None = None
+    operator: str | None = None
 
 
 class AsRunPublic(SQLModel):
@@ -156,6 +206,10 @@ class AsRunPublic(SQLModel):
     started_at: datetime
     ended_at: datetime | None
     duration_s: float | None
+    kind: AsRunKind = AsRunKind.programme
+    bulletin_class: BulletinClass | None = None
+    requested_at: datetime | None = None
+    operator: str | None = None
 
 
 # ---------------------------------------------------------------------- timetable

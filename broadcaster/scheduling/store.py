@@ -15,12 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from ..db import as_utc, create_schema
+from ..db import add_missing_columns, as_utc, create_schema
 from ..exceptions import ScheduleError
 from ..models import (
     AsRun,
@@ -46,44 +45,9 @@ SEEDED_KEY = "timetable_seeded"
 
 
 # ------------------------------------------------------------------------ schema
-def add_missing_columns(engine: Engine) -> list[str]:
-    """Add columns that newer models have and an older database lacks (SQLite ALTER TABLE).
-
-    create_all() makes missing tables but never touches existing ones; without this a
-    data directory made by an earlier version could not load a Bulletin. Added columns
-    are nullable with the model's scalar default. Returns "table.column" for each one added.
-    """
-    added: list[str] = []
-    inspector = sa_inspect(engine)
-    existing_tables = set(inspector.get_table_names())
-    with engine.begin() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name not in existing_tables:
-                continue
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present or column.primary_key:
-                    continue
-                ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column.type.compile(engine.dialect)}'
-                default = getattr(column.default, "arg", None)
-                if isinstance(default, bool):
-                    ddl += f" DEFAULT {int(default)}"
-                elif isinstance(default, (int, float)):
-                    ddl += f" DEFAULT {default}"
-                elif isinstance(default, str):
-                    stored = getattr(default, "name", default)  # SQLAlchemy stores enum names
-                    ddl += " DEFAULT '" + str(stored).replace("'", "''") + "'"
-                conn.execute(text(ddl))
-                added.append(f"{table.name}.{column.name}")
-    if added:
-        log.info("database upgraded: added %s", ", ".join(added))
-    return added
-
-
 def ensure_schema(engine: Engine) -> None:
     """Tables and columns this version needs (idempotent)."""
-    create_schema(engine)
-    add_missing_columns(engine)
+    create_schema(engine)  # adds missing columns too
 
 
 # ------------------------------------------------------------------------- state
