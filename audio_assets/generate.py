@@ -1,12 +1,12 @@
-"""Generate the station's default intro/outro jingles and attention tone.
+"""Generate the station's default intro/outro jingles, attention tone and filler.
 
-    python audio_assets/generate.py            # writes intro.wav, outro.wav, attention.wav here
+    python audio_assets/generate.py            # writes intro.wav, outro.wav, attention.wav, filler.wav here
     python audio_assets/generate.py --out DIR  # somewhere else (the tests compare the bytes)
 
 Everything is synthesized from numpy arithmetic: no samples, no third-party music, no
 randomness, so the output is the same bytes on every run. Format: 48 kHz, 16-bit, mono WAV.
 A station replaces any of these with its own files through settings (intro_jingle,
-outro_jingle, attention_tone).
+outro_jingle, attention_tone, filler).
 
 The notes stay between ~400 Hz and ~2 kHz on purpose: commune loudspeakers are horn
 speakers that reproduce almost nothing below 300 Hz.
@@ -41,6 +41,14 @@ OUTRO_SECONDS = 2.5
 ATTENTION_TONES = (A5, E5)
 ATTENTION_TONE_SECONDS = 0.3
 ATTENTION_REPEATS = 4
+
+#: Filler: what airs after a fault (silence on air) before the programme goes on. A calm,
+#: slow walk over the C-major pentatonic, one soft bell every FILLER_STEP_S, with a quiet
+#: fifth underneath every bar; never silent for long (the silence detector must not fire on it).
+FILLER_MELODY = (E5, G5, A5, G5, E5, D5, C5, D5, E5, G5, E5, D5, C5, D5, C5, G4)
+FILLER_STEP_S = 1.5
+FILLER_SECONDS = 24.0
+FILLER_PEAK = 0.86
 
 #: Partials of a soft bell: (frequency ratio, amplitude, decay-time factor). Slightly
 #: inharmonic upper partials give the bell colour; they die away faster than the fundamental.
@@ -117,6 +125,18 @@ def attention(rate: int = SAMPLE_RATE) -> np.ndarray:
     return track * (ATTENTION_PEAK / np.max(np.abs(track)))
 
 
+def filler(rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The station filler (24 s): slow pentatonic bell melody with a soft fifth under each bar."""
+    track = np.zeros(int(round(FILLER_SECONDS * rate)))
+    for i, freq in enumerate(FILLER_MELODY):
+        start = i * FILLER_STEP_S
+        _place(track, start, bell(freq, min(3.0, FILLER_SECONDS - start), rate), 1.0, rate)
+        if i % 4 == 0:
+            for low in (G4, C5):  # not lower: horn speakers reproduce almost nothing below 300 Hz
+                _place(track, start, bell(low, min(4.0, FILLER_SECONDS - start), rate), 0.3, rate)
+    return _finish(track, FILLER_PEAK, rate)
+
+
 def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
     """Write 16-bit mono PCM, atomically, with nothing in the header that varies between runs."""
     pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
@@ -130,7 +150,7 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
     return path
 
 
-ASSETS = {"intro.wav": intro, "outro.wav": outro, "attention.wav": attention}
+ASSETS = {"intro.wav": intro, "outro.wav": outro, "attention.wav": attention, "filler.wav": filler}
 
 
 def generate(out_dir: Path) -> list[Path]:

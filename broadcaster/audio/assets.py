@@ -1,4 +1,4 @@
-"""The station's built-in jingles and attention tone (audio_assets/, made by audio_assets/generate.py)."""
+"""The station's built-in jingles, attention tone and filler (audio_assets/, made by audio_assets/generate.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import broadcaster
 from ..exceptions import AudioError
 
 #: Asset name → file in audio_assets/. A station replaces any of them through settings
-#: (intro_jingle, outro_jingle, attention_tone); these are only the defaults.
+#: (intro_jingle, outro_jingle, attention_tone, filler); these are only the defaults.
 BUILTIN_ASSETS: dict[str, str] = {
     "intro": "intro.wav",
     "outro": "outro.wav",
     "attention": "attention.wav",
+    # aired after a fault (silence on air) before the programme goes on
+    "filler": "filler.wav",
 }
 
 
@@ -23,7 +25,7 @@ def assets_dir() -> Path:
 
 
 def builtin_asset(name: str) -> Path:
-    """Path of a built-in asset: "intro", "outro" or "attention".
+    """Path of a built-in asset: "intro", "outro", "attention" or "filler".
 
     The path is returned even if the file is missing (loading it then raises AudioError
     naming the path); an unknown name raises AudioError at once.

@@ -239,3 +239,60 @@ def open_output_stream(
     raise PlayoutError(
         f"Không mở được thiết bị âm thanh {name} ở {samplerate} Hz: {'; '.join(errors)}", device=name
     )
+
+
+def open_input_stream(
+    *,
+    device: str | int | None,
+    samplerate: int,
+    blocksize: int,
+    dtype: str,
+    callback: Callable[..., None],
+    finished_callback: Callable[[], None] | None = None,
+) -> SoundDeviceStream:
+    """Open (not start) a mono input stream (the microphone) on a device; None = the default input.
+
+    A device is given by index or part of its name among the devices that can record.
+    Raises PlayoutError with a Vietnamese message when there is no such device or it
+    refuses the format.
+    """
+    sd = _sounddevice()
+    index: int | None = None
+    if device is not None and str(device).strip():
+        try:
+            raw = list(enumerate(sd.query_devices()))
+        except sd.PortAudioError as exc:
+            raise PlayoutError(f"Không liệt kê được thiết bị âm thanh / cannot list devices: {exc}") from exc
+        inputs = [(i, d) for i, d in raw if int(d["max_input_channels"]) >= 1]
+        spec = str(device).strip()
+        if spec.isdigit():
+            matches = [i for i, _ in inputs if i == int(spec)]
+        else:
+            needle = _fold(spec)
+            matches = [i for i, d in inputs if _fold(str(d["name"])) == needle] or [
+                i for i, d in inputs if needle in _fold(str(d["name"]))
+            ]
+        if not matches:
+            names = ", ".join(f"{i}: {d['name']}" for i, d in inputs) or "không có thiết bị nào"
+            raise PlayoutError(f"Không tìm thấy micro: {spec} (hiện có: {names})", device=spec)
+        index = matches[0]
+    try:
+        info = sd.query_devices(index, kind="input")
+    except (sd.PortAudioError, ValueError) as exc:
+        raise PlayoutError(f"Không tìm thấy micro (không có thiết bị thu mặc định): {exc}", device=str(device)) from exc
+    name = str(info["name"])
+    try:
+        sd.check_input_settings(device=index, channels=1, dtype=dtype, samplerate=samplerate)
+        stream = sd.InputStream(
+            device=index,
+            samplerate=samplerate,
+            blocksize=blocksize,
+            channels=1,
+            dtype=dtype,
+            callback=callback,
+            finished_callback=finished_callback,
+        )
+    except (sd.PortAudioError, ValueError) as exc:
+        raise PlayoutError(f"Không mở được micro {name} ở {samplerate} Hz: {exc}", device=name) from exc
+    log.info("opened input %s (%s), latency %.3f s", name, index, stream.latency)
+    return SoundDeviceStream(stream, device_name=name)

@@ -11,6 +11,13 @@ How the pieces share work, and why:
 * `play()` runs in the caller's thread: it reads the WAV by blocks into a small prefetch
   queue that the callback drains. A 60-minute programme never sits in memory, and the
   callback never touches the disk.
+* Files, network streams (live.StreamSource) and the microphone (live.MicSource) are all
+  `Source`s: `play_source()` airs any of them the same way; `play()` and `play_stream()`
+  are the two common cases.
+* While an item plays, the feeding thread also watches for dead air: output quieter than
+  `silence_dbfs` for `silence_s` ends the item as "failed" (the service then logs an alarm
+  and airs the filler). It looks at each block once as it is queued, so it costs the
+  callback nothing.
 * `interrupt()` only sets a flag; the callback fades the item out over `fade_ms` at its
   next block, so there is no click and no PortAudio call from a foreign thread.
 """
@@ -25,7 +32,7 @@ import time
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,6 +55,37 @@ STREAM_STOPPED = "Luồng âm thanh bị dừng (thiết bị bị rút ra hoặ
 STREAM_STALLED = "Thiết bị âm thanh ngừng nhận dữ liệu / the sound card stopped taking audio"
 NOT_OPEN = "Thiết bị âm thanh chưa được mở / the output stream is not open"
 CLOSED_WHILE_PLAYING = "Đã đóng thiết bị âm thanh khi đang phát"
+LIVE_PREROLL_S = 0.2  # a live source has this much buffered before its first sample airs
+LIVE_START_TIMEOUT_S = 15.0  # a live source that gives nothing for this long at the start has failed
+STREAM_TIMEOUT_PREFIX = "Quá thời gian phát"  # the wording of a timeout (service.RELAY_TIMEOUT_PREFIX)
+
+
+SILENCE_PREFIX = "Im lặng trên sóng"  # how the service recognizes a silence fault in a row's reason
+
+
+def silence_reason(seconds: float) -> str:
+    """How a silence fault is worded in the as-run log (Vietnamese, for the officer)."""
+    return f"{SILENCE_PREFIX} quá {seconds:g} giây"
+
+
+class Source(Protocol):
+    """Audio the player can air: a WAV file, a network stream, a microphone.
+
+    The player owns a source once it is handed to play_source(): it reads it from the
+    caller's thread (never from the sound card's callback) and closes it at the end.
+    """
+
+    label: str  # what the log says is playing (a path, a URL, "micro")
+    channels: int  # channels of the arrays read() returns (the player maps them to the card's)
+    live: bool  # produces audio in real time: read() returns None while nothing has arrived yet
+    check_silence: bool  # whether dead air on this source is a fault (not for a microphone)
+
+    def read(self, frames: int) -> np.ndarray | None:
+        """Up to `frames` frames, int16 shaped (n, channels); empty at the end; None (live
+        sources only) when nothing is available yet. Raises AudioError when the source breaks."""
+
+    def close(self) -> None:
+        """Release the file, process or device. Safe to call twice."""
 
 
 class OutputStream(Protocol):
@@ -83,6 +121,9 @@ class PlayResult:
     frames: int
     started_at: datetime
     ended_at: datetime
+    # when the callback first handed this item's samples to the stream (urgent latency, as-run
+    # start times); None when nothing was handed over. Same clock as started_at.
+    first_sample_at: datetime | None = None
 
 
 def _utc_now() -> datetime:
@@ -90,11 +131,26 @@ def _utc_now() -> datetime:
 
 
 # --------------------------------------------------------------------------- file reading
+def match_channels(data: np.ndarray, out_channels: int) -> np.ndarray:
+    """int16 frames (n, channels) mapped to `out_channels`: mono is copied, stereo averaged."""
+    channels = data.shape[1]
+    if channels == out_channels:
+        return data
+    if channels == 1:
+        return np.repeat(data, out_channels, axis=1)
+    mono = data.astype(np.int32).sum(axis=1) // channels
+    return np.repeat(mono.astype(np.int16)[:, None], out_channels, axis=1)
+
+
 class _WavReader:
-    """A 16-bit PCM WAV read block by block, with its channels mapped to the stream's."""
+    """A 16-bit PCM WAV read block by block, with its channels mapped to the stream's (a Source)."""
+
+    live = False
+    check_silence = True
 
     def __init__(self, path: Path, *, sample_rate: int, out_channels: int) -> None:
         self.path = path
+        self.label = str(path)
         if not path.is_file():
             raise AudioError(f"Không tìm thấy tệp âm thanh: {path}", path=str(path))
         try:
@@ -129,12 +185,7 @@ class _WavReader:
         width = 2 * self.channels
         raw = raw[: len(raw) - len(raw) % width]  # a truncated file may end mid-frame
         data = np.frombuffer(raw, dtype="<i2").reshape(-1, self.channels)
-        if self.channels == self.out_channels:
-            return data
-        if self.channels == 1:
-            return np.repeat(data, self.out_channels, axis=1)
-        mono = data.astype(np.int32).sum(axis=1) // 2
-        return np.repeat(mono.astype(np.int16)[:, None], self.out_channels, axis=1)
+        return match_channels(data, self.out_channels)
 
     def close(self) -> None:
         """Release the file."""
@@ -161,6 +212,7 @@ class _Feed:
         self.ended: str | None = None  # "eof" or "interrupted", set by the callback
         self.error: str | None = None
         self.frames_sent = 0
+        self.first_sample_t: float | None = None  # time.monotonic() of the first item sample handed over
         self.underruns = 0
         self._current: np.ndarray | None = None
         self._offset = 0
@@ -214,6 +266,8 @@ class _Feed:
                     out[pos : pos + n] = block
                 self._offset += n
                 pos += n
+                if self.first_sample_t is None and n:
+                    self.first_sample_t = time.monotonic()
                 self.frames_sent += n
                 if self._fade_left == 0:
                     self._finish("interrupted", position + pos)
@@ -259,6 +313,7 @@ class _Line:
         self.position = 0  # frames handed to the stream since it started
         self.last_callback = time.monotonic()
         self.error: str | None = None
+        self.error_wall: float | None = None  # time.time() when the stream broke (device gap logs)
         self.closing = False
         self.underflows = 0
 
@@ -307,6 +362,7 @@ class _Line:
         """PortAudio's finished callback: unexpected unless we are closing."""
         if not self.closing and self.error is None:
             self.error = STREAM_STOPPED
+            self.error_wall = time.time()
         feed = self.feed
         if feed is not None:
             feed.fail(self.error or CLOSED_WHILE_PLAYING)
@@ -371,13 +427,18 @@ class Player:
         clock: Callable[[], datetime] | None = None,
         stream_factory: StreamFactory | None = None,
         stall_timeout: float = 5.0,
+        silence_s: float | None = None,
+        silence_dbfs: float = -60.0,
     ) -> None:
         """Configure, without touching the sound card.
 
         device: index or part of the name (None = default); stream_factory: builds the
         stream (default: devices.open_output_stream; tests pass a fake); stall_timeout:
-        seconds without a callback after which the card counts as gone.
+        seconds without a callback after which the card counts as gone; silence_s: an item
+        whose output stays under silence_dbfs (peak) this long ends as "failed" (None: no check).
         """
+        self.silence_s = silence_s
+        self.silence_dbfs = float(silence_dbfs)
         self.device = device
         self.sample_rate = int(sample_rate)
         self.block_frames = int(block_frames)
@@ -394,6 +455,9 @@ class Player:
         self._line: _Line | None = None
         self._owner: _OwnerThread | None = None
         self._now_playing: Path | None = None
+        self._now_label: str | None = None
+        self._failure: tuple[float, str] | None = None  # (time.time(), reason) of the last broken stream
+        self._recovered: list[tuple[float, float, str]] = []  # (lost, back, reason): gaps not yet reported
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Player:
@@ -411,8 +475,53 @@ class Player:
 
     @property
     def now_playing(self) -> Path | None:
-        """The file being played, or None when idle."""
+        """The file being played, or None when idle (or airing a stream or the microphone)."""
         return self._now_playing
+
+    @property
+    def now_playing_label(self) -> str | None:
+        """What is being played (a path, a URL, "micro"), or None when idle."""
+        return self._now_label
+
+    @property
+    def uses_portaudio(self) -> bool:
+        """True when the stream is a real sounddevice stream (not a test fake)."""
+        from .devices import open_output_stream
+
+        return self._stream_factory is open_output_stream
+
+    @property
+    def failed_at(self) -> datetime | None:
+        """When the stream last broke (the device failed, vanished or stalled) and has not been
+        reopened since; None while it works or was closed on purpose."""
+        line = self._line
+        if line is not None and line.error is not None and line.error != "closed":
+            wall = line.error_wall if line.error_wall is not None else time.time()
+            return datetime.fromtimestamp(wall, timezone.utc)
+        if self._failure is not None:
+            return datetime.fromtimestamp(self._failure[0], timezone.utc)
+        return None
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Why the stream broke (see failed_at), or None."""
+        line = self._line
+        if line is not None and line.error is not None and line.error != "closed":
+            return line.error
+        return self._failure[1] if self._failure is not None else None
+
+    def take_recoveries(self) -> list[tuple[datetime, datetime, str]]:
+        """Gaps since the last call: (lost, back, reason) for each broken stream reopened since.
+
+        The caller logs them (OnAir.ensure_device writes an alarm row per gap); each is handed
+        out once.
+        """
+        with self._state:
+            gaps, self._recovered = self._recovered, []
+        return [
+            (datetime.fromtimestamp(lost, timezone.utc), datetime.fromtimestamp(back, timezone.utc), reason)
+            for lost, back, reason in gaps
+        ]
 
     @property
     def output_channels(self) -> int | None:
@@ -436,6 +545,7 @@ class Player:
             if self._line is not None and self._line.error is None:
                 return
             if self._line is not None:
+                self._remember_failure(self._line)
                 self._shutdown_locked()
             if self._owner is None:
                 self._owner = _OwnerThread()
@@ -491,6 +601,9 @@ class Player:
                     raise
                 raise PlayoutError(f"Không mở được thiết bị âm thanh: {exc}") from exc
             self._line = line
+            if self._failure is not None:  # whoever reopened it (a slot, urgent, the retry loop)
+                self._recovered.append((self._failure[0], time.time(), self._failure[1]))
+            self._failure = None
 
     def close(self) -> None:
         """Stop and close the stream. Always leaves no open stream; safe to call twice.
@@ -505,6 +618,8 @@ class Player:
                 feed.stop_reason = CLOSED_WHILE_PLAYING
             feed.done.wait(CLOSE_FADE_WAIT_S)
         with self._state:
+            if self._line is not None:
+                self._remember_failure(self._line)  # a broken card stays on record until reopened
             self._shutdown_locked()
             if self._owner is not None:
                 self._owner.stop()
@@ -587,16 +702,79 @@ class Player:
                 now = self.clock()
                 return PlayResult("failed", str(exc), 0, now, now)
             try:
-                return self._play(line, reader, path, on_start, timeout)
+                self._now_playing = path
+                return self._play(line, reader, on_start, timeout)
             finally:
                 reader.close()
                 self._now_playing = None
+                self._now_label = None
+
+    def play_source(
+        self,
+        source: Source,
+        *,
+        label: str | None = None,
+        on_start: Callable[[], None] | None = None,
+        timeout: float | None = None,
+    ) -> PlayResult:
+        """Air any Source (a stream, the microphone…) like play() airs a file, and wait for it.
+
+        The player closes the source when it returns. A live source gets a short pre-roll
+        (LIVE_PREROLL_S) before on_start(); one that gives nothing for LIVE_START_TIMEOUT_S
+        fails without on_start() being called. A source that raises AudioError mid-way ends
+        the item as "failed" with that reason.
+        """
+        if label is not None:
+            source.label = label
+        try:
+            with self._play_lock:
+                line = self._line
+                if line is None or line.error is not None:
+                    now = self.clock()
+                    return PlayResult("failed", NOT_OPEN, 0, now, now)
+                try:
+                    return self._play(line, source, on_start, timeout)
+                finally:
+                    self._now_label = None
+        finally:
+            _quietly(source.close)
+
+    def play_stream(
+        self,
+        url: str,
+        *,
+        duration_s: float,
+        on_start: Callable[[], None] | None = None,
+        stall_s: float = 10.0,
+    ) -> PlayResult:
+        """Relay a network stream (or any input ffmpeg reads) for `duration_s` seconds.
+
+        Decoded by an ffmpeg subprocess to 16-bit PCM at the player's rate. "aired" when the
+        set time has elapsed; "failed" with the reason when ffmpeg cannot open or decode the
+        stream, when no audio arrives for `stall_s`, or when the stream ends early.
+        """
+        from .live import StreamSource
+
+        try:
+            source = StreamSource(url, sample_rate=self.sample_rate, stall_s=stall_s)
+        except AudioError as exc:
+            now = self.clock()
+            return PlayResult("failed", str(exc), 0, now, now)
+        began = time.monotonic()
+        result = self.play_source(source, label=url, on_start=on_start, timeout=duration_s)
+        elapsed = time.monotonic() - began
+        if result.status == "interrupted" and (result.reason or "").startswith(STREAM_TIMEOUT_PREFIX):
+            # the set time is over: that is how a relay ends
+            return PlayResult("aired", None, result.frames, result.started_at, result.ended_at, result.first_sample_at)
+        if result.status == "aired" and elapsed < duration_s - 1.0:
+            reason = f"Luồng tiếp sóng kết thúc sớm sau {elapsed:.0f} giây (đặt {duration_s:.0f} giây)"
+            return PlayResult("failed", reason, result.frames, result.started_at, result.ended_at, result.first_sample_at)
+        return result
 
     def _play(
         self,
         line: _Line,
-        reader: _WavReader,
-        path: Path,
+        reader: Source,
         on_start: Callable[[], None] | None,
         timeout: float | None,
     ) -> PlayResult:
@@ -611,29 +789,69 @@ class Player:
         )
         eof = False
         read_error: str | None = None
+        live = bool(getattr(reader, "live", False))
+        silence_limit = None
+        if self.silence_s is not None and getattr(reader, "check_silence", True):
+            silence_limit = max(1, round(self.silence_s * self.sample_rate))
+        # peak at or under this (int16) counts as silence: -60 dBFS is about 32
+        quiet = int(32767 * 10 ** (self.silence_dbfs / 20))
+        silent_run = 0
+        silence_error: str | None = None
+        queued = 0
 
         def top_up() -> None:
-            nonlocal eof, read_error
+            # a live source is read for at most POLL_S per call, so the wait loop keeps
+            # checking the stream, the timeout and the stall while audio trickles in
+            nonlocal eof, read_error, silent_run, silence_error, queued
+            budget_end = time.monotonic() + POLL_S if live else None
             while not eof and not feed.chunks.full():
                 try:
                     data = reader.read(chunk_frames)
                 except AudioError as exc:
                     read_error, data = str(exc), data_empty
+                if data is None:  # a live source with nothing new yet
+                    break
                 if len(data) == 0:
                     eof = True
                     feed.chunks.put_nowait(None)
-                else:
-                    feed.chunks.put_nowait(data)
+                    break
+                if data.shape[1] != line.channels:
+                    data = match_channels(data, line.channels)
+                if silence_limit is not None:
+                    # checked as the audio is queued, not in the callback: it costs one
+                    # max/min per block, and the item ends exactly silence_s into the gap
+                    if int(data.max()) <= quiet and int(data.min()) >= -quiet:
+                        silent_run += len(data)
+                    else:
+                        silent_run = 0
+                if silence_limit is not None and silent_run >= silence_limit:
+                    # the silence already queued makes up the rest of silence_s: end here
+                    silence_error = silence_reason(self.silence_s or 0)
+                    eof = True
+                    feed.chunks.put_nowait(None)
+                    break
+                feed.chunks.put_nowait(data)
+                queued += len(data)
+                if budget_end is not None and time.monotonic() > budget_end:
+                    break
 
         data_empty = np.zeros((0, line.channels), dtype=np.int16)
         top_up()  # the first second is ready before the first sample is due
+        if live:
+            waited_until = time.monotonic() + LIVE_START_TIMEOUT_S
+            while read_error is None and not eof and queued < LIVE_PREROLL_S * self.sample_rate:
+                if time.monotonic() > waited_until:
+                    read_error = f"Không nhận được âm thanh từ {reader.label} sau {LIVE_START_TIMEOUT_S:g} giây"
+                    break
+                time.sleep(0.01)
+                top_up()
         if read_error is not None:
             now = self.clock()
             return PlayResult("failed", read_error, 0, now, now)
         if on_start is not None:
             on_start()
         started_at = self.clock()
-        self._now_playing = path
+        self._now_label = reader.label
         began = time.monotonic()
         deadline = began + timeout if timeout is not None else None
         line.feed = feed  # the callback picks it up at its next block
@@ -647,6 +865,8 @@ class Player:
                     feed.fail(CLOSED_WHILE_PLAYING if line.closing and line.error == "closed" else line.error)
                 elif now - line.last_callback > self.stall_timeout:
                     line.error = STREAM_STALLED
+                    # the card went quiet when its callbacks stopped, not when we noticed
+                    line.error_wall = time.time() - (now - line.last_callback)
                     feed.fail(STREAM_STALLED)
                 elif deadline is not None and now > deadline and feed.stop_reason is None:
                     feed.stop_reason = f"Quá thời gian phát ({timeout:g} s)"
@@ -656,6 +876,8 @@ class Player:
         frames = feed.frames_sent
         if line.error is not None and not line.closing:
             self._drop_broken(line)
+        if read_error is not None and feed.error is None and feed.ended != "interrupted":
+            feed.error = read_error  # the source broke mid-way (a stream that died): failed, not aired
         if feed.error is not None:
             if line.closing and feed.error == CLOSED_WHILE_PLAYING:
                 status, reason = "interrupted", CLOSED_WHILE_PLAYING
@@ -666,21 +888,29 @@ class Player:
             status, reason = "interrupted", feed.stop_reason
         else:
             status, reason = "aired", None
-            if read_error is not None:
-                status, reason = "failed", read_error
-            elif feed.underruns:
+            if silence_error is not None:
+                status, reason = "failed", silence_error
+            elif feed.underruns and not live:
                 reason = f"Thiếu dữ liệu {feed.underruns} lần khi phát (underrun)"
         log.info(
             "%s: %s after %.2f s, %d frames%s",
-            path.name, status, time.monotonic() - began, frames, f" ({reason})" if reason else "",
+            reader.label, status, time.monotonic() - began, frames, f" ({reason})" if reason else "",
         )
-        return PlayResult(status, reason, frames, started_at, ended_at)
+        first_sample_at = None
+        if feed.first_sample_t is not None:
+            first_sample_at = started_at + timedelta(seconds=feed.first_sample_t - began)
+        return PlayResult(status, reason, frames, started_at, ended_at, first_sample_at)
 
     def _drop_broken(self, line: _Line) -> None:
         """After a device error: close the broken stream so is_open is False and open() starts afresh."""
         with self._state:
             if self._line is line:
+                self._remember_failure(line)
                 self._shutdown_locked()
+
+    def _remember_failure(self, line: _Line) -> None:
+        if line.error is not None and line.error != "closed" and self._failure is None:
+            self._failure = (line.error_wall if line.error_wall is not None else time.time(), line.error)
 
 
 def _quietly(fn: Callable[[], None]) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import wave
 
+import numpy as np
 import pytest
 
 from audio_helpers import REPO, RATE, dominant_hz, lufs, true_peak
@@ -13,14 +14,16 @@ from broadcaster import media
 from broadcaster.audio import BUILTIN_ASSETS, builtin_asset
 from broadcaster.exceptions import AudioError
 
-DURATIONS = {"intro": (2.5, 3.5), "outro": (2.0, 3.0), "attention": (2.0, 3.0)}
+DURATIONS = {"intro": (2.5, 3.5), "outro": (2.0, 3.0), "attention": (2.0, 3.0), "filler": (20.0, 30.0)}
+# bytes: jingles are short; the filler is 20-30 s of 48 kHz mono (2.9 MB at 30 s)
+MAX_BYTES = {"filler": 3_000_000}
 
 
 @pytest.mark.parametrize("name", list(BUILTIN_ASSETS))
 def test_builtin_asset_is_a_small_48k_16bit_mono_wav(name):
     path = builtin_asset(name)
     assert path.parent == REPO / "audio_assets" and path.is_file()
-    assert path.stat().st_size < 300_000
+    assert path.stat().st_size < MAX_BYTES.get(name, 300_000)
     with wave.open(str(path), "rb") as wav:
         assert (wav.getframerate(), wav.getsampwidth(), wav.getnchannels()) == (RATE, 2, 1)
     samples, _ = media.read_wav(path)
@@ -37,6 +40,16 @@ def test_attention_tone_can_air_as_it_is():
     assert lufs(samples) == pytest.approx(-16.0, abs=1.0)
     assert dominant_hz(samples[: int(0.25 * RATE)]) == pytest.approx(880, abs=3)
     assert dominant_hz(samples[int(0.32 * RATE) : int(0.58 * RATE)]) == pytest.approx(659, abs=3)
+
+
+def test_filler_is_calm_never_silent_and_at_station_loudness():
+    # it airs after silence on air: it must not itself trip the silence detector (-60 dBFS)
+    samples, _ = media.read_wav(builtin_asset("filler"))
+    assert lufs(samples) == pytest.approx(-16.0, abs=1.0)
+    half = RATE // 2
+    windows = samples[: len(samples) // half * half].reshape(-1, half)
+    quietest = 20 * np.log10(np.sqrt((windows[1:-1] ** 2).mean(axis=1)).min())
+    assert quietest > -40.0
 
 
 def test_intro_rises_and_outro_falls(generator):
