@@ -1,0 +1,161 @@
+"""`broadcaster urgent`: cut in with an urgent announcement (khẩn cấp).
+
+When a `serve` runs on the data directory (``run/serve.json`` names it and its process is
+alive), the request goes to its HTTP API with the token in ``run/api-token``; otherwise
+this command opens the sound card itself and airs the announcement.
+
+The path to a running serve lives in urgent_client.py (standard library only, with the
+`dispatch` console-script entry); this module adds the typer command mounted by cli.py and
+the local playout. The station, the database and the player are imported only when the
+command plays by itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .exceptions import BroadcasterError, ScheduleError
+from .urgent_client import (  # stdlib only: the fast path to a running serve
+    SERVE_INFO,
+    check_request,
+    dispatch,
+    request_body,
+    resolve_data_dir,
+    running_serve,
+    through_serve,
+)
+
+
+def _data_dir(option: Path | None, ctx: typer.Context | None) -> Path:
+    chosen = option or ((ctx.obj or {}).get("data_dir") if ctx is not None and isinstance(ctx.obj, dict) else None)
+    return resolve_data_dir(chosen)
+
+
+# ---------------------------------------------------------------------- the command
+def urgent_cmd(
+    ctx: typer.Context,
+    text: Annotated[Optional[str], typer.Option("--text", help="Nội dung thông báo khẩn cấp (đọc bằng giọng offline).")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Tệp ghi âm của cán bộ (MP3/WAV/M4A).")] = None,
+    mic: Annotated[bool, typer.Option("--mic", help="Phát trực tiếp từ micro đến khi dừng (Ctrl+C).")] = False,
+    repeat: Annotated[int, typer.Option("--repeat", help="Số lần phát thông báo.")] = 1,
+    every: Annotated[
+        Optional[float], typer.Option("--every", help="Phát lại mỗi MIN phút (mặc định: liền nhau, cách vài giây).")
+    ] = None,
+    operator: Annotated[Optional[str], typer.Option("--operator", help="Người ra lệnh (ghi vào nhật ký).")] = None,
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
+    ] = None,
+) -> None:
+    """Phát thông báo khẩn cấp ngay: ngắt chương trình, phát tín hiệu chú ý rồi thông báo."""
+    check_request(text=text, file=file, mic=mic, repeat=repeat, every=every)
+    directory = _data_dir(data_dir, ctx)
+    body = request_body(text=text, file=file, mic=mic, repeat=repeat, every=every, operator=operator)
+    serve = running_serve(directory)
+    if serve is not None:
+        through_serve(*serve, body=body, echo=typer.echo)
+        return
+    _play_here(directory, body)
+
+
+def _play_here(directory: Path, body: dict) -> None:
+    """No serve runs: take the data directory's lock, open the card and air it here."""
+    from .config import load_settings
+    from .scheduling.lock import DataDirLock
+    from .service import Station
+
+    lock = DataDirLock(directory)
+    try:
+        lock.acquire()
+    except ScheduleError as exc:
+        pid = exc.fields.get("pid")
+        who = f" (tiến trình {pid})" if pid else ""
+        raise ScheduleError(
+            f"Một đài khác đang chạy trên thư mục dữ liệu {directory}{who} nhưng không có {directory / SERVE_INFO} "
+            "để gửi lệnh tới nó (đài đó chưa bật giao diện web/API?). Hãy phát khẩn cấp từ bảng điều khiển của đài "
+            "đó, hoặc dừng nó rồi chạy lại lệnh này."
+        ) from exc
+    try:
+        station = Station.open(load_settings(directory))
+        try:
+            _air_locally(station, body)
+        finally:
+            station.close()
+    finally:
+        lock.release()
+
+
+def _air_locally(station, body: dict) -> None:
+    from .playout.player import Player
+    from .urgent import UrgentDesk
+
+    settings = station.settings
+    station.recover_interrupted()
+    player = Player(
+        device=settings.output_device,
+        sample_rate=settings.sample_rate,
+        block_frames=settings.playout_block_frames,
+        fade_ms=settings.fade_ms,
+    )
+    desk = UrgentDesk(station, player, say=lambda message: typer.echo(message))
+    try:
+        # check the request before the card is touched: bad input writes nothing
+        job = desk.request(
+            text=body["text"], file=body["file"], mic=body["mic"], repeat=body["repeat"],
+            every_min=body["every_min"], operator=body["operator"], defer_start=True,
+        )
+        typer.echo("Đang mở thiết bị âm thanh…")
+        player.open()
+        desk.start(job)
+        if body["mic"]:
+            typer.echo("Nhấn Ctrl+C để dừng phát qua micro.")
+        try:
+            while not job.done.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            desk.stop()
+            job.done.wait(10)
+    finally:
+        desk.shutdown()
+        player.close()
+    if job.state == "failed":
+        raise BroadcasterError(f"Thông báo khẩn cấp không phát được: {job.error}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m broadcaster.cli_urgent --text …`: the command on its own, without the rest of
+    the CLI. Errors print one `Lỗi:` line."""
+    import click
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8")
+        except (AttributeError, ValueError):
+            pass
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(urgent_cmd)
+    try:
+        app(args=argv, standalone_mode=False, prog_name="broadcaster urgent")
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        return 130
+    except BroadcasterError as exc:
+        typer.echo(f"Lỗi: {exc}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # never a traceback
+        typer.echo(f"Lỗi không mong đợi: {type(exc).__name__}: {exc}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,121 @@
+"""Urgent latency on the paced PulseAudio sink, end to end: `broadcaster urgent --text` (a
+subprocess) → HTTP → the running station → the first sample of the attention tone handed
+to the sound card. Target ≤ 500 ms. The recording shows the tone cut in on the programme."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playout_helpers import RATE, locate, mono, tone
+from serve_helpers import ApiServer
+from urgent_helpers import air_in_thread, attention_samples, on_air_title, ready_bulletin, wait_for
+
+from broadcaster.db import as_utc
+from broadcaster.onair import OnAir
+from broadcaster.playout.player import Player
+from broadcaster.urgent import TONE_TITLE, URGENT_CUT_REASON
+
+BIN = Path(sys.executable).parent / "broadcaster"
+TARGET_S = 0.5
+MESSAGE = "Thông báo khẩn: nước sông Cầu đang lên nhanh."
+
+pytestmark = pytest.mark.paced
+
+
+@pytest.fixture
+def pulse_onair(pulse_default_device, station, settings):
+    runner = OnAir(
+        station,
+        player_factory=lambda: Player(sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
+        stop=threading.Event(),
+        say=lambda message: None,
+    )
+    assert runner.ensure_device()
+    yield runner
+    runner.urgent.shutdown()
+    runner.player.close()
+
+
+def _cli_env(data_dir: Path) -> dict:
+    return dict(os.environ, BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]')
+
+
+FAST_ENTRY = "urgent_client.dispatch"  # what `broadcaster` runs once its console script points at dispatch()
+
+
+@pytest.mark.parametrize("entry", ["broadcaster urgent", FAST_ENTRY])
+def test_cli_to_first_tone_sample_within_500_ms_on_a_paced_card(
+    pulse_default_device, pulse_onair, station, data_dir, tmp_path, entry
+):
+    recorder = pulse_default_device.record(tmp_path / "heard.wav")
+    recorder.wait_flowing()
+    ready_bulletin(station, tmp_path, "Tin A", 440, 20.0)
+    # the message is prepared while the tone plays; warm the speech cache's engine so the test
+    # measures the cut-in, not the first load of libespeak-ng
+    station.render_text("khởi động", engine="espeak", jingles=False)
+    if entry == "broadcaster urgent":
+        command = [str(BIN), "urgent"]
+    else:
+        command = [sys.executable, "-c", "from broadcaster.urgent_client import dispatch; dispatch()", "urgent"]
+    with ApiServer(station, pulse_onair, data_dir):
+        thread, _box = air_in_thread(station, pulse_onair.player)
+        wait_for(lambda: on_air_title(station) == "Tin A")
+        time.sleep(1.0)
+        t0 = datetime.now(timezone.utc)
+        run = subprocess.run(
+            [*command, "--text", MESSAGE, "--operator", "thử"], env=_cli_env(data_dir),
+            capture_output=True, text=True, timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        assert "Đã gửi lệnh khẩn cấp tới đài đang chạy" in run.stdout
+        job = pulse_onair.urgent.jobs()[-1]
+        assert job.done.wait(60) and job.state == "done", job.public()
+        wait_for(lambda: on_air_title(station) == "Tin A")
+        time.sleep(1.0)  # let the resumed item play a while before ending the test
+        pulse_onair.player.interrupt("kết thúc thử")
+        thread.join(30)
+    time.sleep(0.15)
+    recorder.stop()
+
+    rows = station.as_run_log()
+    cut, tone_row = rows[0], rows[1]
+    assert (cut.title, cut.status, cut.reason) == ("Tin A", "interrupted", URGENT_CUT_REASON)
+    assert tone_row.title == TONE_TITLE and tone_row.kind == "urgent" and tone_row.operator == "thử"
+    first_sample = as_utc(tone_row.started_at)
+    requested = as_utc(tone_row.requested_at)
+    end_to_end = (first_sample - t0).total_seconds()
+    in_station = (first_sample - requested).total_seconds()
+    print(f"\n{entry}: command→first tone sample {end_to_end * 1000:.0f} ms; request→first sample {in_station * 1000:.0f} ms")
+    assert 0 < in_station <= TARGET_S
+
+    heard = mono(recorder.samples())
+    item = tone(440, 20.0)
+    a = locate(heard, item, length=RATE // 2)
+    at = locate(heard, attention_samples(station)[RATE // 10 :], start=a)  # skip the tone's leading silence
+    assert a is not None and at is not None and at > a, "the recording does not show the tone after the item"
+    again = locate(heard, item, start=at, length=RATE // 2)
+    assert again is not None, "the programme did not resume at the item it was on"
+    # the card was paced: the tone came ≥ 1 s of A after A's start (we waited 1 s before the command)
+    assert at - a >= 1.0 * RATE
+
+    if end_to_end > TARGET_S:
+        message = f"{end_to_end * 1000:.0f} ms from the command to the first tone sample (target 500 ms)"
+        if entry == "broadcaster urgent" and not _script_uses_dispatch():
+            # the installed console script imports the whole CLI first: see urgent_client.dispatch
+            pytest.xfail(message + "; the `broadcaster` script does not use urgent_client.dispatch yet")
+        pytest.fail(message)
+
+
+def _script_uses_dispatch() -> bool:
+    try:
+        return "urgent_client" in BIN.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
