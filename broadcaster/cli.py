@@ -89,6 +89,8 @@ def _player(settings: Settings, device: str | None = None):
         sample_rate=settings.sample_rate,
         block_frames=settings.playout_block_frames,
         fade_ms=settings.fade_ms,
+        silence_s=settings.silence_s,  # dead air ends an item (the slot then airs the filler)
+        silence_dbfs=settings.silence_dbfs,
     )
 
 
@@ -290,14 +292,23 @@ def devices(as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON
 @app.command()
 def serve(
     ctx: typer.Context,
+    host: Annotated[
+        Optional[str], typer.Option("--host", help="Địa chỉ bảng điều khiển web (mặc định 127.0.0.1: chỉ máy này).")
+    ] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="Cổng bảng điều khiển web (mặc định 8080).")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Chạy đài: phát theo lịch (trong cơ sở dữ liệu), dựng trước bản tin, tự thử lại khi mất card âm thanh."""
+    """Chạy đài: phát theo lịch (trong cơ sở dữ liệu), dựng trước bản tin, tự thử lại khi mất card âm thanh,
+    và bảng điều khiển web (mặc định http://127.0.0.1:8080)."""
     from .onair import OnAir
 
     station = _station(ctx, data_dir)
     settings = station.settings
+    host = host or settings.web_host
+    port = settings.web_port if port is None else port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # bind first: a port in use is one clear error before anything else starts
+    sock = _bind_web_socket(host, port)
     stop = threading.Event()
     runner = OnAir(
         station,
@@ -305,12 +316,136 @@ def serve(
         stop=stop,
         say=lambda msg: typer.echo(msg),
     )
+    web = _WebServer(station, runner, sock, host=host, port=port)
+    previous_term = _on_sigterm(stop)
     typer.echo(f"Thư mục dữ liệu: {settings.data_dir.resolve()}. Nhấn Ctrl+C để dừng.")
     try:
+        web.start()
+        typer.echo(f"Bảng điều khiển web: {web.url}")
         runner.run()
     except KeyboardInterrupt:
         stop.set()
         typer.echo("Đã dừng đài.")
+    finally:
+        stop.set()
+        web.stop()
+        _restore_sigterm(previous_term)
+        station.close()
+
+
+def _bind_web_socket(host: str, port: int):
+    """A listening socket for the console, or one clear error (port in use, bad address)."""
+    import socket
+
+    from .exceptions import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"Địa chỉ web '{host}' không hợp lệ: {exc.strerror}") from exc
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if sys.platform != "win32":  # Windows' SO_REUSEADDR would let two servers share the port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        import errno
+
+        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+            raise ConfigError(
+                f"Cổng {port} trên {host} đang được chương trình khác dùng (có thể đài đã chạy rồi); "
+                f"chọn cổng khác bằng --port"
+            ) from exc
+        raise ConfigError(f"Không mở được cổng web {host}:{port}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _on_sigterm(stop: threading.Event):
+    """SIGTERM (systemd, `kill`) stops the station like Ctrl+C: cleanly, removing serve.json."""
+    import signal
+
+    def handler(_signum, _frame):
+        stop.set()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # not the main thread (tests calling run() in a thread)
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    import signal
+
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGTERM, previous)
+        except (ValueError, OSError):
+            pass
+
+
+class _WebServer:
+    """uvicorn in a thread next to OnAir (which owns the main thread and the sound card).
+
+    Writes <data_dir>/run/serve.json {"url", "pid"} once it listens; removes it on stop."""
+
+    def __init__(self, station, onair, sock, *, host: str, port: int) -> None:
+        import uvicorn
+
+        from .web.app import create_app
+
+        self.sock = sock
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{sock.getsockname()[1] if port == 0 else port}"
+        self.info_path = station.settings.data_dir / "run" / "serve.json"
+        app = create_app(station, onair=onair)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, name="web", daemon=True)
+        self.failed: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            self.server.run(sockets=[self.sock])
+        except BaseException as exc:  # reported by start()/the log; the station keeps airing
+            self.failed = exc
+            logging.getLogger(__name__).exception("web console stopped")
+
+    def start(self, timeout: float = 15.0) -> None:
+        import os
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if self.failed is not None or not self.thread.is_alive():
+                raise BroadcasterError(f"Không chạy được bảng điều khiển web: {self.failed}")
+            if time.monotonic() > deadline:
+                raise BroadcasterError("Bảng điều khiển web không khởi động kịp")
+            time.sleep(0.05)
+        self.info_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.info_path.with_name(self.info_path.name + ".part")
+        tmp.write_text(json.dumps({"url": self.url, "pid": os.getpid()}), encoding="utf-8")
+        tmp.replace(self.info_path)
+
+    def stop(self) -> None:
+        import os
+
+        try:  # only our own file: a second serve on another port must not erase the first one's
+            if json.loads(self.info_path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                self.info_path.unlink()
+        except (OSError, ValueError):
+            pass
+        self.server.should_exit = True
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
 
 # ------------------------------------------------------------------------- entry

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     intro_jingle: Path | None = Field(None, description="Intro jingle file; empty = the built-in one")
     outro_jingle: Path | None = Field(None, description="Outro jingle file; empty = the built-in one")
     attention_tone: Path | None = Field(None, description="Attention tone for urgent items; empty = built-in")
+    filler: Path | None = Field(
+        None, description="Station filler aired after silence on air, before the next item; empty = built-in"
+    )
     jingle_gap_ms: int = Field(500, description="Silence between a jingle and the speech, ms")
     fade_ms: int = Field(20, description="Fade in/out at every joint, ms (no clicks)")
     sentence_gap_ms: int = Field(250, description="Silence joining two pieces of synthesized speech, ms")
@@ -60,6 +63,22 @@ class Settings(BaseSettings):
     output_device: str | None = Field(None, description="Sound card: index or part of its name; empty = default")
     playout_block_frames: int = Field(1024, description="Frames per sound-card block")
     device_retry_s: float = Field(10.0, description="Seconds between attempts to reopen a missing sound card")
+    silence_s: float = Field(
+        5.0, gt=0, description="Output quieter than silence_dbfs for this long ends the item: alarm, filler, next"
+    )
+    silence_dbfs: float = Field(-60.0, lt=0, description="Below this level (dBFS, peak) the output counts as silence")
+    input_device: str | None = Field(None, description="Microphone: index or part of its name; empty = default")
+
+    # urgent announcements (khẩn cấp)
+    urgent_resume: Literal["resume", "drop"] = Field(
+        "resume",
+        description="After an urgent announcement: resume the interrupted programme at the item it was on "
+        "(replayed from its start) or drop the rest of the slot",
+    )
+    urgent_gap_s: float = Field(
+        2.0, ge=0, description="Silence between back-to-back airings of an urgent message, s"
+    )
+    urgent_max_repeat: int = Field(20, ge=1, description="Most airings one urgent request may ask for")
 
     # timetable
     schedule_file: Path | None = Field(None, description="Timetable TOML; empty = the built-in schedules/default.toml")
@@ -73,6 +92,12 @@ class Settings(BaseSettings):
     scheduler_poll_s: float = Field(
         5.0, gt=0, description="How often serve looks for timetable changes made by the CLI or web, s"
     )
+
+    # web console
+    web_host: str = Field(
+        "127.0.0.1", description="Address the web console listens on; 127.0.0.1 = this PC only (0.0.0.0 = the LAN)"
+    )
+    web_port: int = Field(8080, ge=1, le=65535, description="Port of the web console")
 
     # amplifier
     amp_on_command: str | None = Field(None, description="Command that switches the amplifier on before a slot")

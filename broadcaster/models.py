@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from enum import StrEnum
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -172,6 +172,17 @@ class AsRun(SQLModel, table=True):
     """One row per item that went (or should have gone) on air: the as-run log."""
 
     __tablename__ = "as_run"
+    # the log review filters by one of these and lists newest first: (filter, started_at) lets
+    # SQLite walk the index in order and stop after a page, even with 100,000 rows
+    # (reports.ensure_indexes adds them to databases made before they existed)
+    __table_args__ = (
+        Index("ix_as_run_class_started", "bulletin_class", "started_at"),
+        Index("ix_as_run_operator_started", "operator", "started_at"),
+        Index("ix_as_run_status_started", "status", "started_at"),
+        Index("ix_as_run_kind_started", "kind", "started_at"),
+        # a slot occurrence's rows (the week view, restarts) are found by when they were planned
+        Index("ix_as_run_planned_slot", "planned_at", "slot"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     bulletin_id: int | None = Field(default=None, index=True)
@@ -210,6 +221,29 @@ class AsRunPublic(SQLModel):
     bulletin_class: BulletinClass | None = None
     requested_at: datetime | None = None
     operator: str | None = None
+
+
+# ------------------------------------------------------------------------- topics
+class TopicBase(SQLModel):
+    """A topic of the commune's communication plan (reports count airings by it)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    # display order in lists and reports
+    position: int = 0
+
+
+class Topic(TopicBase, table=True):
+    """The editable list of topics; Bulletin.topic holds a Topic.name (free text, not a foreign key,
+    so a bulletin keeps its topic when the list changes)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(min_length=1, max_length=200, sa_column_kwargs={"unique": True})
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str | None = None
+
+
+class TopicPublic(TopicBase):
+    id: int
 
 
 # ---------------------------------------------------------------------- timetable
@@ -272,3 +306,78 @@ class SchedulerState(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ------------------------------------------------------------------ web accounts
+class Role(StrEnum):
+    """What a web-console account may do."""
+
+    admin = "admin"  # quản trị: manages accounts
+    editor = "editor"  # biên tập: writes bulletins and submits them
+    leader = "leader"  # lãnh đạo: the only one who approves or rejects
+    operator = "operator"  # trực đài: on-air control and urgent announcements
+
+
+ROLE_LABELS = {
+    Role.admin: "quản trị",
+    Role.editor: "biên tập",
+    Role.leader: "lãnh đạo",
+    Role.operator: "trực đài",
+}
+
+
+class User(SQLModel, table=True):
+    """A web-console account. Accounts are deactivated, never deleted (the audit names them)."""
+
+    __tablename__ = "web_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(min_length=1, max_length=64, sa_column_kwargs={"unique": True})
+    full_name: str | None = Field(default=None, max_length=200)
+    role: Role = Field(default=Role.editor)
+    # argon2id hash (argon2-cffi); never the password itself
+    password_hash: str
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str | None = None
+
+
+class UserPublic(SQLModel):
+    id: int
+    name: str
+    full_name: str | None = None
+    role: Role
+    active: bool
+    created_at: datetime
+    created_by: str | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in browser. Kept server-side so logout, deactivation and role changes take effect at once."""
+
+    __tablename__ = "web_session"
+
+    # sha256 of the cookie value: a stolen database does not hand out live sessions
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(index=True, foreign_key="web_user.id")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    # one message shown on the next page (after a redirect)
+    flash: str | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, when (every change made through the web console or the user CLI)."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    user: str | None = Field(default=None, index=True)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=64)
+    object_id: str | None = Field(default=None, max_length=64)
+    detail: str | None = None

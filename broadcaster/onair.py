@@ -48,15 +48,42 @@ class OnAir:
         self.say = say
         self._device_lock = threading.Lock()
         self._device_missing_reported = False
+        # a lost sound card: since when and why (None while it works); see ensure_device
+        self._device_lost_at: datetime | None = None
+        self._device_lost_reason: str | None = None
+        from .urgent import UrgentDesk
+
+        # urgent announcements cut in on this player; the slot loop yields through station.air_gate
+        self.urgent = UrgentDesk(station, self.player, ensure_device=self.ensure_device, say=self.say)
 
     def ensure_device(self) -> bool:
-        """Open the sound card if it is closed; report a missing card once until it returns."""
+        """Open the sound card if it is closed; report a missing card once until it returns.
+
+        When the card was lost (it failed, vanished or could not be opened) and comes back,
+        PortAudio is restarted first so it sees a re-plugged card, and an alarm row records
+        each gap: from when it was lost to when it came back, in seconds. A card reopened
+        by someone else in between (the next item of a slot) has its gap logged here too.
+        """
         with self._device_lock:
             if self.player.is_open:
+                self._log_device_gaps()
                 return True
+            broken = getattr(self.player, "failed_at", None) is not None
+            if (broken or self._device_lost_at is not None) and getattr(self.player, "uses_portaudio", False):
+                # PortAudio lists devices once, at start: without a restart a card that comes
+                # back (USB re-plugged, sound server restarted) stays invisible to us
+                self.player.close()
+                try:
+                    from .playout.devices import reinitialize_portaudio
+
+                    reinitialize_portaudio()
+                except PlayoutError as exc:
+                    log.warning("restarting PortAudio failed: %s", exc)
             try:
                 self.player.open()
             except PlayoutError as exc:
+                if not broken and self._device_lost_at is None:  # missing from the start: the gap starts now
+                    self._device_lost_at, self._device_lost_reason = self.station.clock(), str(exc)
                 if not self._device_missing_reported:
                     self.say(
                         f"Không mở được thiết bị âm thanh: {exc}. Đài vẫn chạy theo lịch và sẽ thử lại "
@@ -64,10 +91,33 @@ class OnAir:
                     )
                     self._device_missing_reported = True
                 return False
+            gaps = self._log_device_gaps()
             if self._device_missing_reported:
-                self.say("Đã kết nối lại thiết bị âm thanh.")
+                total = sum((back - lost).total_seconds() for lost, back, _ in gaps)
+                self.say(f"Đã kết nối lại thiết bị âm thanh (gián đoạn {total:.1f} giây).")
             self._device_missing_reported = False
             return True
+
+    def _log_device_gaps(self) -> list[tuple[datetime, datetime, str | None]]:
+        """An alarm row per sound-card gap that ended since the last call (see ensure_device)."""
+        take = getattr(self.player, "take_recoveries", None)
+        gaps: list[tuple[datetime, datetime, str | None]] = list(take()) if take is not None else []
+        if self._device_lost_at is not None:
+            gaps.append((self._device_lost_at, self.station.clock(), self._device_lost_reason))
+            self._device_lost_at = self._device_lost_reason = None
+        for lost, back, reason in gaps:
+            gap_s = max(0.0, (back - lost).total_seconds())
+            try:
+                self.station.log_alarm(
+                    title="Cảnh báo: mất thiết bị âm thanh",
+                    reason=f"Mất thiết bị âm thanh {gap_s:.1f} giây" + (f" ({reason})" if reason else "")
+                    + "; đã mở lại",
+                    started_at=lost,
+                    ended_at=back,
+                )
+            except Exception:  # the log must not keep the card closed
+                log.exception("could not log the sound card gap")
+        return gaps
 
     def on_slot(self, slot: Slot, planned_at: datetime) -> None:
         """Air one slot occurrence: amplifier on, its programme (each item with its as-run row), amplifier off.
@@ -175,5 +225,92 @@ class OnAir:
                     self.prerender()
         finally:
             scheduler.shutdown()
+            self.urgent.shutdown()
             with self._device_lock:
                 self.player.close()
+
+    # ------------------------------------------------------------------ operator controls
+    def status(self) -> dict:
+        """What is on air: the item (title, path, kind, slot, elapsed and length in seconds), what
+        comes next in the slot and in the timetable, urgent requests, whether the card is open."""
+        from .urgent import _iso_ms
+
+        now = self.clock.now()
+        row = self.station.on_air_row()
+        playing = None
+        if row is not None:
+            length = _wav_seconds(row.path)
+            elapsed = max(0.0, (now - row.started_at).total_seconds())
+            playing = {
+                "row_id": row.id,
+                "title": row.title,
+                "path": row.path,
+                "kind": row.kind.value,
+                "slot": row.slot,
+                "started_at": _iso_ms(row.started_at),
+                "elapsed_s": round(elapsed, 1),
+                "length_s": round(length, 1) if length is not None else None,
+                "progress": round(min(1.0, elapsed / length), 3) if length else None,
+            }
+        gate = self.station.air_gate
+        upcoming = None
+        try:
+            found = self.station.timetable().next_slot(now)
+        except Exception:  # status must answer even when the timetable cannot be read
+            log.exception("reading the timetable for status failed")
+            found = None
+        if found:
+            upcoming = {"slot": found[0].name, "at": found[1].astimezone(timezone.utc).isoformat(timespec="seconds")}
+        return {
+            "now": _iso_ms(now),
+            "device_open": bool(getattr(self.player, "is_open", False)),
+            "playing": playing,
+            "slot": gate.slot,
+            "next_in_slot": list(gate.upcoming),
+            "next_slot": upcoming,
+            "urgent": self.urgent.status(),
+        }
+
+    def skip(self) -> bool:
+        """Fade out the programme item on air; the slot goes on with the next one.
+
+        Never touches an urgent announcement. Returns whether an item was playing.
+        """
+        from .urgent import SKIP_REASON
+
+        gate = self.station.air_gate
+        if not gate.item_active or gate.urgent_active:
+            return False
+        interrupt = getattr(self.player, "interrupt", None)
+        if interrupt is not None:
+            interrupt(SKIP_REASON)
+        return True
+
+    def stop_programme(self) -> bool:
+        """Fade out the programme item on air and drop the rest of the slot (rows say so).
+
+        Returns whether a slot was airing.
+        """
+        from .urgent import STOP_PROGRAMME_REASON
+
+        gate = self.station.air_gate
+        if not gate.ask_stop_programme():
+            return False
+        if gate.item_active and not gate.urgent_active:
+            interrupt = getattr(self.player, "interrupt", None)
+            if interrupt is not None:
+                interrupt(STOP_PROGRAMME_REASON)
+        return True
+
+
+def _wav_seconds(path: str | None) -> float | None:
+    """Length of a WAV from its header (cheap), None when it is not a readable WAV."""
+    if not path:
+        return None
+    import wave
+
+    try:
+        with wave.open(path, "rb") as wav:
+            return wav.getnframes() / float(wav.getframerate())
+    except (OSError, EOFError, wave.Error):
+        return None

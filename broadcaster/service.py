@@ -306,24 +306,33 @@ class Station:
             rows = session.exec(select(Bulletin).order_by(col(Bulletin.id))).all()
             return [BulletinPublic.model_validate(b) for b in rows]
 
-    def approve(self, *, bulletin_id: int) -> BulletinPublic:
-        """Approve a bulletin and render it ahead; a render failure is recorded, not raised."""
+    def approve(self, *, bulletin_id: int, by: str | None = None) -> BulletinPublic:
+        """Approve a bulletin and render it ahead; a render failure is recorded, not raised.
+
+        `by` is who approved it (the web console's leader; None from the CLI's --approve)."""
         with Session(self.db) as session:
             bulletin = session.get(Bulletin, bulletin_id)
             if bulletin is None:
                 raise NotFoundError(f"Không có bản tin số {bulletin_id} / no bulletin with id {bulletin_id}")
             bulletin.status = BulletinStatus.approved
             bulletin.approved_at = self.clock()
+            bulletin.approved_by = by
             session.add(bulletin)
             session.commit()
         self.prepare_bulletin(bulletin_id)
         return self.get_bulletin(bulletin_id)
 
     def prepare_bulletin(self, bulletin_id: int) -> BulletinPublic:
-        """Render a bulletin's program item ahead of air; remember the file or the reason it failed."""
+        """Render a bulletin's program item ahead of air; remember the file or the reason it failed.
+
+        A bulletin with an officer's own recording (recording_path) airs that recording, decoded,
+        wrapped in the jingles and brought to the station loudness, instead of synthesized speech."""
         bulletin = self.get_bulletin(bulletin_id)
         try:
-            outcome = self.render_text(bulletin.text)
+            if bulletin.recording_path:
+                outcome = self.render_recording(Path(bulletin.recording_path))
+            else:
+                outcome = self.render_text(bulletin.text)
             values = {
                 "item_path": str(outcome.path),
                 "item_engine": outcome.engine,
@@ -340,6 +349,37 @@ class Station:
             session.add(row)
             session.commit()
         return self.get_bulletin(bulletin_id)
+
+    def render_recording(self, recording: Path, *, jingles: bool = True) -> RenderOutcome:
+        """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content."""
+        from .audio import render_item
+        from .exceptions import AudioError
+
+        if not recording.is_file():
+            raise AudioError(f"Không tìm thấy tệp ghi âm: {recording}", path=str(recording))
+        digest = _file_digest(recording)
+        key = hashlib.sha256(f"recording:{digest}:{self._item_key(recording, jingles)}".encode()).hexdigest()[:32]
+        item_path = self.settings.cache_dir / "items" / f"{key}.wav"
+        figures_path = item_path.with_suffix(".json")
+        try:  # the same recording with the same settings is rendered once
+            figures = json.loads(figures_path.read_text(encoding="utf-8")) if item_path.exists() else None
+        except (OSError, ValueError):
+            figures = None
+        if figures is None:
+            info = render_item(recording, item_path, settings=self.settings, jingles=jingles)
+            figures = {"duration_s": info.duration_s, "integrated_lufs": info.integrated_lufs,
+                       "true_peak_dbtp": info.true_peak_dbtp}
+            tmp = figures_path.with_name(figures_path.name + ".part")
+            tmp.write_text(json.dumps(figures), encoding="utf-8")
+            tmp.replace(figures_path)
+        return RenderOutcome(
+            path=item_path,
+            spoken_text="",
+            engine="recording",
+            duration_s=figures["duration_s"],
+            integrated_lufs=figures["integrated_lufs"],
+            true_peak_dbtp=figures["true_peak_dbtp"],
+        )
 
     def due_bulletins(self, day: date) -> list[BulletinPublic]:
         """Approved bulletins valid on a station-local day, in airing order (ưu tiên first, then by approval).
@@ -412,11 +452,14 @@ class Station:
         slot: str | None = None,
         engine: str | None = None,
         planned_at: datetime | None = None,
+        **row_fields,
     ) -> AsRunPublic:
         """Play one file through the player with its as-run row.
 
         The row is committed (on_air) before the first sample and closed after the last
-        with aired, interrupted or failed and the reason.
+        with aired, interrupted or failed and the reason; its start is when the first sample
+        was handed to the card. `row_fields` are further as-run columns (kind,
+        bulletin_class, requested_at, operator for urgent items).
         """
         path = Path(path)
         row_id = self._open_row(
@@ -426,6 +469,7 @@ class Station:
             slot=slot,
             engine=engine,
             planned_at=planned_at,
+            **row_fields,
         )
         try:
             if not player.is_open:
@@ -440,7 +484,7 @@ class Station:
             row_id,
             status=AsRunStatus(result.status),
             reason=result.reason,
-            started_at=result.started_at,
+            started_at=getattr(result, "first_sample_at", None) or result.started_at,
             ended_at=result.ended_at,
         )
 
@@ -646,7 +690,15 @@ class Station:
     def _air_relay(self, *, slot: Slot, planned_at: datetime, player: Player, note: str | None) -> AsRunPublic:
         from datetime import timedelta
 
-        fields = {"title": f"Tiếp sóng: {slot.name}", "path": slot.source, "slot": slot.name, "planned_at": planned_at}
+        from .models import AsRunKind
+
+        fields = {
+            "title": f"Tiếp sóng: {slot.name}",
+            "path": slot.source,
+            "slot": slot.name,
+            "planned_at": planned_at,
+            "kind": AsRunKind.relay,
+        }
         remaining = (planned_at + timedelta(seconds=slot.length_s) - self.clock()).total_seconds()
         if remaining <= 0:
             return self.log_failure(reason="Đã quá giờ kết thúc tiếp sóng", **fields)
@@ -697,38 +749,70 @@ class Station:
             late_s = (self.clock() - planned_utc).total_seconds()
             note = f"Phát muộn {late_s / 60:.0f} phút so với giờ phát" if late_s >= 60 else None
             if slot.is_relay:
-                return [self._air_relay(slot=slot, planned_at=planned_utc, player=player, note=note)]
+                return self._air_relay_gated(slot=slot, planned_at=planned_utc, player=player, note=note)
             programme = self.programme(slot=slot, planned_at=planned_at)
             if any(item.problem for item in programme.items):
                 for item in programme.items:
                     if item.problem:
-                        self.prepare_bulletin(item.bulletin_id)
+                        # offline only: air time never waits on the network (a hanging gTTS)
+                        self.prepare_bulletin_offline(item.bulletin_id)
                 programme = self.programme(slot=slot, planned_at=planned_at)
             rows: list[AsRunPublic] = []
-            for item in programme.items:
-                if item.problem:
-                    rows.append(
-                        self.log_failure(
+            # urgent announcements take the player between items (see urgent.AirGate)
+            gate = self.air_gate
+            items = list(programme.items)
+            gate.begin_slot(slot.name, [i.title for i in items])
+            index = 0
+            try:
+                while index < len(items):
+                    item = items[index]
+                    gate.upcoming = [i.title for i in items[index + 1 :]]
+                    if item.problem:
+                        rows.append(
+                            self.log_failure(
+                                title=item.title,
+                                bulletin_id=item.bulletin_id,
+                                slot=slot.name,
+                                planned_at=planned_utc,
+                                reason=item.problem,
+                            )
+                        )
+                        index += 1
+                        continue
+                    gate.enter_item()
+                    try:
+                        row = self.play_file(
+                            Path(item.item_path),
+                            player=player,
                             title=item.title,
                             bulletin_id=item.bulletin_id,
                             slot=slot.name,
+                            engine=item.engine,
                             planned_at=planned_utc,
-                            reason=item.problem,
                         )
-                    )
-                    continue
-                row = self.play_file(
-                    Path(item.item_path),
-                    player=player,
-                    title=item.title,
-                    bulletin_id=item.bulletin_id,
-                    slot=slot.name,
-                    engine=item.engine,
-                    planned_at=planned_utc,
-                )
-                if note and row.status == AsRunStatus.aired and not row.reason:
-                    row = self._close_row(row.id, reason=note)
-                rows.append(row)
+                    finally:
+                        gate.leave_item()
+                    if note and row.status == AsRunStatus.aired and not row.reason:
+                        row = self._close_row(row.id, reason=note)
+                    rows.append(row)
+                    if _silent_on_air(row):  # dead air: alarm, filler, then the next item
+                        gate.enter_item()  # an urgent announcement may cut the filler too
+                        try:
+                            rows += self.silence_fallback(player=player, slot=slot.name, planned_at=planned_utc, reason=row.reason)
+                        finally:
+                            gate.leave_item()
+                    if _cut_for_urgent(row):
+                        gate.wait_clear()
+                        if self.settings.urgent_resume == "resume" and not gate.take_stop_programme():
+                            continue  # the same item again from its start, with a row of its own
+                        rows += self._drop_rest(items[index + 1 :], slot=slot.name, planned_at=planned_utc, urgent=True)
+                        break
+                    if gate.take_stop_programme():
+                        rows += self._drop_rest(items[index + 1 :], slot=slot.name, planned_at=planned_utc, urgent=False)
+                        break
+                    index += 1
+            finally:
+                gate.end_slot()
             for deferred in programme.overflow:
                 log.info("%s: «%s» %s", slot.name, deferred.title, deferred.reason)
                 row_id = self._open_row(
@@ -737,6 +821,197 @@ class Station:
                 rows.append(self._close_row(row_id, status=AsRunStatus.deferred, reason=deferred.reason))
             self._mark_scheduled({r.bulletin_id for r in rows if r.status == AsRunStatus.aired and r.bulletin_id})
             return rows
+
+    # ------------------------------------------------------------------ urgent
+    @property
+    def air_gate(self):
+        """The turn-taking between the slot loop and urgent announcements (urgent.AirGate), one per station."""
+        gate = self.__dict__.get("_air_gate")
+        if gate is None:
+            from .urgent import AirGate
+
+            gate = self.__dict__.setdefault("_air_gate", AirGate())  # setdefault: two first callers get one gate
+        return gate
+
+    def _drop_rest(self, items, *, slot: str, planned_at: datetime, urgent: bool) -> list[AsRunPublic]:
+        """Rows (missed, with the reason) for programme items dropped after an urgent cut-in or a stop."""
+        from .urgent import DROPPED_REASON, STOP_PROGRAMME_REASON
+
+        reason = DROPPED_REASON if urgent else STOP_PROGRAMME_REASON
+        rows = []
+        for item in items:
+            row_id = self._open_row(
+                title=item.title, bulletin_id=item.bulletin_id, path=item.item_path, slot=slot, planned_at=planned_at
+            )
+            rows.append(self._close_row(row_id, status=AsRunStatus.missed, reason=reason))
+        return rows
+
+    def _air_relay_gated(self, *, slot: Slot, planned_at: datetime, player: Player, note: str | None) -> list[AsRunPublic]:
+        """A relay slot under the urgent gate: cut by an urgent announcement, it goes on for the
+        rest of its set time afterwards (or stops, when urgent_resume is drop)."""
+        from datetime import timedelta
+
+        gate = self.air_gate
+        gate.begin_slot(slot.name, [])
+        rows: list[AsRunPublic] = []
+        try:
+            while True:
+                gate.enter_item()
+                try:
+                    row = self._air_relay(slot=slot, planned_at=planned_at, player=player, note=note)
+                finally:
+                    gate.leave_item()
+                rows.append(row)
+                if not _cut_for_urgent(row):
+                    break
+                gate.wait_clear()
+                if self.settings.urgent_resume != "resume":
+                    break
+                if planned_at + timedelta(seconds=slot.length_s) <= self.clock():
+                    break  # the urgent announcement outlasted the relay's set time
+        finally:
+            gate.end_slot()
+        return rows
+
+    def play_source(self, source, *, player: Player, title: str, **row_fields) -> AsRunPublic:
+        """Play a live source (player.play_source: the microphone) with its as-run row, like play_file."""
+        row_id = self._open_row(title=title, **row_fields)
+        try:
+            if not player.is_open:
+                player.open()
+            result = player.play_source(source, label=title)
+        except PlayoutError as exc:
+            return self._close_row(row_id, status=AsRunStatus.failed, reason=str(exc))
+        except Exception as exc:  # never leave a row on_air
+            log.exception("live source %s failed", title)
+            return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi phát: {exc}")
+        return self._close_row(
+            row_id,
+            status=AsRunStatus(result.status),
+            reason=result.reason,
+            started_at=getattr(result, "first_sample_at", None) or result.started_at,
+            ended_at=result.ended_at,
+        )
+
+    def on_air_row(self) -> AsRunPublic | None:
+        """The as-run row on air now (the latest still open), or None."""
+        with Session(self.db) as session:
+            row = session.exec(
+                select(AsRun).where(AsRun.status == AsRunStatus.on_air).order_by(col(AsRun.id).desc()).limit(1)
+            ).first()
+            if row is None:
+                return None
+            public = AsRunPublic.model_validate(row)
+            public.started_at = as_utc(public.started_at)
+            public.requested_at = as_utc(public.requested_at)
+            return public
+
+    # ------------------------------------------------------------------ faults
+    def prepare_bulletin_offline(self, bulletin_id: int) -> BulletinPublic:
+        """The last render attempt at air time: offline engines only (never the network), so a
+        slot is never held up by a gTTS request that hangs. Records the file or the reason."""
+        from .config import KNOWN_ENGINES
+
+        online = {"gtts"}
+        order = [e for e in self.settings.engine_order if e not in online]
+        order = order or [e for e in KNOWN_ENGINES if e not in online]
+        bulletin = self.get_bulletin(bulletin_id)
+        if bulletin.recording_path:  # an officer's recording needs no engine (nor the network)
+            return self.prepare_bulletin(bulletin_id)
+        values: dict[str, object] = {}
+        for engine in order:
+            try:
+                outcome = self.render_text(bulletin.text, engine=engine)
+            except BroadcasterError as exc:
+                values = {"render_error": str(exc)}
+                continue
+            values = {
+                "item_path": str(outcome.path),
+                "item_engine": outcome.engine,
+                "item_duration_s": outcome.duration_s,
+                "render_error": None,
+            }
+            break
+        with Session(self.db) as session:
+            row = session.get(Bulletin, bulletin_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            session.add(row)
+            session.commit()
+        return self.get_bulletin(bulletin_id)
+
+    def log_alarm(self, *, title: str, reason: str, started_at: datetime | None = None,
+                  ended_at: datetime | None = None, **fields) -> AsRunPublic:
+        """A fault an officer must hear about (silence on air, a sound-card gap): a closed row with
+        status alarm and kind alarm; started_at/ended_at span the fault when it had a length."""
+        from .models import AsRunKind
+
+        row_id = self._open_row(title=title, kind=AsRunKind.alarm, **fields)
+        times = {k: v for k, v in (("started_at", started_at), ("ended_at", ended_at)) if v is not None}
+        return self._close_row(row_id, status=AsRunStatus.alarm, reason=reason, **times)
+
+    def filler_path(self) -> Path:
+        """The station filler as a 16-bit WAV at the output rate: the file itself when it already
+        is one, else a copy converted once into the cache. AudioError/NotFoundError say why not."""
+        from .audio import builtin_asset
+        from .audio.files import _is_plain_wav
+        from .media import decode, write_wav
+
+        source = Path(self.settings.filler).expanduser() if self.settings.filler else builtin_asset("filler")
+        if not source.is_file():
+            raise NotFoundError(f"Không tìm thấy tệp nhạc đệm: {source}", path=str(source))
+        rate = self.settings.sample_rate
+        if _is_plain_wav(source, rate):
+            return source
+        stat = source.stat()
+        key = hashlib.sha256(f"{source.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{rate}".encode()).hexdigest()
+        out = self.settings.cache_dir / "filler" / f"{key[:32]}.wav"
+        if not out.is_file():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(out.name + ".part")
+            write_wav(tmp, decode(source, sample_rate=rate, channels=1), sample_rate=rate)
+            tmp.replace(out)
+        return out
+
+    def silence_fallback(self, *, player: Player, slot: str | None, planned_at: datetime | None,
+                         reason: str | None) -> list[AsRunPublic]:
+        """After dead air: an alarm row with the reason, then the station filler (its own row,
+        kind filler). Returns both rows; the caller goes on with the next item."""
+        from .models import AsRunKind
+
+        fields = {"slot": slot, "planned_at": planned_at}
+        alarm = self.log_alarm(title="Cảnh báo: im lặng trên sóng", reason=reason or "Im lặng trên sóng", **fields)
+        log.warning("%s: %s; airing the filler", slot, alarm.reason)
+        title = "Nhạc đệm (sau sự cố im lặng)"
+        try:
+            path = self.filler_path()
+        except BroadcasterError as exc:
+            return [alarm, self.log_failure(title=title, reason=str(exc), kind=AsRunKind.filler, **fields)]
+        row_id = self._open_row(title=title, path=str(path), kind=AsRunKind.filler, **fields)
+        try:
+            if not player.is_open:
+                player.open()
+            result = player.play(path)
+        except Exception as exc:  # never leave a row on_air
+            log.exception("filler failed")
+            return [alarm, self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi phát: {exc}")]
+        filler = self._close_row(
+            row_id, status=AsRunStatus(result.status), reason=result.reason,
+            started_at=result.started_at, ended_at=result.ended_at,
+        )
+        return [alarm, filler]
+
+
+def _silent_on_air(row: AsRunPublic) -> bool:
+    from .playout.player import SILENCE_PREFIX
+
+    return row.status == AsRunStatus.failed and (row.reason or "").startswith(SILENCE_PREFIX)
+
+
+def _cut_for_urgent(row: AsRunPublic) -> bool:
+    from .urgent import URGENT_CUT_REASON
+
+    return row.status == AsRunStatus.interrupted and row.reason == URGENT_CUT_REASON
 
 
 __all__ = ["Station", "RenderOutcome", "init_data_dir", "CRASH_REASON"]

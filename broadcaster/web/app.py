@@ -1,0 +1,235 @@
+"""The web console's app factory.
+
+`create_app(station, onair=None)` builds a FastAPI app over one Station: HTML pages for the
+officers (login, bulletins, accounts, and the timetable/on-air/log/report modules when present)
+and the token-protected JSON API (web.api) that `broadcaster urgent` talks to.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..config import Settings
+from ..exceptions import BroadcasterError, InputError, NotFoundError
+from .security import Forbidden, LoginLimiter, LoginRequired
+from .templating import make_templates, render
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).with_name("static")
+# W2's page modules: included when they exist
+OPTIONAL_ROUTERS = (
+    "broadcaster.web.routes_timetable",
+    "broadcaster.web.routes_onair",
+    "broadcaster.web.routes_log",
+    "broadcaster.web.routes_reports",
+)
+
+
+def api_token_path(settings: Settings) -> Path:
+    return settings.data_dir / "run" / "api-token"
+
+
+def read_or_create_api_token(settings: Settings) -> str:
+    """The API bearer token in <data_dir>/run/api-token (mode 0600), made on first use."""
+    path = api_token_path(settings)
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        existing = ""
+    if existing:
+        return existing
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    tmp = path.with_suffix(".part")
+    # created 0600 from the start: the token is never readable by others, not even briefly
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    os.replace(tmp, path)
+    try:
+        os.chmod(path, 0o600)
+    except OSError:  # pragma: no cover - Windows
+        pass
+    return token
+
+
+def _include_optional(app: FastAPI, module_name: str) -> None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:  # not written yet: skip; any other missing import is a real bug
+            return
+        raise
+    app.include_router(module.router)
+
+
+def create_app(station, *, onair=None, settings: Settings | None = None) -> FastAPI:
+    """The console over `station`; `onair` is the running OnAir of `serve` (None without playout)."""
+    settings = settings or station.settings
+    app = FastAPI(title="broadcaster", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.station = station
+    app.state.onair = onair
+    app.state.settings = settings
+    app.state.api_token = read_or_create_api_token(settings)
+    app.state.templates = make_templates()
+    app.state.login_limiter = LoginLimiter()
+    # Secure cookies only when served over https (a reverse proxy): plain-http localhost must work
+    app.state.secure_cookies = False
+
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    from . import api, routes_auth, routes_bulletins, routes_users
+
+    app.include_router(routes_auth.router)
+    app.include_router(routes_bulletins.router)
+    app.include_router(routes_users.router)
+    app.include_router(api.router)
+    for name in OPTIONAL_ROUTERS:
+        _include_optional(app, name)
+
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+class SecurityHeaders:
+    """No framing (clickjacking a leader's Duyệt button), no MIME sniffing, no referrer leaks.
+
+    The CSP restricts framing, forms, <base> and plugins only: scripts are all self-hosted today, but
+    a stricter script-src would silently break any page that later adds an inline handler."""
+
+    HEADERS = [
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"content-security-policy", b"frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"),
+    ]
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in self.HEADERS if k not in present
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# the largest request we accept: a recording (editorial.MAX_RECORDING_BYTES) plus the form around it
+MAX_BODY_BYTES = 60 * 1024 * 1024
+TOO_LARGE = "Tệp gửi lên quá lớn (tối đa {mb} MB)."
+
+
+class BodyLimit:
+    """Refuse (413) a request whose declared body is too large, before anything parses or spools it."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+                response = HTMLResponse(
+                    "<!doctype html><meta charset=utf-8><title>Lỗi</title><p>"
+                    + TOO_LARGE.format(mb=self.max_bytes // (1024 * 1024)) + "</p>",
+                    status_code=413,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        target = "/login"
+        if request.method == "GET":
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?next=" + quote(path, safe="")
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return render(request, "error.html", {"title": "Không được phép", "message": exc.message}, status_code=403)
+
+    @app.exception_handler(BroadcasterError)
+    async def _broadcaster_error(request: Request, exc: BroadcasterError) -> Response:
+        status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, InputError) else 500
+        if status == 500:
+            log.warning("web request failed: %s", exc)
+        return render(request, "error.html", {"title": "Lỗi", "message": str(exc)}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not _wants_html(request):
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        message = {404: "Không tìm thấy trang này.", 405: "Thao tác không hợp lệ."}.get(exc.status_code, str(exc.detail))
+        return render(request, "error.html", {"title": "Lỗi", "message": message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if not _wants_html(request):
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"error": "Dữ liệu gửi lên không hợp lệ"}, status_code=400)
+        return render(request, "error.html", {"title": "Lỗi", "message": "Dữ liệu gửi lên không hợp lệ."},
+                      status_code=400)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>Lỗi</title><p>Lỗi không mong đợi. Hãy thử lại; "
+            "nếu vẫn lỗi, báo cho quản trị.</p>",
+            status_code=500,
+        )
+
+
+def iter_routes(app: FastAPI):
+    """Every HTTP route of the app as (path, methods, route), through included routers.
+
+    FastAPI ≥ 0.16x keeps included routers as wrappers in app.routes, so a flat walk of
+    app.routes would miss them; the security tests enumerate routes with this."""
+
+    def walk(routes, prefix: str):
+        for route in routes:
+            original = getattr(route, "original_router", None)
+            if original is not None:
+                context = getattr(route, "include_context", None)
+                yield from walk(original.routes, prefix + (getattr(context, "prefix", "") or ""))
+            elif getattr(route, "methods", None) and getattr(route, "path", None) is not None:
+                yield prefix + route.path, set(route.methods), route
+
+    yield from walk(app.routes, "")

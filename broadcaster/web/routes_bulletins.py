@@ -1,0 +1,354 @@
+"""Bulletin pages: list, write/edit (with the live reading view), recording upload, .docx import,
+submission, approval/rejection by a leader, and the rendered preview.
+
+Roles: editors write and submit; only leaders approve or reject; everyone logged in reads.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlmodel import Session
+
+from .. import accounts, editorial
+from ..exceptions import InputError, NotFoundError
+from ..models import BulletinClass, BulletinStatus, Frequency, Role
+from .security import CurrentUser, require_role, require_user, station_of
+from .templating import flash, render
+
+router = APIRouter()
+
+editor_only = require_role(Role.editor)
+leader_only = require_role(Role.leader)
+MAX_READING_CHARS = 20000
+LIST_STATUSES = ["draft", "submitted", "rejected", "approved", "scheduled", "aired", "expired"]
+
+
+# ----------------------------------------------------------------------- helpers
+def _parse_date(value: str | None, what: str) -> date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise InputError(f"{what}: ngày '{value}' không hợp lệ (dd/mm/yyyy)")
+
+
+def _parse_int(value: str | None, what: str) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InputError(f"{what} phải là số nguyên dương")
+    return int(value)
+
+
+async def _form_values(request: Request) -> dict:
+    """The bulletin form as typed (strings; slot_names a list), to re-show it after an error."""
+    form = await request.form()
+    return {
+        "title": str(form.get("title") or ""),
+        "text": str(form.get("text") or ""),
+        "bulletin_class": str(form.get("bulletin_class") or BulletinClass.normal.value),
+        "valid_from": str(form.get("valid_from") or ""),
+        "valid_until": str(form.get("valid_until") or ""),
+        "frequency": str(form.get("frequency") or Frequency.every_slot.value),
+        "times": str(form.get("times") or ""),
+        "slot_names": [str(v) for v in form.getlist("slot_names") if str(v).strip()],
+        "topic": str(form.get("topic") or ""),
+    }
+
+
+def _fields(values: dict) -> editorial.BulletinFields:
+    return editorial.clean_fields(
+        title=values["title"],
+        text=values["text"],
+        bulletin_class=values["bulletin_class"],
+        valid_from=_parse_date(values["valid_from"], "Phát từ ngày"),
+        valid_until=_parse_date(values["valid_until"], "Phát đến ngày"),
+        frequency=values["frequency"],
+        times=_parse_int(values["times"], "Số lần phát"),
+        slot_names=values["slot_names"],
+        topic=values["topic"],
+    )
+
+
+def _values_of(bulletin) -> dict:
+    return {
+        "title": bulletin.title,
+        "text": bulletin.text,
+        "bulletin_class": str(bulletin.bulletin_class),
+        "valid_from": bulletin.valid_from.isoformat() if bulletin.valid_from else "",
+        "valid_until": bulletin.valid_until.isoformat() if bulletin.valid_until else "",
+        "frequency": str(bulletin.frequency),
+        "times": str(bulletin.times or ""),
+        "slot_names": list(bulletin.slot_names or []),
+        "topic": bulletin.topic or "",
+    }
+
+
+def _slot_names(request: Request) -> list[str]:
+    try:
+        return [slot.name for slot in station_of(request).timetable().slots if getattr(slot, "kind", "") != "relay"]
+    except Exception:  # the form still works (free names) if the timetable cannot be read
+        return []
+
+
+def _topics(request: Request) -> list[str]:
+    try:
+        from .. import reports
+
+        with Session(station_of(request).db) as session:
+            ensure = getattr(reports, "ensure_topics", None)
+            topics = ensure(session=session) if ensure else reports.list_topics(session=session)
+            session.commit()
+            return [t.name for t in topics]
+    except Exception:  # no topic table yet: a plain text field
+        return []
+
+
+def _form_page(request: Request, *, values: dict, bulletin=None, error: str | None = None, status_code: int = 200,
+               notice: str | None = None):
+    return render(
+        request,
+        "bulletin_form.html",
+        {
+            "title": f"Sửa bản tin số {bulletin.id}" if bulletin else "Viết bản tin",
+            "values": values,
+            "bulletin": bulletin,
+            "error": error,
+            "notice": notice,
+            "classes": list(BulletinClass),
+            "frequencies": list(Frequency),
+            "slot_choices": _slot_names(request),
+            "topics": _topics(request),
+            "max_recording_mb": editorial.MAX_RECORDING_BYTES // (1024 * 1024),
+        },
+        status_code=status_code,
+    )
+
+
+def _reading(request: Request, text: str) -> str:
+    text = (text or "")[:MAX_READING_CHARS]
+    return station_of(request).normalize(text) if text.strip() else ""
+
+
+def _under_data_dir(request: Request, path: str | None) -> Path:
+    """A file we may serve: it exists and lies under the data directory (no symlink or .. escapes)."""
+    if not path:
+        raise NotFoundError("Chưa có âm thanh cho bản tin này")
+    root = station_of(request).settings.data_dir.resolve()
+    target = Path(path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise NotFoundError("Không tìm thấy tệp âm thanh")
+    return target
+
+
+# ------------------------------------------------------------------------- pages
+@router.get("/bulletins")
+def bulletins_page(request: Request, status: str | None = None, page: str | None = None, q: str | None = None,
+                   user: CurrentUser = Depends(require_user)):
+    """All bulletins, newest first, 50 a page, filtered by status and title."""
+    status = status if status in LIST_STATUSES else None
+    number = int(page) if page and page.isdigit() else 1
+    with Session(station_of(request).db) as session:
+        result = editorial.list_page(session=session, status=status, page=number, query=q)
+        counts = editorial.status_counts(session=session)
+
+    def link(**changes) -> str:
+        params = {"status": status or "", "q": q or "", "page": result.page}
+        params.update(changes)
+        return "/bulletins?" + urlencode({k: v for k, v in params.items() if v})
+
+    return render(request, "bulletins.html", {
+        "title": "Bản tin", "result": result, "status": status, "q": q or "", "counts": counts,
+        "statuses": LIST_STATUSES, "link": link,
+    })
+
+
+@router.get("/bulletins/new")
+def bulletin_new(request: Request, user: CurrentUser = Depends(editor_only)):
+    values = {"title": "", "text": "", "bulletin_class": "thong_thuong", "valid_from": "", "valid_until": "",
+              "frequency": "every_slot", "times": "", "slot_names": [], "topic": ""}
+    return _form_page(request, values=values)
+
+
+@router.post("/bulletins")
+async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_only)):
+    values = await _form_values(request)
+    try:
+        fields = _fields(values)
+        with Session(station_of(request).db) as session:
+            bulletin = editorial.create_draft(session=session, fields=fields, by=user.name)
+            session.commit()
+            new_id = bulletin.id
+    except InputError as exc:
+        return _form_page(request, values=values, error=str(exc), status_code=400)
+    flash(request, f"Đã lưu bản nháp số {new_id}.")
+    return RedirectResponse(f"/bulletins/{new_id}", status_code=303)
+
+
+@router.post("/bulletins/import-docx")
+async def bulletin_import_docx(request: Request, user: CurrentUser = Depends(editor_only)):
+    """Fill a new bulletin form from a .docx (nothing is saved until the editor presses Lưu)."""
+    form = await request.form()
+    upload = form.get("file")
+    empty = {"title": "", "text": "", "bulletin_class": "thong_thuong", "valid_from": "", "valid_until": "",
+             "frequency": "every_slot", "times": "", "slot_names": [], "topic": ""}
+    if upload is None or not hasattr(upload, "read"):
+        return _form_page(request, values=empty, error="Chưa chọn tệp .docx", status_code=400)
+    data = await upload.read(editorial.MAX_DOCX_BYTES + 1)
+    try:
+        if not (upload.filename or "").lower().endswith(".docx"):
+            raise InputError("Chỉ nhập được tệp Word .docx")
+        title, text = editorial.import_docx(data)
+    except InputError as exc:
+        return _form_page(request, values=empty, error=str(exc), status_code=400)
+    return _form_page(request, values=dict(empty, title=title, text=text),
+                      notice=f"Đã lấy chữ từ {upload.filename}. Kiểm tra rồi bấm Lưu.")
+
+
+@router.post("/bulletins/reading")
+async def bulletin_reading(request: Request, user: CurrentUser = Depends(require_user)):
+    """htmx: the reading layer's output for the text being typed (Cách đọc)."""
+    form = await request.form()
+    spoken = _reading(request, str(form.get("text") or ""))
+    return render(request, "bulletin_reading.html", {"spoken": spoken})
+
+
+@router.get("/bulletins/{bulletin_id}")
+def bulletin_view(request: Request, bulletin_id: int, user: CurrentUser = Depends(require_user)):
+    with Session(station_of(request).db) as session:
+        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+        history = accounts.audit_log(session=session, object_type="bulletin", object_id=bulletin_id, limit=50)
+    return render(request, "bulletin_view.html", {
+        "title": bulletin.title, "b": bulletin, "history": history,
+        "spoken": _reading(request, bulletin.text),
+        "has_audio": bool(bulletin.item_path and Path(bulletin.item_path).is_file()),
+        "can_edit": user.role == Role.editor and bulletin.status in editorial.EDITABLE,
+        "can_submit": user.role == Role.editor and bulletin.status in (BulletinStatus.draft, BulletinStatus.rejected),
+        "can_review": user.role == Role.leader and bulletin.status == BulletinStatus.submitted,
+    })
+
+
+@router.get("/bulletins/{bulletin_id}/edit")
+def bulletin_edit(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
+    with Session(station_of(request).db) as session:
+        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+    return _form_page(request, values=_values_of(bulletin), bulletin=bulletin)
+
+
+@router.post("/bulletins/{bulletin_id}")
+async def bulletin_save(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
+    values = await _form_values(request)
+    with Session(station_of(request).db) as session:
+        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+        try:
+            fields = _fields(values)
+            editorial.update_draft(session=session, bulletin_id=bulletin_id, fields=fields, by=user.name)
+            session.commit()
+        except InputError as exc:
+            session.rollback()
+            return _form_page(request, values=values, bulletin=bulletin, error=str(exc), status_code=400)
+    flash(request, "Đã lưu. Bản tin là bản nháp: gửi duyệt khi xong.")
+    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+
+
+def _do(request: Request, bulletin_id: int, action, message: str):
+    with Session(station_of(request).db) as session:
+        try:
+            action(session)
+            session.commit()
+        except InputError as exc:
+            session.rollback()
+            flash(request, f"Không thực hiện được: {exc}")
+            return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+    flash(request, message)
+    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+
+
+@router.post("/bulletins/{bulletin_id}/submit")
+def bulletin_submit(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
+    return _do(request, bulletin_id,
+               lambda s: editorial.submit(session=s, bulletin_id=bulletin_id, by=user.name),
+               "Đã gửi lãnh đạo duyệt.")
+
+
+@router.post("/bulletins/{bulletin_id}/reject")
+async def bulletin_reject(request: Request, bulletin_id: int, user: CurrentUser = Depends(leader_only)):
+    comment = str((await request.form()).get("comment") or "")
+    return _do(request, bulletin_id,
+               lambda s: editorial.reject(session=s, bulletin_id=bulletin_id, by=user.name, comment=comment),
+               "Đã trả lại bản tin kèm ý kiến.")
+
+
+@router.post("/bulletins/{bulletin_id}/approve")
+def bulletin_approve(request: Request, bulletin_id: int, user: CurrentUser = Depends(leader_only)):
+    """Approve and render ahead now; a render failure is shown (the approval stands, playout retries)."""
+    try:
+        result = editorial.approve(station=station_of(request), bulletin_id=bulletin_id, by=user.name)
+    except InputError as exc:
+        flash(request, f"Không thực hiện được: {exc}")
+        return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+    if result.render_error:
+        flash(request, f"Đã duyệt, nhưng chưa dựng được âm thanh: {result.render_error}")
+    else:
+        flash(request, f"Đã duyệt và dựng sẵn âm thanh ({result.item_duration_s or 0:.0f} giây).")
+    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+
+
+@router.post("/bulletins/{bulletin_id}/recording")
+async def bulletin_recording(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
+    """Upload an officer's own recording (MP3/WAV/M4A); checked by decoding it before it is kept."""
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or not hasattr(upload, "read"):
+        flash(request, "Chưa chọn tệp ghi âm")
+        return RedirectResponse(f"/bulletins/{bulletin_id}/edit", status_code=303)
+    data = await upload.read(editorial.MAX_RECORDING_BYTES + 1)
+    try:
+        editorial.attach_recording(station=station_of(request), bulletin_id=bulletin_id, data=data,
+                                   filename=upload.filename or "", by=user.name)
+    except InputError as exc:
+        with Session(station_of(request).db) as session:
+            bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+        return _form_page(request, values=_values_of(bulletin), bulletin=bulletin, error=str(exc), status_code=400)
+    flash(request, "Đã nhận tệp ghi âm: bản tin sẽ phát giọng thu này thay cho giọng đọc máy.")
+    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+
+
+@router.post("/bulletins/{bulletin_id}/recording/delete")
+def bulletin_recording_delete(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
+    return _do(request, bulletin_id,
+               lambda s: editorial.remove_recording(session=s, bulletin_id=bulletin_id, by=user.name),
+               "Đã bỏ tệp ghi âm: bản tin sẽ được đọc bằng giọng máy.")
+
+
+@router.get("/bulletins/{bulletin_id}/audio")
+def bulletin_audio(request: Request, bulletin_id: int, user: CurrentUser = Depends(require_user)):
+    """The rendered program item (WAV) for the preview player; only files under the data dir."""
+    with Session(station_of(request).db) as session:
+        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+    path = _under_data_dir(request, bulletin.item_path)
+    return FileResponse(path, media_type="audio/wav", filename=f"ban-tin-{bulletin_id}.wav",
+                        content_disposition_type="inline")
+
+
+@router.get("/bulletins/{bulletin_id}/recording")
+def bulletin_recording_file(request: Request, bulletin_id: int, user: CurrentUser = Depends(require_user)):
+    """The officer's original recording as uploaded."""
+    with Session(station_of(request).db) as session:
+        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+    path = _under_data_dir(request, bulletin.recording_path)
+    return FileResponse(path, media_type=editorial.RECORDING_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                        content_disposition_type="inline")
+
+
+__all__ = ["router"]

@@ -1,0 +1,124 @@
+"""Log review (nhật ký phát sóng): filters, pages, playback of what aired, CSV/XLSX export.
+
+Every logged-in account may read the log (it is the station's record); nothing here changes
+anything. Files are served only when they lie under the data directory.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from sqlmodel import Session
+
+from .. import reports
+from ..exceptions import InputError, NotFoundError
+from ..models import CLASS_LABELS, KIND_LABELS, STATUS_LABELS, AsRunKind, AsRunStatus, BulletinClass
+from .security import CurrentUser, require_user, station_of
+from .templating import render
+
+router = APIRouter()
+
+AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".ogg": "audio/ogg"}
+
+
+def _filters(request: Request) -> reports.LogFilter:
+    q = request.query_params
+    return reports.LogFilter.parse(
+        date_from=q.get("date_from"),
+        date_until=q.get("date_until"),
+        bulletin_class=q.get("bulletin_class"),
+        status=q.get("status"),
+        operator=q.get("operator"),
+        kind=q.get("kind"),
+    )
+
+
+def _page_number(request: Request) -> int:
+    value = request.query_params.get("page", "1")
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
+@router.get("/log")
+def log_page(request: Request, user: CurrentUser = Depends(require_user)):
+    """The filtered as-run log, newest first, 50 rows a page."""
+    station = station_of(request)
+    error = None
+    try:
+        filters = _filters(request)
+    except InputError as exc:
+        error, filters = str(exc), reports.LogFilter()
+    with Session(station.db) as session:
+        try:
+            page = reports.query_log(session=session, tz=station.tz, filters=filters, page=_page_number(request),
+                                     data_dir=station.settings.data_dir)
+        except InputError as exc:
+            error = str(exc)
+            filters = reports.LogFilter()
+            page = reports.query_log(session=session, tz=station.tz, data_dir=station.settings.data_dir)
+        names = reports.operators(session=session)
+    params = filters.query_params()
+    return render(request, "log.html", {
+        "title": "Nhật ký phát sóng",
+        "page": page,
+        "filters": filters,
+        "params": params,
+        "query": urlencode(params),
+        "error": error,
+        "operators": names,
+        "classes": [(c.value, CLASS_LABELS[c]) for c in BulletinClass],
+        "statuses": [(s.value, STATUS_LABELS.get(s.value, s.value)) for s in AsRunStatus],
+        "kinds": [(k.value, KIND_LABELS[k]) for k in AsRunKind],
+        "page_url": lambda n: "/log?" + urlencode({**params, "page": n}),
+    }, status_code=400 if error else 200)
+
+
+@router.get("/log/{row_id}/audio")
+def log_audio(row_id: int, request: Request, user: CurrentUser = Depends(require_user)):
+    """The file an as-run row played, if it still exists under the data directory."""
+    station = station_of(request)
+    with Session(station.db) as session:
+        row = reports.log_row(session=session, row_id=row_id)
+        path = reports.playable_path(row.path, station.settings.data_dir)
+    if path is None:
+        raise NotFoundError("Không còn tệp âm thanh của dòng nhật ký này (hoặc tệp nằm ngoài thư mục dữ liệu)")
+    return FileResponse(path, media_type=AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+
+
+def _export_name(filters: reports.LogFilter, suffix: str) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return f"nhat-ky-phat-song-{stamp}.{suffix}"
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get("/log/export.csv")
+def log_export_csv(request: Request, user: CurrentUser = Depends(require_user)) -> Response:
+    """The filtered log as CSV (UTF-8 with BOM, station-local times)."""
+    station = station_of(request)
+    filters = _filters(request)
+    session = Session(station.db)
+
+    def body():
+        try:
+            yield from reports.log_csv(session=session, tz=station.tz, filters=filters)
+        finally:
+            session.close()
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                             headers=_attachment(_export_name(filters, "csv")))
+
+
+@router.get("/log/export.xlsx")
+def log_export_xlsx(request: Request, user: CurrentUser = Depends(require_user)) -> Response:
+    """The filtered log as an XLSX workbook."""
+    station = station_of(request)
+    filters = _filters(request)
+    with Session(station.db) as session:
+        data = reports.log_xlsx(session=session, tz=station.tz, filters=filters)
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers=_attachment(_export_name(filters, "xlsx")))
