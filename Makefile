@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # what the station needs at run time, and what the tests add (a paced software sound card)
 RUN_PKGS  := libportaudio2
-TEST_PKGS := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium
+TEST_PKGS := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium espeak-ng
 
 .PHONY: run test install sysdeps-run sysdeps-test bench clean
 

@@ -129,7 +129,7 @@ def run(slots: int, spacing: float) -> dict:
         recorder.wait_flowing()
         with open(work / "serve.log", "wb") as log:
             serve = subprocess.Popen(
-                [str(Path(sys.executable).parent / "broadcaster"), "serve"],
+                [str(Path(sys.executable).parent / "broadcaster"), "serve", "--port", "0"],
                 env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
             )
         reference: list[float] = []

@@ -344,7 +344,7 @@ def _bind_web_socket(host: str, port: int):
     except socket.gaierror as exc:
         raise ConfigError(f"Địa chỉ web '{host}' không hợp lệ: {exc.strerror}") from exc
     family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY: asyncio sets it only when proto is TCP
     if sys.platform != "win32":  # Windows' SO_REUSEADDR would let two servers share the port
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

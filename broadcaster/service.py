@@ -789,6 +789,7 @@ class Station:
                             slot=slot.name,
                             engine=item.engine,
                             planned_at=planned_utc,
+                            bulletin_class=item.bulletin_class,
                         )
                     finally:
                         gate.leave_item()

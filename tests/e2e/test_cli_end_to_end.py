@@ -148,7 +148,7 @@ def test_serve_without_a_sound_card_keeps_running(env, tmp_path):
     home = Path(env["HOME"])
     (home / ".asoundrc").write_text("pcm.!default { type hw; card 97 }\nctl.!default { type hw; card 97 }\n")
     e = dict(env, BROADCASTER_OUTPUT_DEVICE="không-có-card-này", BROADCASTER_DEVICE_RETRY_S="1")
-    proc = subprocess.Popen([str(BIN), "serve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+    proc = subprocess.Popen([str(BIN), "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
     try:
         import time
 

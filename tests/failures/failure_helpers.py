@@ -91,7 +91,7 @@ class Serve:
         self.err = log_dir / f"serve-{n}.err"
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.process = subprocess.Popen(
-                [str(BIN), "serve"], stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL,
+                [str(BIN), "serve", "--port", "0"], stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
 

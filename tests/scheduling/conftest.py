@@ -6,16 +6,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sched_helpers import FakePlayer, FakeRender
+from sched_helpers import VN, FakePlayer, FakeRender, local  # noqa: F401 (VN, local re-exported)
 
 from broadcaster.scheduling.clock import FakeClock
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def local(*args) -> datetime:
-    """An aware station-local datetime."""
-    return datetime(*args, tzinfo=VN)
 
 
 @pytest.fixture

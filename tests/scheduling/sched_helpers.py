@@ -13,6 +13,7 @@ import wave
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from broadcaster.service import RenderOutcome
 
@@ -118,3 +119,11 @@ def wait_for(predicate, timeout: float = 10.0, step: float = 0.01):
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(step)
+
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(*args) -> datetime:
+    """An aware station-local datetime."""
+    return datetime(*args, tzinfo=VN)

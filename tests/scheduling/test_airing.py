@@ -2,7 +2,7 @@
 
 from datetime import date, time, timedelta
 
-from conftest import local
+from sched_helpers import local
 from sched_helpers import add, write_wav
 
 from broadcaster.models import DEFERRED_LABEL, BulletinClass, Frequency

@@ -7,7 +7,7 @@ import sys
 import threading
 from datetime import timedelta
 
-from conftest import local
+from sched_helpers import local
 from sched_helpers import FakePlayer, add, wait_for
 
 from broadcaster.models import DEFERRED_LABEL, BulletinClass

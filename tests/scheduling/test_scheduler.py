@@ -4,7 +4,7 @@ missed slots, reconcile, the lock."""
 from datetime import time, timedelta
 
 import pytest
-from conftest import local
+from sched_helpers import local
 from sched_helpers import add, wait_for
 from sqlmodel import Session
 

@@ -108,14 +108,5 @@ def test_cli_to_first_tone_sample_within_500_ms_on_a_paced_card(
 
     if end_to_end > TARGET_S:
         message = f"{end_to_end * 1000:.0f} ms from the command to the first tone sample (target 500 ms)"
-        if entry == "broadcaster urgent" and not _script_uses_dispatch():
-            # the installed console script imports the whole CLI first: see urgent_client.dispatch
-            pytest.xfail(message + "; the `broadcaster` script does not use urgent_client.dispatch yet")
         pytest.fail(message)
 
-
-def _script_uses_dispatch() -> bool:
-    try:
-        return "urgent_client" in BIN.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False

@@ -81,6 +81,4 @@ def test_serve_then_urgent_cli_end_to_end(pulse_server, data_dir, tmp_path, entr
     assert 0 < in_station <= TARGET_S
     assert not (data_dir / "run" / "serve.json").exists(), "serve left run/serve.json behind"
     if end_to_end > TARGET_S:
-        if entry == "script" and "urgent_client" not in BIN.read_text(errors="replace"):
-            pytest.xfail(f"{end_to_end * 1000:.0f} ms: the `broadcaster` script does not use urgent_client.dispatch yet")
         pytest.fail(f"{end_to_end * 1000:.0f} ms from the command to the first tone sample")
