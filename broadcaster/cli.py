@@ -95,14 +95,9 @@ def _player(settings: Settings, device: str | None = None):
 
 
 def _parse_date(value: str | None, what: str) -> date | None:
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise InputError(f"{what}: ngày '{value}' không hợp lệ (dùng YYYY-MM-DD hoặc DD/MM/YYYY)")
+    from .editorial import parse_date
+
+    return parse_date(value, what)
 
 
 def _read_text_file(path: Path) -> str:

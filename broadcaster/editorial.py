@@ -20,7 +20,7 @@ import hashlib
 import io
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import func
@@ -45,6 +45,19 @@ MAX_DOCX_BYTES = 10 * 1024 * 1024
 EDITABLE = {BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submitted,
             BulletinStatus.approved, BulletinStatus.scheduled}
 
+
+
+def parse_date(value: str | None, what: str) -> date | None:
+    """A date typed by an officer (YYYY-MM-DD or DD/MM/YYYY; empty = none); InputError names the field."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise InputError(f"{what}: ngày '{value}' không hợp lệ (dùng DD/MM/YYYY hoặc YYYY-MM-DD)")
 
 @dataclass(frozen=True)
 class BulletinFields:

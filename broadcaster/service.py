@@ -471,14 +471,21 @@ class Station:
             planned_at=planned_at,
             **row_fields,
         )
+        return self._play_with_row(row_id, player, lambda: player.play(path), what=str(path))
+
+    def _play_with_row(self, row_id: int, player: Player, play, *, what: str) -> AsRunPublic:
+        """Open the card if needed, run `play()` and close the row with how it went; never leaves it on_air.
+
+        The row's start becomes the moment the first sample was handed to the card.
+        """
         try:
             if not player.is_open:
                 player.open()
-            result = player.play(path)
+            result = play()
         except PlayoutError as exc:
             return self._close_row(row_id, status=AsRunStatus.failed, reason=str(exc))
         except Exception as exc:  # never leave a row on_air because of an unexpected error
-            log.exception("playout of %s failed", path)
+            log.exception("playout of %s failed", what)
             return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi phát: {exc}")
         return self._close_row(
             row_id,
@@ -877,22 +884,7 @@ class Station:
     def play_source(self, source, *, player: Player, title: str, **row_fields) -> AsRunPublic:
         """Play a live source (player.play_source: the microphone) with its as-run row, like play_file."""
         row_id = self._open_row(title=title, **row_fields)
-        try:
-            if not player.is_open:
-                player.open()
-            result = player.play_source(source, label=title)
-        except PlayoutError as exc:
-            return self._close_row(row_id, status=AsRunStatus.failed, reason=str(exc))
-        except Exception as exc:  # never leave a row on_air
-            log.exception("live source %s failed", title)
-            return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi phát: {exc}")
-        return self._close_row(
-            row_id,
-            status=AsRunStatus(result.status),
-            reason=result.reason,
-            started_at=getattr(result, "first_sample_at", None) or result.started_at,
-            ended_at=result.ended_at,
-        )
+        return self._play_with_row(row_id, player, lambda: player.play_source(source, label=title), what=title)
 
     def on_air_row(self) -> AsRunPublic | None:
         """The as-run row on air now (the latest still open), or None."""

@@ -1,4 +1,4 @@
-"""Loudness measurement (ITU-R BS.1770 via pyloudnorm) and normalization under a peak ceiling.
+"""Loudness measurement (ITU-R BS.1770, as pyloudnorm measures it) and normalization under a peak ceiling.
 
 Speech peaks sit far above its loudness (espeak-ng's by about 19 dB), so a plain gain
 to -16 LUFS would push peaks to about +3 dBFS and clip. The gain therefore goes through
@@ -233,25 +233,65 @@ def _as_mono(samples: np.ndarray) -> np.ndarray:
 
 def _integrated_lufs(x: np.ndarray, sample_rate: int) -> float | None:
     """Gated integrated loudness of a mono float64 signal, or None when it is below the gate."""
-    import pyloudnorm
-
     if not np.any(x):
         return None
     block = int(math.ceil(_BLOCK_S * sample_rate))
-    meter = pyloudnorm.Meter(sample_rate)
     if len(x) >= block:
-        lufs = meter.integrated_loudness(x)
+        lufs = _bs1770_integrated(x, sample_rate)
     else:
         # One zero-padded block holds the clip's energy spread over 400 ms; scale it back to the
         # clip's own length so a 100 ms beep reads as loud as the same beep held for a second.
         padded = np.zeros(block)
         padded[: len(x)] = x
-        lufs = meter.integrated_loudness(padded)
+        lufs = _bs1770_integrated(padded, sample_rate)
         if math.isfinite(lufs):
             lufs += 10.0 * math.log10(block / len(x))
     if not math.isfinite(lufs) or lufs < _ABSOLUTE_GATE_LUFS:
         return None
     return float(lufs)
+
+
+def _bs1770_integrated(x: np.ndarray, sample_rate: int) -> float:
+    """BS.1770-4 gated loudness of a mono signal: the same figures as pyloudnorm.Meter (its
+    K-weighting coefficients and block layout; agreement to 1e-9 LU, tested), computed with one
+    second-order-section filter pass and a cumulative sum instead of pyloudnorm's two lfilter
+    passes and a Python loop over the 400 ms blocks, which cost ~1 s per pass on an 11-minute item.
+    """
+    from scipy.signal import sosfilt
+
+    n = len(x)
+    y = sosfilt(_k_weighting_sos(sample_rate), x)
+    energy = np.concatenate([[0.0], np.cumsum(np.square(y))])
+    step = 0.25  # 75 % overlap between gating blocks
+    blocks = int(round((n / sample_rate - _BLOCK_S) / (_BLOCK_S * step))) + 1
+    j = np.arange(max(blocks, 0))
+    lo = (_BLOCK_S * (j * step) * sample_rate).astype(np.int64)
+    hi = np.minimum((_BLOCK_S * (j * step + 1) * sample_rate).astype(np.int64), n)
+    z = (energy[hi] - energy[lo]) / (_BLOCK_S * sample_rate)
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(z)
+    above = block_lufs >= _ABSOLUTE_GATE_LUFS
+    if not np.any(above):
+        return float("-inf")
+    relative_gate = -0.691 + 10.0 * math.log10(float(np.mean(z[above]))) - 10.0
+    gated = z[above & (block_lufs > relative_gate)]
+    if gated.size == 0:
+        return float("-inf")
+    return -0.691 + 10.0 * math.log10(float(np.mean(gated)))
+
+
+@lru_cache(maxsize=8)
+def _k_weighting_sos(sample_rate: int) -> np.ndarray:
+    """The BS.1770 K-weighting (pre-filter shelf + RLB high-pass) as second-order sections,
+    from pyloudnorm's own filter design so both measure alike at any sample rate."""
+    from pyloudnorm.iirfilter import IIRfilter
+    from scipy.signal import tf2sos
+
+    stages = [
+        IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
+        IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"),
+    ]
+    return np.vstack([tf2sos(stage.b, stage.a) for stage in stages])  # sosfilt only reads it
 
 
 @lru_cache(maxsize=1)

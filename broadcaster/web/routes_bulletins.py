@@ -30,15 +30,7 @@ LIST_STATUSES = ["draft", "submitted", "rejected", "approved", "scheduled", "air
 
 # ----------------------------------------------------------------------- helpers
 def _parse_date(value: str | None, what: str) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise InputError(f"{what}: ngày '{value}' không hợp lệ (dd/mm/yyyy)")
+    return editorial.parse_date(value, what)
 
 
 def _parse_int(value: str | None, what: str) -> int | None:
