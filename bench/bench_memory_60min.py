@@ -32,6 +32,8 @@ import time
 import wave
 from datetime import datetime, timezone
 from pathlib import Path
+
+from sections import write_section
 from types import SimpleNamespace
 
 import numpy as np
@@ -213,17 +215,6 @@ def section(idle: dict, air: dict, speed: float) -> str:
     ])
 
 
-def _write_section(text: str) -> None:
-    path = REPO / "docs" / "BENCHMARKS.md"
-    doc = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if MARK_BEGIN in doc and MARK_END in doc:
-        before, rest = doc.split(MARK_BEGIN, 1)
-        doc = before + text + rest.split(MARK_END, 1)[1]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(doc, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speed", type=float, default=60.0)
@@ -238,7 +229,7 @@ def main() -> None:
     text = section(idle, air, args.speed)
     print(text)
     if not args.no_write:
-        _write_section(text)
+        write_section(text, MARK_BEGIN, MARK_END)
 
 
 if __name__ == "__main__":

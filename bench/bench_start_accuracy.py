@@ -37,6 +37,8 @@ import wave
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from sections import write_section
+
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -221,17 +223,6 @@ def section(result: dict, slots: int, spacing: float) -> str:
     ])
 
 
-def _write_section(text: str) -> None:
-    path = REPO / "docs" / "BENCHMARKS.md"
-    doc = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if MARK_BEGIN in doc and MARK_END in doc:
-        before, rest = doc.split(MARK_BEGIN, 1)
-        doc = before + text + rest.split(MARK_END, 1)[1]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(doc, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slots", type=int, default=50)
@@ -242,7 +233,7 @@ def main() -> None:
     text = section(result, args.slots, args.spacing)
     print(text)
     if not args.no_write:
-        _write_section(text)
+        write_section(text, MARK_BEGIN, MARK_END)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ import wave
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sections import write_section
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 MARK_BEGIN = "<!-- bench_urgent_latency: begin -->"
@@ -77,7 +79,7 @@ def main() -> None:
     section = _report(results, args.runs)
     print(section)
     if not args.no_write:
-        _write_section(section)
+        write_section(section, MARK_BEGIN, MARK_END)
 
 
 def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
@@ -210,18 +212,6 @@ def _report(results: dict[str, list[float]], runs: int) -> str:
         MARK_END,
     ]
     return "\n".join(lines)
-
-
-def _write_section(section: str) -> None:
-    path = REPO / "docs" / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if MARK_BEGIN in text and MARK_END in text:
-        before, rest = text.split(MARK_BEGIN, 1)
-        after = rest.split(MARK_END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sections import write_section
+
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
@@ -186,13 +188,7 @@ def main() -> None:
     section = "\n".join(lines) + "\n"
     print(section)
     if not args.no_write:
-        out = REPO / "docs" / "BENCHMARKS.md"
-        text = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
-        if BEGIN in text and END in text:
-            text = text[: text.index(BEGIN)] + section.rstrip("\n") + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        out.write_text(text, encoding="utf-8")
+        write_section(section, BEGIN, END)
 
 
 if __name__ == "__main__":

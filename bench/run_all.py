@@ -12,11 +12,12 @@ leave the rest of the file alone, so one bench can be re-run without losing the 
 from __future__ import annotations
 
 import platform
-import re
 import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+
+from sections import write_section
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "BENCHMARKS.md"
@@ -47,14 +48,8 @@ def _core_section() -> str:
 
 
 def main() -> None:
-    OUT.parent.mkdir(exist_ok=True)
-    text = OUT.read_text(encoding="utf-8") if OUT.exists() else "# Benchmarks\n"
     core = _core_section()
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _m: core, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + core + "\n"
-    OUT.write_text(text, encoding="utf-8")
+    write_section(core, BEGIN, END, OUT)
     for name in SELF_WRITING:
         run = subprocess.run([sys.executable, str(REPO / "bench" / name)], cwd=REPO)
         if run.returncode != 0:

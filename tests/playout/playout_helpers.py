@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import wave
 from pathlib import Path
 
@@ -77,3 +79,32 @@ def last_sound(heard: np.ndarray, *, threshold: int = 0) -> int:
 def file_capture_asoundrc(path: Path) -> str:
     """An ~/.asoundrc whose default device writes a WAV of everything played, with no pacing."""
     return f'pcm.!default {{ type file; slave.pcm "null"; file "{path}"; format "wav" }}\n'
+
+
+class FakeToneInput:
+    """The input-device boundary (a microphone): delivers a 700 Hz tone of `seconds` block by block
+    from its own thread in real time, like PortAudio's callback. Pass it, or a functools.partial
+    of it with another length, as MicSource's stream_factory."""
+
+    def __init__(self, *, callback, finished_callback, blocksize, samplerate, seconds: float = 30.0, **_):
+        self.callback, self.finished = callback, finished_callback
+        self.blocksize, self.rate = blocksize, samplerate
+        self.signal = tone(700, seconds)
+        self._halt = threading.Event()
+
+    def start(self):
+        def run():
+            pos = 0
+            while not self._halt.is_set() and pos < len(self.signal):
+                block = self.signal[pos : pos + self.blocksize][:, None]
+                self.callback(block, len(block), None, None)
+                pos += len(block)
+                time.sleep(self.blocksize / self.rate)
+            self.finished()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def abort(self):
+        self._halt.set()
+
+    close = abort

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playout_helpers import RATE, tone, write_wav
+from playout_helpers import RATE, FakeToneInput, tone, write_wav
 
 from broadcaster.playout.live import MicSource, StreamSource, ffmpeg_exe
 from broadcaster.playout.memory import MemoryCard
@@ -179,38 +179,13 @@ def test_without_a_silence_setting_a_silent_item_airs(tmp_path, card_player):
 
 
 # ------------------------------------------------------------------------------- microphone
-class _FakeInput:
-    """An input stream that delivers a tone from its own thread, like PortAudio's callback."""
-
-    def __init__(self, *, callback, finished_callback, blocksize, samplerate, **_):
-        self.callback, self.finished = callback, finished_callback
-        self.blocksize, self.rate = blocksize, samplerate
-        self.signal = tone(700, 30.0)
-        self._halt = threading.Event()
-
-    def start(self):
-        def run():
-            pos = 0
-            while not self._halt.is_set() and pos < len(self.signal):
-                block = self.signal[pos : pos + self.blocksize][:, None]
-                self.callback(block, len(block), None, None)
-                pos += len(block)
-                time.sleep(self.blocksize / self.rate)
-            self.finished()
-
-        threading.Thread(target=run, daemon=True).start()
-
-    def abort(self):
-        self._halt.set()
-
-    close = abort
 
 
 def test_mic_source_feeds_the_player_until_stopped_and_archives_what_aired(tmp_path, card_player):
     card, make = card_player
     player = make()
     archive = tmp_path / "archive" / "mic.wav"
-    source = MicSource(archive=archive, sample_rate=RATE, block_frames=1024, stream_factory=_FakeInput)
+    source = MicSource(archive=archive, sample_rate=RATE, block_frames=1024, stream_factory=FakeToneInput)
     threading.Timer(1.5, source.stop).start()
     result = player.play_source(source, label="micro")
     assert result.status == "aired", result.reason

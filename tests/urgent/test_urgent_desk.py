@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import wave
 
 import numpy as np
 import pytest
-from playout_helpers import RATE, dominant_hz, locate, mono, rms, tone
+from playout_helpers import RATE, FakeToneInput, dominant_hz, locate, mono, rms, tone
 from urgent_helpers import air_in_thread, attention_samples, on_air_title, ready_bulletin, summary, wait_for
 
 from broadcaster.audio import measure
@@ -237,37 +238,6 @@ def test_undecodable_file_gets_a_failed_row_after_the_tone(station, player, card
     assert "Không chuẩn bị được thông báo" in rows[1].reason and rows[1].kind == "urgent"
 
 
-class _FakeMicInput:
-    """The input-device boundary: delivers a 700 Hz tone block by block in real time, like PortAudio."""
-
-    def __init__(self, *, callback, finished_callback, blocksize, samplerate, **_):
-        self.callback, self.finished = callback, finished_callback
-        self.blocksize, self.rate = blocksize, samplerate
-        self.signal = tone(700, 60.0)
-        import threading
-
-        self._halt = threading.Event()
-
-    def start(self):
-        import threading
-
-        def run():
-            pos = 0
-            while not self._halt.is_set() and pos < len(self.signal):
-                block = self.signal[pos : pos + self.blocksize][:, None]
-                self.callback(block, len(block), None, None)
-                pos += len(block)
-                time.sleep(self.blocksize / self.rate)
-            self.finished()
-
-        threading.Thread(target=run, daemon=True).start()
-
-    def abort(self):
-        self._halt.set()
-
-    close = abort
-
-
 def test_microphone_airs_after_the_tone_until_stopped_and_is_archived(station, player, card, tmp_path):
     from broadcaster.playout.live import MicSource
 
@@ -276,7 +246,7 @@ def test_microphone_airs_after_the_tone_until_stopped_and_is_archived(station, p
     wait_for(lambda: on_air_title(station) == "Tin A")
 
     def mic_factory(*, archive, settings):
-        return MicSource(archive=archive, settings=settings, stream_factory=_FakeMicInput)
+        return MicSource(archive=archive, settings=settings, stream_factory=functools.partial(FakeToneInput, seconds=60.0))
 
     desk = UrgentDesk(station, player, mic_factory=mic_factory)
     with pytest.raises(InputError):
