@@ -336,6 +336,7 @@ class SlotScheduler:
         self.lock = lock or DataDirLock(settings.data_dir)
         self.tz = station.tz
         self._version: int | None = None
+        self._reconciled_at: datetime | None = None  # `now` of the last reconcile
         self._reconcile_lock = threading.RLock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -374,6 +375,10 @@ class SlotScheduler:
             since = None
             if last_check is not None and last_check < now:
                 since = max(last_check, now - self.lookback)
+            elif last_check is None:
+                # a new station: nothing to log as missed, but an occurrence that fell due while serve
+                # was starting (an officer's one-off a moment ago) still airs late inside the grace
+                since = now - timedelta(seconds=self.grace_s)
             self._scheduler.start(paused=True)
             report = self.reconcile(catch_up_since=since)
             # no last-check update here: the catch-up runs are not in flight yet
@@ -449,7 +454,11 @@ class SlotScheduler:
                 if job_id in report.kept:
                     continue
                 trigger = SlotTrigger(slot, self.tz, -self.preroll if kind == AIR else -self.lead)
-                if kind == AIR and catch_up_since is not None:
+                if kind == AIR and catch_up_since is None and self._reconciled_at is not None:
+                    # a slot added or changed since the last check: an occurrence that fell due
+                    # between the two checks airs late (inside the grace) instead of vanishing unlogged
+                    first = trigger.first_fire(min(self._reconciled_at, now), inclusive=False)
+                elif kind == AIR and catch_up_since is not None:
                     first = trigger.first_fire(catch_up_since, inclusive=False)
                 elif kind == AIR:
                     first = trigger.first_fire(now, inclusive=True)
@@ -474,6 +483,7 @@ class SlotScheduler:
                 )
                 report.added.append(job_id)
             self._version = version
+            self._reconciled_at = now
             if report.changed:
                 log.info("timetable reconciled (version %d): +%s -%s", version, report.added, report.removed)
             return report

@@ -59,10 +59,15 @@ def get_state(*, session: Session, key: str) -> str | None:
 
 def set_state(*, session: Session, key: str, value: str) -> None:
     """Write a value of the scheduler_state table (the caller commits)."""
-    row = session.get(SchedulerState, key) or SchedulerState(key=key, value=value)
-    row.value = value
-    row.updated_at = utcnow()
-    session.add(row)
+    # one upsert statement: two writers (the timetable watcher and a poll) never race an INSERT
+    from sqlalchemy.dialects.sqlite import insert
+
+    now = utcnow()
+    statement = insert(SchedulerState).values(key=key, value=value, updated_at=now)
+    session.exec(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_at": now}))
+    cached = session.identity_map.get(session.identity_key(SchedulerState, key))
+    if cached is not None:  # a row loaded before now must not hide the new value
+        session.expire(cached)
 
 
 def timetable_version(*, session: Session) -> int:

@@ -201,3 +201,38 @@ def test_a_failing_slot_does_not_stop_the_next(station, clock, render, player, m
     clock.set(local(2026, 11, 28, 17, 0))
     wait_for(lambda: settled(station))
     assert calls == ["Buổi sáng", "Buổi chiều"]
+
+
+def _oneoff(station, name, at):
+    with Session(station.db) as s:  # as the CLI or the console would, from another process
+        store.add_slot(session=s, slot=Slot(name=name, at=at.time(), kind="oneoff", on_date=at.date()))
+
+
+def test_a_one_off_that_fell_due_just_before_the_first_start_airs_late(station, clock, render, player,
+                                                                        make_scheduler):
+    # a new station: no last check yet; the officer's one-off fell due while serve was still starting
+    add(station, render, "A", 60)
+    due = local(2026, 11, 28, 9, 0, 0)
+    store.ensure_timetable(engine=station.db, settings=station.settings)
+    _oneoff(station, "Thử", due)
+    clock.set(due + timedelta(seconds=3))
+    make_scheduler().start()
+    wait_for(lambda: any(r[0] == "Thử" for r in rows(station)) and settled(station))
+    ((slot, planned, status, title, reason),) = [r for r in rows(station) if r[0] == "Thử"]
+    assert (slot, planned, status) == ("Thử", due, "aired")
+
+
+def test_a_one_off_that_fell_due_between_two_timetable_checks_still_airs(station, clock, render, player,
+                                                                          make_scheduler):
+    add(station, render, "A", 60)
+    start = local(2026, 11, 28, 9, 0, 0)
+    clock.set(start)
+    sched = make_scheduler()
+    sched.start()
+    due = start + timedelta(seconds=2)
+    _oneoff(station, "Thử", due)  # two seconds ahead, but the next check comes after it
+    clock.set(due + timedelta(seconds=2))
+    sched.poll()
+    wait_for(lambda: any(r[0] == "Thử" for r in rows(station)) and settled(station))
+    ((slot, planned, status, title, reason),) = [r for r in rows(station) if r[0] == "Thử"]
+    assert (slot, planned, status) == ("Thử", due, "aired")
