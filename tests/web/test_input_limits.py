@@ -175,3 +175,54 @@ def test_a_bad_row_already_stored_does_not_break_the_list(station, as_role):
     assert page.status_code == 200, page.text[-300:]
     assert "TTTTTTTTTT" in page.text
     assert len(station.list_bulletins()) == 1
+
+
+def test_chunked_upload_over_a_real_socket_is_answered_413_without_reading_the_rest(station):
+    """Through uvicorn, as `serve` runs it: the client is still sending when the 413 comes back."""
+    import select
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from broadcaster.web.app import create_app
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    server = uvicorn.Server(uvicorn.Config(create_app(station), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    limit_to_send = 64 * 1024 * 1024
+    sent, answer = 0, b""
+    try:
+        with socket.create_connection(listener.getsockname(), timeout=30) as conn:
+            conn.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                         b"Content-Type: multipart/form-data; boundary=xyz\r\n\r\n")
+            pre = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'
+            frame = b"%x\r\n%s\r\n" % (CHUNK, b"x" * CHUNK)
+            conn.sendall(b"%x\r\n%s\r\n" % (len(pre), pre))
+            while sent < limit_to_send and not select.select([conn], [], [], 0)[0]:
+                try:
+                    conn.sendall(frame)
+                except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                    break
+                sent += CHUNK
+            if sent >= limit_to_send:
+                conn.sendall(b"0\r\n\r\n")
+            while b"\r\n\r\n" not in answer:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                answer += data
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
+    assert answer.startswith(b"HTTP/1.1 413"), (sent, answer[:120])
+    assert sent < limit_to_send // 2, sent  # refused while the client was still sending
