@@ -114,7 +114,7 @@ def _read_text_file(path: Path) -> str:
     return decode_text_file(raw, str(path))
 
 
-def _check_output_path(out: Path) -> Path:
+def check_output_path(out: Path) -> Path:
     """An output file may be a new file in an existing folder or an existing regular file: never a
     device node, a pipe, a folder, or a folder that does not exist (issue 9 item 9)."""
     import os
@@ -129,7 +129,7 @@ def _check_output_path(out: Path) -> Path:
     if mode is not None and stat.S_ISDIR(mode):
         raise InputError(f"'{out}' là một thư mục; hãy cho tên tệp .wav")
     if mode is not None and not stat.S_ISREG(mode):
-        raise InputError(f"'{out}' không phải tệp thường (thiết bị, ống dẫn…); hãy cho tên tệp .wav")
+        raise InputError(f"'{out}' không phải tệp thường (thiết bị, ống dẫn…); hãy cho tên một tệp")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"Thư mục '{parent}' không có; tạo nó trước hoặc chọn chỗ khác")
@@ -225,7 +225,7 @@ def render(
         raise InputError("Cần đúng một trong: --bulletin, --text hoặc --file")
     if engine is not None and engine not in ("gtts", "espeak"):
         raise InputError(f"Máy đọc '{engine}' không có; chọn gtts hoặc espeak")
-    _check_output_path(out)
+    check_output_path(out)
     if file is not None:
         text = _read_text_file(file)
     if text is not None:

@@ -158,6 +158,17 @@ def test_render_output_must_be_a_regular_file_in_an_existing_folder(env, tmp_pat
         assert out.read_bytes()[:4] == b"RIFF"
 
 
+def test_schedule_export_refuses_a_pipe_or_a_missing_folder(env, tmp_path):
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    one_error_line(cli("schedule", "export", str(fifo), env=env), str(fifo))
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    one_error_line(cli("schedule", "export", str(tmp_path / "nope" / "t.toml"), env=env), "nope")
+    assert not (tmp_path / "nope").exists()
+    r = cli("schedule", "export", str(tmp_path / "t.toml"), env=env)
+    assert r.returncode == 0 and (tmp_path / "t.toml").read_text(encoding="utf-8").strip(), r.stderr
+
+
 def test_render_output_refuses_a_device_node(env, tmp_path):
     node = tmp_path / "null"
     try:
@@ -165,6 +176,7 @@ def test_render_output_refuses_a_device_node(env, tmp_path):
     except PermissionError:
         pytest.skip("making a device node needs root (CAP_MKNOD)")
     _refused_output(env, node, str(node))
+    one_error_line(cli("schedule", "export", str(node), env=env), str(node))
     assert stat.S_ISCHR(os.stat(node).st_mode)  # not replaced by a regular file
     assert not list(tmp_path.glob("*.part"))
 
