@@ -105,7 +105,7 @@ def _read_text_file(path: Path) -> str:
 
     try:
         if not path.is_file():
-            raise InputError(f"Không có tệp văn bản {path}")
+            raise InputError(f"Không đọc được tệp {path}: không có tệp này")
         if path.stat().st_size > MAX_TEXT_CHARS * 4 + 4:  # more bytes than the longest text can take
             raise InputError(f"Tệp {path} dài quá {MAX_TEXT_CHARS} ký tự")
         raw = path.read_bytes()
