@@ -332,6 +332,8 @@ def serve(
     settings = station.settings
     host = host or settings.web_host
     port = settings.web_port if port is None else port
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port {port} không hợp lệ: phải từ 1 đến 65535")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not _is_loopback(host):
         typer.echo(

@@ -213,6 +213,10 @@ def _serve_output(env, data_dir, host: str) -> str:
     return out + err
 
 
+def test_serve_refuses_an_impossible_port(env):
+    one_error_line(cli("serve", "--port", "70000", env=env), "--port")
+
+
 def test_serve_on_a_network_address_warns(env, data_dir):
     said = _serve_output(env, data_dir, "0.0.0.0")
     assert "Cảnh báo" in said and "mạng" in said and "0.0.0.0" in said, said
