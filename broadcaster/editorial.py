@@ -47,6 +47,7 @@ MAX_TITLE_CHARS = 300
 MAX_TEXT_CHARS = 100_000  # a bulletin this long already reads for hours; a 5 MB text took 4 GB to render
 MAX_DOCX_UNPACKED_BYTES = 50 * 1024 * 1024  # all members of the zip, as really decompressed
 MAX_DOCX_MEMBERS = 2000
+MAX_DOCX_XML_BYTES = 20 * 1024 * 1024  # one XML part (the parser holds it all); 100,000 characters need ~2 MB
 EDITABLE = {BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submitted,
             BulletinStatus.approved, BulletinStatus.scheduled}
 
@@ -440,6 +441,8 @@ def _check_docx_package(data: bytes) -> None:
 
     not_docx = "Không đọc được tệp: cần tệp Word .docx (không phải .doc cũ hay PDF)"
     too_big = f"Tệp .docx giải nén ra quá {MAX_DOCX_UNPACKED_BYTES // (1024 * 1024)} MB: không nhập được"
+    xml_too_big = (f"Tệp .docx có phần văn bản giải nén ra quá {MAX_DOCX_XML_BYTES // (1024 * 1024)} MB: "
+                   "không nhập được")
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
     except zipfile_errors() as exc:
@@ -454,23 +457,29 @@ def _check_docx_package(data: bytes) -> None:
             raise InputError(too_big)
         budget = MAX_DOCX_UNPACKED_BYTES
         for member in members:
+            xml = member.filename.endswith((".xml", ".rels"))
+            if xml and member.file_size > MAX_DOCX_XML_BYTES:
+                raise InputError(xml_too_big)
             try:
                 with package.open(member) as handle:
-                    head = b""
+                    head, size = b"", 0
                     while True:
                         chunk = handle.read(64 * 1024)
                         if not chunk:
                             break
                         budget -= len(chunk)
+                        size += len(chunk)
                         if budget < 0:
                             raise InputError(too_big)
+                        if xml and size > MAX_DOCX_XML_BYTES:
+                            raise InputError(xml_too_big)
                         if len(head) < 4096:
                             head += chunk[: 4096 - len(head)]
             except InputError:
                 raise
             except zipfile_errors() as exc:
                 raise InputError("Tệp .docx bị hỏng (không giải nén được)") from exc
-            if member.filename.endswith((".xml", ".rels")) and _has_dtd(head):
+            if xml and _has_dtd(head):
                 raise InputError("Tệp .docx chứa khai báo DTD/ENTITY không được phép: không nhập được")
 
 

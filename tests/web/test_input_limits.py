@@ -143,6 +143,14 @@ def test_docx_that_expands_too_much_is_refused(as_role):
     r = editor.form("/bulletins/import-docx", files={"file": ("tb.docx", data, "application/octet-stream")})
     assert r.status_code == 400, r.text[-300:]
     assert "giải nén" in r.text
+    # 25 MB of document XML (under the package limit): refused before the XML parser holds it all
+    xml = members["word/document.xml"]
+    at = xml.index(b"<w:body>") + len(b"<w:body>")
+    members = {n: src.read(n) for n in src.namelist()}
+    members["word/document.xml"] = xml[:at] + b"<w:p><w:r><w:t>" + b"A" * (25 * 1024 * 1024) + b"</w:t></w:r></w:p>" + xml[at:]
+    r = editor.form("/bulletins/import-docx", files={"file": ("tb.docx", _docx(members), "application/octet-stream")})
+    assert r.status_code == 400, r.text[-300:]
+    assert "giải nén" in r.text
 
 
 def test_docx_with_too_much_text_is_refused(as_role):
