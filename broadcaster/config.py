@@ -166,7 +166,7 @@ class Settings(BaseSettings):
     @classmethod
     def _in_range(cls, value: float, info: ValidationInfo) -> float:
         low, high, low_excluded = SETTING_RANGES[info.field_name]
-        if (value <= low if low_excluded else value < low) or value > high:
+        if value != value or (value <= low if low_excluded else value < low) or value > high:  # NaN too
             shown = f"lớn hơn {low:g} và tối đa {high:g}" if low_excluded else f"từ {low:g} đến {high:g}"
             raise ValueError(f"phải {shown}")
         return value

@@ -102,6 +102,7 @@ def test_non_utf8_file_is_refused_and_utf16_with_bom_is_read(env, tmp_path):
         ("target_lufs = 3", "target_lufs"),
         ('urgent_resume = "maybe"', "urgent_resume"),
         ("gtts_timeout = 0", "gtts_timeout"),
+        ("target_lufs = nan", "target_lufs"),
     ],
 )
 def test_wrong_setting_is_refused_with_one_line_naming_it(env, data_dir, line, setting):
