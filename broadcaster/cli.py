@@ -18,7 +18,7 @@ import click
 import typer
 
 from .config import Settings, load_settings
-from .exceptions import BroadcasterError, InputError
+from .exceptions import BroadcasterError, InputError, plain_message
 from .models import CLASS_LABELS, STATUS_LABELS, BulletinClass
 
 app = typer.Typer(
@@ -101,16 +101,39 @@ def _parse_date(value: str | None, what: str) -> date | None:
 
 
 def _read_text_file(path: Path) -> str:
+    from .editorial import MAX_TEXT_CHARS, decode_text_file
+
     try:
+        if not path.is_file():
+            raise InputError(f"Không đọc được tệp {path}: không có tệp này")
+        if path.stat().st_size > MAX_TEXT_CHARS * 4 + 4:  # more bytes than the longest text can take
+            raise InputError(f"Tệp {path} dài quá {MAX_TEXT_CHARS} ký tự")
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"Không đọc được tệp {path}: {exc.strerror or exc}") from exc
-    for encoding in ("utf-8-sig", "utf-16"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError(f"Tệp {path} không phải văn bản UTF-8")
+    return decode_text_file(raw, str(path))
+
+
+def check_output_path(out: Path) -> Path:
+    """An output file may be a new file in an existing folder or an existing regular file: never a
+    device node, a pipe, a folder, or a folder that does not exist (issue 9 item 9)."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(out).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InputError(f"Không dùng được tệp đầu ra {out}: {exc.strerror or exc}") from exc
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputError(f"'{out}' là một thư mục; hãy cho tên tệp .wav")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputError(f"'{out}' không phải tệp thường (thiết bị, ống dẫn…); hãy cho tên một tệp")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"Thư mục '{parent}' không có; tạo nó trước hoặc chọn chỗ khác")
+    return out
 
 
 def _local(dt: datetime | None, tz) -> str:
@@ -191,16 +214,24 @@ def render(
     out: Annotated[Path, typer.Option("-o", "--out", help="Tệp WAV đầu ra.")],
     bulletin: Annotated[Optional[int], typer.Option("--bulletin", help="Số bản tin.")] = None,
     text: Annotated[Optional[str], typer.Option("--text", help="Văn bản cần đọc.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Tệp văn bản UTF-8 cần đọc.")] = None,
     engine: Annotated[Optional[str], typer.Option("--engine", help="gtts hoặc espeak (không thử máy khác).")] = None,
     no_jingles: Annotated[bool, typer.Option("--no-jingles", help="Không chèn nhạc hiệu.")] = False,
     show_text: Annotated[bool, typer.Option("--show-text", help="In văn bản sẽ được đọc.")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Dựng một bản tin hoặc một đoạn văn bản thành tệp WAV (nhạc hiệu + giọng đọc, âm lượng chuẩn)."""
-    if (bulletin is None) == (text is None):
-        raise InputError("Cần đúng một trong hai: --bulletin hoặc --text")
+    if sum(x is not None for x in (bulletin, text, file)) != 1:
+        raise InputError("Cần đúng một trong: --bulletin, --text hoặc --file")
     if engine is not None and engine not in ("gtts", "espeak"):
         raise InputError(f"Máy đọc '{engine}' không có; chọn gtts hoặc espeak")
+    check_output_path(out)
+    if file is not None:
+        text = _read_text_file(file)
+    if text is not None:
+        from .editorial import check_text_length
+
+        check_text_length(text)
     station = _station(ctx, data_dir)
     body = station.get_bulletin(bulletin).text if bulletin is not None else text
     outcome = station.render_text(body, out=out, engine=engine, jingles=not no_jingles)
@@ -301,7 +332,15 @@ def serve(
     settings = station.settings
     host = host or settings.web_host
     port = settings.web_port if port is None else port
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port {port} không hợp lệ: phải từ 1 đến 65535")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not _is_loopback(host):
+        typer.echo(
+            f"Cảnh báo: bảng điều khiển web nghe trên {host}: máy khác trong mạng truy cập được; "
+            "chỉ dùng trong mạng tin cậy (mặc định 127.0.0.1 = chỉ máy này).",
+            err=True,
+        )
     # bind first: a port in use is one clear error before anything else starts
     sock = _bind_web_socket(host, port)
     stop = threading.Event()
@@ -326,6 +365,25 @@ def serve(
         web.stop()
         _restore_sigterm(previous_term)
         station.close()
+
+
+def _is_loopback(host: str) -> bool:
+    """True when `host` (an address or a name) reaches this PC only."""
+    import ipaddress
+    import socket
+
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        return False  # the bind will say what is wrong with it
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
 def _bind_web_socket(host: str, port: int):
@@ -464,11 +522,14 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BroadcasterError as exc:
-        typer.echo(f"Lỗi: {exc}", err=True)
+        # one line per problem (a settings file may have several), never library internals
+        lines = [plain_message(line) for line in str(exc).splitlines()]
+        for line in [line for line in lines if line] or ["lỗi không rõ"]:
+            typer.echo(f"Lỗi: {line}", err=True)
         return exc.exit_code
     except Exception as exc:  # the promise: never a traceback to the user
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        typer.echo(f"Lỗi không mong đợi: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(f"Lỗi không mong đợi: {type(exc).__name__}: {plain_message(exc) or '-'}", err=True)
         return 2
     return result if isinstance(result, int) else 0
 

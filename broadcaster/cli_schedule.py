@@ -287,9 +287,11 @@ def schedule_export(
     if str(file) == "-":
         typer.echo(text, nl=False)
         return
+    from .cli import check_output_path
+
     if file.is_dir():
         raise InputError(f"'{file}' là một thư mục; hãy cho tên tệp .toml")
-    file.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(file)  # never a device node, a pipe or a missing folder (issue 9 item 9)
     tmp = file.with_name(file.name + ".part")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(file)

@@ -7,13 +7,15 @@ text next to its default, so ``broadcaster settings`` (and the README) can list 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -22,6 +24,35 @@ from pydantic_settings import (
 DEFAULT_DATA_DIR = Path("data")
 SETTINGS_FILE = "settings.toml"
 KNOWN_ENGINES = ("gtts", "espeak")
+
+# ---- sane ranges of settings (issue 9 item 9: a wrong value is refused with one line naming it)
+# name: (lowest, highest, lowest_excluded); checked by Settings._in_range after the type checks
+SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
+    "gtts_timeout": (0, 300, True),
+    "espeak_rate": (50, 500, False),
+    "espeak_pitch": (0, 99, False),
+    "speech_chunk_chars": (50, 5000, False),
+    "sample_rate": (8000, 192000, False),
+    "target_lufs": (-40, -5, False),
+    "true_peak_dbtp": (-20, 0, False),
+    "jingle_gap_ms": (0, 10000, False),
+    "fade_ms": (0, 1000, False),
+    "sentence_gap_ms": (0, 5000, False),
+    "playout_block_frames": (64, 65536, False),
+    "device_retry_s": (0, 3600, True),
+    "silence_s": (0, 3600, True),
+    "silence_dbfs": (-120, 0, False),
+    "urgent_gap_s": (0, 600, False),
+    "urgent_max_repeat": (1, 1000, False),
+    "misfire_grace_s": (0, 7 * 86400, False),
+    "missed_lookback_days": (0, 366, False),
+    "prerender_lead_min": (0, 24 * 60, False),
+    "scheduler_poll_s": (0, 3600, True),
+    "web_port": (1, 65535, False),
+    "amp_preroll_s": (0, 120, False),
+    "amp_command_timeout_s": (0, 600, True),
+}
+NON_EMPTY_SETTINGS = ("timezone", "gtts_lang", "gtts_tld", "espeak_voice", "web_host")
 
 
 class Settings(BaseSettings):
@@ -33,7 +64,7 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Ho_Chi_Minh", description="The station's time zone; storage is UTC")
 
     # speech
-    engine_order: list[str] = Field(
+    engine_order: Annotated[list[str], NoDecode] = Field(
         ["gtts", "espeak"], description="Speech engines to try, in order; a failure falls back to the next"
     )
     gtts_lang: str = Field("vi", description="gTTS language")
@@ -112,7 +143,13 @@ class Settings(BaseSettings):
     @field_validator("engine_order", mode="before")
     @classmethod
     def _split_engines(cls, value: Any) -> Any:
+        # from the environment: a plain comma list (espeak,gtts) or a JSON list (["espeak"])
         if isinstance(value, str):
+            if value.strip().startswith("["):
+                try:
+                    return json.loads(value)
+                except ValueError:
+                    pass
             value = [part.strip() for part in value.split(",") if part.strip()]
         return value
 
@@ -121,7 +158,35 @@ class Settings(BaseSettings):
     def _known_engines(cls, value: list[str]) -> list[str]:
         unknown = [name for name in value if name not in KNOWN_ENGINES]
         if unknown or not value:
-            raise ValueError(f"engine_order: unknown engine(s) {unknown}; choose from {list(KNOWN_ENGINES)}")
+            raise ValueError(f"máy đọc không có: {', '.join(unknown) or '(trống)'}; chọn trong {', '.join(KNOWN_ENGINES)}")
+        return value
+
+    # ---- sane ranges and values (issue 9 item 9)
+    @field_validator(*SETTING_RANGES)
+    @classmethod
+    def _in_range(cls, value: float, info: ValidationInfo) -> float:
+        low, high, low_excluded = SETTING_RANGES[info.field_name]
+        if value != value or (value <= low if low_excluded else value < low) or value > high:  # NaN too
+            shown = f"lớn hơn {low:g} và tối đa {high:g}" if low_excluded else f"từ {low:g} đến {high:g}"
+            raise ValueError(f"phải {shown}")
+        return value
+
+    @field_validator(*NON_EMPTY_SETTINGS)
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("không được để trống")
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError("không phải múi giờ IANA (ví dụ Asia/Ho_Chi_Minh)") from None
         return value
 
     @property
@@ -170,8 +235,69 @@ def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Setti
 
     try:
         return _StationSettings(data_dir=directory, **overrides)
-    except Exception as exc:  # pydantic ValidationError or a TOML syntax error
-        raise ConfigError(f"Cấu hình không hợp lệ ({toml_path}): {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(describe_settings_errors(exc, toml_path)) from None
+    except Exception as exc:  # a TOML syntax error, an environment value that cannot be read
+        raise ConfigError(_settings_failure(exc, toml_path)) from None
+
+
+# ---- one line per wrong setting, no pydantic internals (issue 9 item 9)
+_WHY = {
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "int_from_float": "phải là số nguyên",
+    "float_parsing": "phải là số",
+    "float_type": "phải là số",
+    "bool_parsing": "phải là true hoặc false",
+    "bool_type": "phải là true hoặc false",
+    "string_type": "phải là chuỗi chữ",
+    "list_type": "phải là danh sách",
+    "path_type": "phải là đường dẫn tệp",
+}
+
+
+def _why(error: dict) -> str:
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error") or error.get("msg", "")).removeprefix("Value error, ")
+    if kind in _WHY:
+        return _WHY[kind]
+    if kind == "literal_error":
+        return f"phải là một trong: {ctx.get('expected', '')}".replace("'", "").replace(" or ", ", ")
+    bounds = {"greater_than": "phải lớn hơn", "greater_than_equal": "phải từ", "less_than": "phải nhỏ hơn",
+              "less_than_equal": "phải tối đa"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()), "")
+        return f"{bounds[kind]} {limit}" + (" trở lên" if kind == "greater_than_equal" else "")
+    return "giá trị không hợp lệ"
+
+
+def describe_settings_errors(exc: ValidationError, toml_path: Path) -> str:
+    """One line per wrong setting: its name, the value given and what is allowed."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error.get("loc") else "?"
+        value = error.get("input")
+        shown = repr(value) if not isinstance(value, (dict, list)) or len(repr(value)) < 60 else "…"
+        shown = shown if len(shown) <= 60 else shown[:57] + "…"
+        lines.append(
+            f"Cài đặt {name} = {shown} không hợp lệ: {_why(error)} "
+            f"(trong {toml_path} hoặc biến môi trường BROADCASTER_{name.upper()})"
+        )
+    return "\n".join(dict.fromkeys(lines)) or f"Cấu hình không hợp lệ ({toml_path})"
+
+
+def _settings_failure(exc: Exception, toml_path: Path) -> str:
+    import re
+    import tomllib
+
+    if isinstance(exc, tomllib.TOMLDecodeError):
+        return f"Tệp cài đặt {toml_path} sai cú pháp TOML: {str(exc).splitlines()[0]}"
+    found = re.search(r'field "(\w+)"', str(exc))
+    if found:
+        name = found.group(1)
+        return f"Cài đặt {name} không đọc được (biến môi trường BROADCASTER_{name.upper()} hoặc {toml_path})"
+    return f"Cấu hình không hợp lệ ({toml_path}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
 
 
 SETTINGS_TEMPLATE = """\

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from . import models  # noqa: F401  (registers the tables)
-from .exceptions import ConfigError
+from .exceptions import ConfigError, plain_message
 
 SCHEMA_VERSION = 1
 
@@ -60,7 +60,7 @@ def create_schema(engine: Engine) -> None:
     except ConfigError:
         raise
     except Exception as exc:
-        raise ConfigError(f"Không mở được cơ sở dữ liệu: {exc}") from exc
+        raise ConfigError(f"Không mở được cơ sở dữ liệu: {plain_message(exc)}") from exc
 
 
 def add_missing_columns(engine: Engine) -> list[str]:

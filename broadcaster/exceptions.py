@@ -48,3 +48,25 @@ class PlayoutError(BroadcasterError):
 
 class ScheduleError(BroadcasterError):
     """The timetable is invalid or the scheduler cannot start."""
+
+
+# ---- what a library says, made fit for a user (issue 9 item 9: no SQLAlchemy/pydantic internals)
+def plain_message(exc: BaseException | str) -> str:
+    """One readable line from an exception: without SQLAlchemy's "[SQL: …]", "[parameters: …]" and
+    "(Background on this error at: https://sqlalche.me/…)", pydantic's "For further information
+    visit https://errors.pydantic.dev/…", and the "(sqlite3.OperationalError)" class prefix."""
+    import re
+
+    if not isinstance(exc, str):
+        orig = getattr(exc, "orig", None)  # a SQLAlchemy DBAPIError: the driver's own message
+        text = str(orig) if orig is not None and str(orig) else str(exc)
+    else:
+        text = exc
+    text = re.sub(r"\(Background on this error at:[^)]*\)", " ", text)
+    text = re.sub(r"\[(SQL|parameters): .*?\](?=\s|$)", " ", text, flags=re.S)
+    text = re.sub(r"For further information visit \S+", " ", text)
+    text = re.sub(r"\[type=[^\]]*\]", " ", text)
+    text = re.sub(r"https?://(errors\.pydantic\.dev|sqlalche\.me)\S*", " ", text)
+    text = re.sub(r"^\((sqlite3|sqlalchemy)\.[\w.]+\)\s*", "", text.strip())
+    text = " ".join(text.split())
+    return text.rstrip(" :;,")  # "" when nothing but internals was said

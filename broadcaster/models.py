@@ -151,6 +151,12 @@ class Bulletin(BulletinBase, table=True):
 
 
 class BulletinPublic(BulletinBase):
+    # reading a stored row never fails on a length an older version let through (issue 9 item 4):
+    # the limits are checked when a bulletin is written (editorial.clean_fields, Station.add_bulletin)
+    title: str
+    text: str
+    topic: str | None = None
+    times: int | None = None
     id: int
     status: BulletinStatus
     created_at: datetime

@@ -189,7 +189,9 @@ class Station:
     ) -> RenderOutcome:
         """Text → speech → program item (jingles, loudness). Cached; copied to `out` if given."""
         from .audio import load_audio, measure, render_item
+        from .editorial import check_text_length
 
+        check_text_length(text or "")  # before any speech is made (issue 9 item 4)
         speech = self.speak(text, engine=engine)
         item_path = self.settings.cache_dir / "items" / f"{self._item_key(speech.path, jingles)}.wav"
         figures_path = item_path.with_suffix(".json")
@@ -257,11 +259,15 @@ class Station:
 
         frequency: every_slot, n_times (with `times`) or chosen_slots (with `slot_names`).
         """
+        from .editorial import check_text_length, check_title
+
         title, text = (title or "").strip(), (text or "").strip()
         if not title:
             raise InputError("Tiêu đề bản tin trống / the title is empty")
         if not text:
             raise InputError("Nội dung bản tin trống / the text is empty")
+        check_title(title)  # before anything is stored (issue 9 item 4)
+        check_text_length(text)
         if valid_from and valid_until and valid_until < valid_from:
             raise InputError("Ngày kết thúc trước ngày bắt đầu / valid_until is before valid_from")
         from .models import Frequency

@@ -293,6 +293,9 @@ class UrgentDesk:
         if source == "text":
             if not text:
                 raise InputError("Nội dung thông báo khẩn cấp trống")
+            from .editorial import check_text_length
+
+            check_text_length(text)  # before the tone goes out (issue 9 item 4)
             label = text if len(text) <= TEXT_TITLE_CHARS else text[: TEXT_TITLE_CHARS - 1].rstrip() + "…"
         elif source == "file":
             path = Path(file).expanduser()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import quote
@@ -21,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Settings
-from ..exceptions import BroadcasterError, InputError, NotFoundError
+from ..exceptions import BroadcasterError, InputError, NotFoundError, plain_message
 from .security import Forbidden, LoginLimiter, LoginRequired
 from .templating import make_templates, render
 
@@ -137,30 +138,88 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# ---- request body limits (issue 9 item 4): enforced as the bytes arrive, chunked bodies too
 # the largest request we accept: a recording (editorial.MAX_RECORDING_BYTES) plus the form around it
 MAX_BODY_BYTES = 60 * 1024 * 1024
+# every route that takes no file (login, bulletin and other forms, the JSON API): a 100,000-character
+# bulletin is at most ~900 KB form-encoded
+MAX_FORM_BYTES = 2 * 1024 * 1024
+# upload routes: (path pattern, limit)
+UPLOAD_LIMITS = (
+    (re.compile(r"^/bulletins/import-docx$"), 11 * 1024 * 1024),  # editorial.MAX_DOCX_BYTES + the form
+    (re.compile(r"^/bulletins/\d+/recording$"), MAX_BODY_BYTES),
+    (re.compile(r"^/onair/urgent$"), MAX_BODY_BYTES),
+)
 TOO_LARGE = "Tệp gửi lên quá lớn (tối đa {mb} MB)."
 
 
+def body_limit_for(path: str, max_bytes: int = MAX_BODY_BYTES) -> int:
+    for pattern, limit in UPLOAD_LIMITS:
+        if pattern.match(path):
+            return min(limit, max_bytes)
+    return min(MAX_FORM_BYTES, max_bytes)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
 class BodyLimit:
-    """Refuse (413) a request whose declared body is too large, before anything parses or spools it."""
+    """Refuse (413) a request whose body is too large, before anything parses or spools it.
+
+    A declared Content-Length over the route's limit is refused before reading; a chunked body (or
+    one that lies about its length) is counted as it arrives and refused as soon as it passes the
+    limit: the rest is never read, and whatever the app had begun to answer is replaced by the 413."""
 
     def __init__(self, app, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
+    def _page(self, limit: int) -> HTMLResponse:
+        mb = max(1, limit // (1024 * 1024))
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>Lỗi</title><p>" + TOO_LARGE.format(mb=mb) + "</p>",
+            status_code=413, headers={"connection": "close"},
+        )
+
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or []).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-                response = HTMLResponse(
-                    "<!doctype html><meta charset=utf-8><title>Lỗi</title><p>"
-                    + TOO_LARGE.format(mb=self.max_bytes // (1024 * 1024)) + "</p>",
-                    status_code=413,
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit_for(scope.get("path", ""), self.max_bytes)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await self._page(limit)(scope, receive, send)
+            return
+        state = {"read": 0, "over": False, "started": False}
+
+        async def counted_receive():
+            if state["over"]:
+                raise _BodyTooLarge()
+            message = await receive()
+            if message["type"] == "http.request":
+                state["read"] += len(message.get("body", b""))
+                if state["read"] > limit:
+                    state["over"] = True
+                    raise _BodyTooLarge()
+            return message
+
+        async def guarded_send(message):
+            if state["over"]:
+                return  # the app's own answer to a body it could not finish: the 413 goes instead
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except _BodyTooLarge:
+            pass
+        except Exception:
+            if not state["over"]:
+                raise
+        if state["over"] and not state["started"]:
+            await self._page(limit)(scope, receive, send)
 
 
 def _wants_html(request: Request) -> bool:
@@ -187,7 +246,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, InputError) else 500
         if status == 500:
             log.warning("web request failed: %s", exc)
-        return render(request, "error.html", {"title": "Lỗi", "message": str(exc)}, status_code=status)
+        message = plain_message(exc) or "Lỗi không mong đợi."  # never library internals
+        return render(request, "error.html", {"title": "Lỗi", "message": message}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -88,6 +88,7 @@ def test_export_import_round_trip(data_dir, tmp_path):
     cli("schedule", "add", "--name", "Cuối tuần", "--time", "18:30", "--days", "T7,CN", "--from", "2026-01-01",
         data_dir=data_dir)
     out = tmp_path / "export" / "xa.toml"
+    out.parent.mkdir()  # an output file goes into an existing folder (a missing one is refused, issue 9)
     assert cli("schedule", "export", str(out), data_dir=data_dir).exit_code == 0
     before = json.loads(cli("schedule", "list", "--json", data_dir=data_dir).output)
     other = tmp_path / "other"
