@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 BACKUP_DIR = "backups"
 MARKER = Path("run") / "station.json"
 STATION_ID_KEY = "station_id"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 # the tables every database this program made has; a backup without them is not a station's
 REQUIRED_TABLES = frozenset({"schema_version", "bulletin", "as_run", "slot", "scheduler_state"})
 NAME_RE = re.compile(r"^broadcaster-(\d{4}-\d{2}-\d{2}T\d{6}Z)(?:-(\d+))?\.db$")
@@ -226,10 +225,9 @@ def inspect_database(path: Path) -> tuple[str, str | None, set[str]]:
     if size == 0:
         return "empty", None, set()
     try:
-        with open(path, "rb") as f:
-            if f.read(16) != SQLITE_MAGIC:
-                return "damaged", None, set()
-        # read-only: never checkpoints, never writes a WAL into a file we are about to refuse
+        # only through SQLite, never open(): closing any other descriptor of the live file drops
+        # this process's POSIX locks on it, and serve calls this before each backup. Read-only:
+        # never checkpoints, never writes a WAL into a file we are about to refuse
         con = sqlite3.connect(_uri(path, read_only=True), uri=True, timeout=30)
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -461,9 +459,6 @@ def resolve_backup(settings: Settings, name: str | None) -> Path:
 def verify_backup(path: Path) -> str | None:
     """Check a backup before it replaces anything; returns its station id (None if it has none)."""
     try:
-        with open(path, "rb") as f:
-            if f.read(16) != SQLITE_MAGIC:
-                raise BackupError(f"Bản sao lưu {path} không phải tệp SQLite")
         con = sqlite3.connect(_uri(path, read_only=True), uri=True, timeout=30)
         try:
             _check_copy(con, f"Bản sao lưu {path}")

@@ -164,3 +164,33 @@ def test_backup_of_an_emptied_database_is_refused(station):
         backup.create_backup(station.settings)
     assert backup_names(station.settings) == []
     assert not list((station.settings.data_dir / "backups").glob("*.part"))
+
+
+def test_a_backup_keeps_the_live_engines_locks(station):
+    """Opening and closing the live file any other way than through SQLite drops this process's
+    POSIX locks: the next reader elsewhere then checkpoints and unlinks the WAL under us, and our
+    writes go to a file no one else sees (issue 9 item 1's symptom). A backup must not do that."""
+    import subprocess
+    import sys
+
+    from broadcaster import backup
+
+    settings = station.settings
+    reader = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=30); "
+              "print(c.execute('SELECT COUNT(*) FROM bulletin').fetchone()[0]); c.close()")
+
+    def seen_elsewhere() -> int:
+        out = subprocess.run([sys.executable, "-c", reader, str(settings.db_path)], capture_output=True, text=True,
+                             timeout=60, check=True)
+        return int(out.stdout)
+
+    station.add_bulletin(title="Một", text="Nội dung một.")
+    keeper = backup.AutoBackup(station, clock=lambda: T0)  # serve's way, in its thread
+    assert keeper.tick()
+    keeper.join(60)
+    backup.create_backup(settings)  # `backup create`'s way
+    assert len(backup.list_backups(settings)) == 2
+    station.add_bulletin(title="Hai", text="Nội dung hai.")
+    assert seen_elsewhere() == 2
+    station.add_bulletin(title="Ba", text="Nội dung ba.")  # after another process closed its connection
+    assert seen_elsewhere() == 3
