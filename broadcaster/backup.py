@@ -487,6 +487,7 @@ def restore_backup(settings: Settings, name: str | None = None, *, now: datetime
     from .exceptions import ScheduleError
 
     source = resolve_backup(settings, name)
+    private_dir(settings.data_dir)  # restoring onto a new machine: the directory is made 0700 too
     lock = DataDirLock(settings.data_dir)
     try:
         lock.acquire()

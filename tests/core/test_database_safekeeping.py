@@ -194,3 +194,27 @@ def test_a_backup_keeps_the_live_engines_locks(station):
     assert seen_elsewhere() == 2
     station.add_bulletin(title="Ba", text="Nội dung ba.")  # after another process closed its connection
     assert seen_elsewhere() == 3
+
+
+def test_restore_from_a_path_onto_a_new_machine(station, tmp_path):
+    """A backup carried on a USB stick to a new PC: restored by path into a directory that does not exist."""
+    from broadcaster import backup
+    from broadcaster.config import load_settings
+    from broadcaster.service import Station
+
+    station.add_bulletin(title="Giữ lại", text="Nội dung cần giữ.")
+    made = backup.create_backup(station.settings)
+    carried = tmp_path / "usb" / "ban-sao.db"
+    carried.parent.mkdir()
+    carried.write_bytes(made.path.read_bytes())
+    new = load_settings(tmp_path / "new-pc" / "data", engine_order=["espeak"])
+    outcome = backup.restore_backup(new, str(carried))
+    assert outcome.aside is None and outcome.source == carried
+    assert mode(new.data_dir) == 0o700 and mode(new.db_path) == 0o600
+    # the restored station is the same station: its marker follows the database
+    assert backup.read_marker(new)["station_id"] == backup.read_marker(station.settings)["station_id"]
+    restored = Station.open(new)
+    try:
+        assert [b.title for b in restored.list_bulletins()] == ["Giữ lại"]
+    finally:
+        restored.close()
