@@ -60,6 +60,9 @@ def _mount_speech_apps() -> None:
         pass
     else:
         app.add_typer(user_app, name="user", help="Tài khoản bảng điều khiển web.")
+    from .cli_backup import backup_app
+
+    app.add_typer(backup_app, name="backup", help="Sao lưu và khôi phục cơ sở dữ liệu.")
 
 
 _mount_speech_apps()

@@ -140,6 +140,16 @@ class Settings(BaseSettings):
         15.0, gt=0, description="Seconds before an amplifier command is abandoned (the broadcast goes on)"
     )
 
+    # database backups (issue 9, item 5): serve's automatic backup into <data dir>/backups
+    backup_interval_h: float = Field(
+        24.0, ge=0, le=24 * 366,
+        description="serve backs the database up when the newest backup is this many hours old "
+        "(at start too); 0 = no automatic backups",
+    )
+    backup_keep: int = Field(
+        14, ge=1, le=100000, description="Backups kept in <data dir>/backups; the oldest beyond this are removed"
+    )
+
     @field_validator("engine_order", mode="before")
     @classmethod
     def _split_engines(cls, value: Any) -> Any:

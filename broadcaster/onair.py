@@ -210,15 +210,20 @@ class OnAir:
         except BaseException:
             scheduler.lock.release()
             raise
+        from .backup import AutoBackup
+
+        backups = AutoBackup(self.station, say=self.say)  # the daily database backup, in its own thread
         try:
             upcoming = scheduler.timetable().next_slot(self.clock.now())
             if upcoming:
                 self.say(f"Đài đang chạy. Khung giờ tới: {upcoming[0].name} lúc {upcoming[1]:%H:%M %d/%m/%Y}.")
             self.prerender()
+            backups.tick()
             waited = 0.0
             retry = max(0.5, self.station.settings.device_retry_s)
             while not self.stop.wait(retry):
                 self.ensure_device()
+                backups.tick()
                 waited += retry
                 if waited >= PRERENDER_EVERY_S:
                     waited = 0.0
@@ -226,6 +231,7 @@ class OnAir:
         finally:
             scheduler.shutdown()
             self.urgent.shutdown()
+            backups.join(timeout=60)  # a backup under way finishes (or leaves only its .part)
             with self._device_lock:
                 self.player.close()
 

@@ -58,8 +58,15 @@ def init_data_dir(settings: Settings) -> list[str]:
 
     Returns what was created this time (empty when everything already existed).
     """
+    from .backup import guard_database, mark_station, private_database, private_dir
+
+    # a directory that had a station and lost its database is refused before anything is written
+    guard_database(settings)
     created: list[str] = []
-    for directory in (settings.data_dir, settings.cache_dir, settings.cache_dir / "items"):
+    if not settings.data_dir.exists():
+        private_dir(settings.data_dir)  # 0700: the database holds the password hashes
+        created.append(str(settings.data_dir))
+    for directory in (settings.cache_dir, settings.cache_dir / "items"):
         if not directory.exists():
             directory.mkdir(parents=True, exist_ok=True)
             created.append(str(directory))
@@ -68,7 +75,7 @@ def init_data_dir(settings: Settings) -> list[str]:
         tmp.write_text(settings_template(), encoding="utf-8")
         tmp.replace(settings.settings_path)
         created.append(str(settings.settings_path))
-    existed = settings.db_path.exists()
+    existed = not private_database(settings.db_path)  # 0600 (SQLite gives new -wal/-shm the same mode)
     engine = make_engine(settings.db_path)
     try:
         create_schema(engine)
@@ -76,10 +83,13 @@ def init_data_dir(settings: Settings) -> list[str]:
 
         # the database is the timetable: fill it from the TOML file on first start only
         ensure_timetable(engine=engine, settings=settings)
+        marker = mark_station(settings, engine)  # from now on a lost database is noticed
     finally:
         engine.dispose()
     if not existed:
         created.append(str(settings.db_path))
+    if marker is not None:
+        created.append(str(marker))
     return created
 
 
