@@ -295,6 +295,20 @@ def serve(
 ) -> None:
     """Chạy đài: phát theo lịch (trong cơ sở dữ liệu), dựng trước bản tin, tự thử lại khi mất card âm thanh,
     và bảng điều khiển web (mặc định http://127.0.0.1:8080)."""
+    from .scheduling.lock import DataDirLock
+
+    settings = _settings(ctx, data_dir)
+    # the data-directory lock before anything is written (schema, recovery, api token, serve.json):
+    # a second serve on this directory fails here and leaves the running one's files untouched
+    lock = DataDirLock(settings.data_dir).acquire()
+    try:
+        _serve_locked(ctx, data_dir, lock, host=host, port=port)
+    finally:
+        lock.release()
+
+
+def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str | None, port: int | None) -> None:
+    """`serve` once the data-directory lock is held."""
     from .onair import OnAir
 
     station = _station(ctx, data_dir)
@@ -303,13 +317,18 @@ def serve(
     port = settings.web_port if port is None else port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # bind first: a port in use is one clear error before anything else starts
-    sock = _bind_web_socket(host, port)
+    try:
+        sock = _bind_web_socket(host, port)
+    except BaseException:
+        station.close()
+        raise
     stop = threading.Event()
     runner = OnAir(
         station,
         player_factory=lambda: _player(settings),
         stop=stop,
         say=lambda msg: typer.echo(msg),
+        lock=lock,
     )
     web = _WebServer(station, runner, sock, host=host, port=port)
     previous_term = _on_sigterm(stop)

@@ -15,6 +15,7 @@ from .exceptions import BroadcasterError, PlayoutError
 from .models import AsRunStatus
 from .scheduling.amp import Amplifier
 from .scheduling.clock import Clock, RealClock
+from .scheduling.lock import DataDirLock
 from .scheduling.timetable import Slot, Timetable
 from .service import Station
 
@@ -36,10 +37,13 @@ class OnAir:
         say: Callable[[str], None] = print,
         clock: Clock | None = None,
         amplifier: Amplifier | None = None,
+        lock: DataDirLock | None = None,
     ) -> None:
         """`timetable` only seeds the database on the station's first start (the database is the
-        timetable); `clock` drives the scheduler (tests pass an accelerated one)."""
+        timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
+        data-directory lock when the caller took it already (serve takes it before writing anything)."""
         self.station = station
+        self.lock = lock
         self.timetable = timetable
         self.clock = clock or RealClock()
         self.amplifier = amplifier or Amplifier.from_settings(station.settings)
@@ -192,23 +196,26 @@ class OnAir:
         from .scheduling import store
         from .scheduling.scheduler import SlotScheduler
 
-        store.ensure_timetable(engine=self.station.db, settings=self.station.settings, timetable=self.timetable)
         scheduler = SlotScheduler(
             self.station,
             on_slot=self.on_slot,
             on_prerender=self.on_prerender,
             clock=self.clock,
             preroll_s=self.amplifier.preroll_s,  # the air job fires this early so the first item is on time
+            lock=self.lock,
         )
-        scheduler.lock.acquire()  # before touching the log: a second station must change nothing
-        recovered = self.station.recover_interrupted()
-        if recovered:
-            self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
-        self.ensure_device()
+        owns_lock = not scheduler.lock.held  # serve passes the lock it took before writing anything
+        scheduler.lock.acquire()  # before touching the database: a second station must change nothing
         try:
+            store.ensure_timetable(engine=self.station.db, settings=self.station.settings, timetable=self.timetable)
+            recovered = self.station.recover_interrupted()
+            if recovered:
+                self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
+            self.ensure_device()
             scheduler.start()
         except BaseException:
-            scheduler.lock.release()
+            if owns_lock:
+                scheduler.lock.release()
             raise
         try:
             upcoming = scheduler.timetable().next_slot(self.clock.now())
@@ -228,6 +235,8 @@ class OnAir:
             self.urgent.shutdown()
             with self._device_lock:
                 self.player.close()
+            if owns_lock:
+                scheduler.lock.release()
 
     # ------------------------------------------------------------------ operator controls
     def status(self) -> dict:
