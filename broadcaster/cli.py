@@ -302,6 +302,12 @@ def serve(
     # a second serve on this directory fails here and leaves the running one's files untouched
     lock = DataDirLock(settings.data_dir).acquire()
     try:
+        from .disk import remove_stale_parts
+
+        # leftovers of writes a crash cut short (a render killed on a full disk) free their space
+        # before SQLite needs some to open the database
+        remove_stale_parts(settings.cache_dir)
+        remove_stale_parts(settings.data_dir / "run")
         _serve_locked(ctx, data_dir, lock, host=host, port=port)
     finally:
         lock.release()
@@ -440,10 +446,10 @@ class _WebServer:
             if time.monotonic() > deadline:
                 raise BroadcasterError("Bảng điều khiển web không khởi động kịp")
             time.sleep(0.05)
+        from .disk import write_atomic
+
         self.info_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.info_path.with_name(self.info_path.name + ".part")
-        tmp.write_text(json.dumps({"url": self.url, "pid": os.getpid()}), encoding="utf-8")
-        tmp.replace(self.info_path)
+        write_atomic(self.info_path, json.dumps({"url": self.url, "pid": os.getpid()}))
 
     def stop(self) -> None:
         import os
@@ -487,7 +493,14 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except Exception as exc:  # the promise: never a traceback to the user
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        typer.echo(f"Lỗi không mong đợi: {type(exc).__name__}: {exc}", err=True)
+        from .disk import is_disk_error
+
+        if is_disk_error(exc):  # SQLite or a file write on a full disk: say that, in one line
+            typer.echo("Lỗi: ổ đĩa chứa dữ liệu đài đầy hoặc lỗi, không ghi được; hãy giải phóng dung lượng rồi "
+                       "chạy lại", err=True)
+            return 2
+        detail = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0]
+        typer.echo(f"Lỗi không mong đợi: {type(exc).__name__}: {detail}", err=True)
         return 2
     return result if isinstance(result, int) else 0
 

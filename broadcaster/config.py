@@ -22,6 +22,8 @@ from pydantic_settings import (
 DEFAULT_DATA_DIR = Path("data")
 SETTINGS_FILE = "settings.toml"
 KNOWN_ENGINES = ("gtts", "espeak")
+# below this much free space SQLite itself cannot work (its WAL index alone is 32 KB a connection)
+MIN_FREE_MB_FLOOR = 10
 
 
 class Settings(BaseSettings):
@@ -107,6 +109,14 @@ class Settings(BaseSettings):
     )
     amp_command_timeout_s: float = Field(
         15.0, gt=0, description="Seconds before an amplifier command is abandoned (the broadcast goes on)"
+    )
+
+    # disk space (a full disk must not silence the station; issue 9 item 3)
+    min_free_mb: int = Field(
+        500,
+        ge=MIN_FREE_MB_FLOOR,
+        description="Free space (MB) the data directory's disk must keep: below it renders are refused, an alarm "
+        f"is logged and the console shows a banner; what is already rendered still airs (at least {MIN_FREE_MB_FLOOR})",
     )
 
     @field_validator("engine_order", mode="before")

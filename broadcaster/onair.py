@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .exceptions import BroadcasterError, PlayoutError
 from .models import AsRunStatus
 from .scheduling.amp import Amplifier
@@ -55,6 +57,8 @@ class OnAir:
         # a lost sound card: since when and why (None while it works); see ensure_device
         self._device_lost_at: datetime | None = None
         self._device_lost_reason: str | None = None
+        # the data directory's disk below min_free_mb: the line said and shown (None while it is fine)
+        self.disk_low: str | None = None
         from .urgent import UrgentDesk
 
         # urgent announcements cut in on this player; the slot loop yields through station.air_gate
@@ -102,6 +106,30 @@ class OnAir:
             self._device_missing_reported = False
             return True
 
+    def check_disk(self, *, slot: str | None = None, planned_at: datetime | None = None,
+                   alarm_always: bool = False) -> str | None:
+        """Free space against min_free_mb: when it falls below, say so and log an alarm row (again at
+        each slot while it stays low, with `alarm_always`); when it is back, say so. Rows a full disk
+        held back are written as soon as the database takes them. Returns the low-space line or None."""
+        from .disk import BACK_TITLE, LOW_TITLE, low_space
+
+        problem = low_space(self.station.settings)
+        was_low, self.disk_low = self.disk_low, problem
+        if problem is not None and (was_low is None or alarm_always):
+            if was_low is None:
+                self.say(f"{LOW_TITLE}: {problem}")
+            try:
+                self.station.log_alarm(title=LOW_TITLE, reason=problem, slot=slot, planned_at=planned_at)
+            except Exception:  # the alarm must never keep a slot off air
+                log.exception("could not log the disk alarm")
+        elif problem is None and was_low is not None:
+            self.say(f"{BACK_TITLE}; đài ghi tiếp nhật ký và dựng bản tin bình thường.")
+        try:
+            self.station.flush_pending_rows()
+        except Exception:
+            log.exception("writing the held-back as-run rows failed")
+        return problem
+
     def _log_device_gaps(self) -> list[tuple[datetime, datetime, str | None]]:
         """An alarm row per sound-card gap that ended since the last call (see ensure_device)."""
         take = getattr(self.player, "take_recoveries", None)
@@ -132,6 +160,7 @@ class OnAir:
         began = self.clock.now()
         planned_utc = planned_at.astimezone(timezone.utc)
         self.say(f"Đến giờ phát: {slot.name} ({planned_at.astimezone(self.station.tz):%H:%M %d/%m/%Y}).")
+        self.check_disk(slot=slot.name, planned_at=planned_utc, alarm_always=True)  # airs what is rendered anyway
         if not self.ensure_device():
             self.station.log_missed(
                 slot=slot, planned_at=planned_at, reason="Không có thiết bị âm thanh", status=AsRunStatus.failed
@@ -208,7 +237,12 @@ class OnAir:
         scheduler.lock.acquire()  # before touching the database: a second station must change nothing
         try:
             store.ensure_timetable(engine=self.station.db, settings=self.station.settings, timetable=self.timetable)
-            recovered = self.station.recover_interrupted()
+            try:
+                recovered = self.station.recover_interrupted()
+            except SQLAlchemyError as exc:  # a full disk: the next start recovers them
+                log.error("rows left on air not recovered: %s", exc)
+                recovered = 0
+            self.check_disk()
             if recovered:
                 self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
             self.ensure_device()
@@ -226,6 +260,7 @@ class OnAir:
             retry = max(0.5, self.station.settings.device_retry_s)
             while not self.stop.wait(retry):
                 self.ensure_device()
+                self.check_disk()
                 waited += retry
                 if waited >= PRERENDER_EVERY_S:
                     waited = 0.0
