@@ -329,6 +329,26 @@ def serve(
 ) -> None:
     """Chạy đài: phát theo lịch (trong cơ sở dữ liệu), dựng trước bản tin, tự thử lại khi mất card âm thanh,
     và bảng điều khiển web (mặc định http://127.0.0.1:8080)."""
+    from .scheduling.lock import DataDirLock
+
+    settings = _settings(ctx, data_dir)
+    # the data-directory lock before anything is written (schema, recovery, api token, serve.json):
+    # a second serve on this directory fails here and leaves the running one's files untouched
+    lock = DataDirLock(settings.data_dir).acquire()
+    try:
+        from .disk import remove_stale_parts
+
+        # leftovers of writes a crash cut short (a render killed on a full disk) free their space
+        # before SQLite needs some to open the database
+        remove_stale_parts(settings.cache_dir)
+        remove_stale_parts(settings.data_dir / "run")
+        _serve_locked(ctx, data_dir, lock, host=host, port=port)
+    finally:
+        lock.release()
+
+
+def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str | None, port: int | None) -> None:
+    """`serve` once the data-directory lock is held."""
     from .onair import OnAir
 
     station = _station(ctx, data_dir)
@@ -345,13 +365,18 @@ def serve(
             err=True,
         )
     # bind first: a port in use is one clear error before anything else starts
-    sock = _bind_web_socket(host, port)
+    try:
+        sock = _bind_web_socket(host, port)
+    except BaseException:
+        station.close()
+        raise
     stop = threading.Event()
     runner = OnAir(
         station,
         player_factory=lambda: _player(settings),
         stop=stop,
         say=lambda msg: typer.echo(msg),
+        lock=lock,
     )
     web = _WebServer(station, runner, sock, host=host, port=port)
     previous_term = _on_sigterm(stop)
@@ -482,10 +507,10 @@ class _WebServer:
             if time.monotonic() > deadline:
                 raise BroadcasterError("Bảng điều khiển web không khởi động kịp")
             time.sleep(0.05)
+        from .disk import write_atomic
+
         self.info_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.info_path.with_name(self.info_path.name + ".part")
-        tmp.write_text(json.dumps({"url": self.url, "pid": os.getpid()}), encoding="utf-8")
-        tmp.replace(self.info_path)
+        write_atomic(self.info_path, json.dumps({"url": self.url, "pid": os.getpid()}))
 
     def stop(self) -> None:
         import os
@@ -532,6 +557,12 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except Exception as exc:  # the promise: never a traceback to the user
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        from .disk import is_disk_error
+
+        if is_disk_error(exc):  # SQLite or a file write on a full disk: say that, in one line
+            typer.echo("Lỗi: ổ đĩa chứa dữ liệu đài đầy hoặc lỗi, không ghi được; hãy giải phóng dung lượng rồi "
+                       "chạy lại", err=True)
+            return 2
         typer.echo(f"Lỗi không mong đợi: {type(exc).__name__}: {plain_message(exc) or '-'}", err=True)
         return 2
     return result if isinstance(result, int) else 0

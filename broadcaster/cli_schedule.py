@@ -292,9 +292,9 @@ def schedule_export(
     if file.is_dir():
         raise InputError(f"'{file}' là một thư mục; hãy cho tên tệp .toml")
     check_output_path(file)  # never a device node, a pipe or a missing folder (issue 9 item 9)
-    tmp = file.with_name(file.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(file)
+    from .disk import write_atomic
+
+    write_atomic(file, text)  # whole or not at all: a full disk leaves no .part
     typer.echo(f"Đã xuất {len(station.timetable().slots)} khung giờ ra {file}")
 
 

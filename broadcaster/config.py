@@ -24,6 +24,8 @@ from pydantic_settings import (
 DEFAULT_DATA_DIR = Path("data")
 SETTINGS_FILE = "settings.toml"
 KNOWN_ENGINES = ("gtts", "espeak")
+# below this much free space SQLite itself cannot work (its WAL index alone is 32 KB a connection)
+MIN_FREE_MB_FLOOR = 10
 
 # ---- sane ranges of settings (issue 9 item 9: a wrong value is refused with one line naming it)
 # name: (lowest, highest, lowest_excluded); checked by Settings._in_range after the type checks
@@ -148,6 +150,14 @@ class Settings(BaseSettings):
     )
     backup_keep: int = Field(
         14, ge=1, le=100000, description="Backups kept in <data dir>/backups; the oldest beyond this are removed"
+    )
+
+    # disk space (a full disk must not silence the station; issue 9 item 3)
+    min_free_mb: int = Field(
+        500,
+        ge=MIN_FREE_MB_FLOOR,
+        description="Free space (MB) the data directory's disk must keep: below it renders are refused, an alarm "
+        f"is logged and the console shows a banner; what is already rendered still airs (at least {MIN_FREE_MB_FLOOR})",
     )
 
     @field_validator("engine_order", mode="before")

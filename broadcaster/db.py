@@ -60,7 +60,25 @@ def create_schema(engine: Engine) -> None:
     except ConfigError:
         raise
     except Exception as exc:
-        raise ConfigError(f"Không mở được cơ sở dữ liệu: {plain_message(exc)}") from exc
+        raise ConfigError(open_failure(engine, exc)) from exc
+
+
+def open_failure(engine: Engine, exc: BaseException) -> str:
+    """One line for a database that cannot be opened: a full disk said as such, else SQLite's own
+    words (never SQLAlchemy's statement dumps and links)."""
+    from .disk import free_mb, is_disk_error
+
+    path = Path(engine.url.database or "")
+    if is_disk_error(exc):
+        try:
+            free = f"còn {free_mb(path.parent):.1f} MB trống"
+        except OSError:
+            free = "không đọc được dung lượng trống"
+        return (
+            f"Không mở được cơ sở dữ liệu {path}: ổ đĩa đầy hoặc lỗi ({free}). SQLite cần chỗ trống cho "
+            "tệp -wal/-shm của nó; hãy xóa bớt tệp trên ổ đĩa này rồi chạy lại."
+        )
+    return f"Không mở được cơ sở dữ liệu {path}: {plain_message(exc) or type(exc).__name__}"
 
 
 def add_missing_columns(engine: Engine) -> list[str]:

@@ -362,9 +362,9 @@ def attach_recording(*, station, bulletin_id: int, data: bytes, filename: str, b
         if bulletin.status not in EDITABLE:
             raise InputError(f"Bản tin đã {_label(bulletin.status)}: không đổi được nữa")
         if not path.exists():
-            tmp = path.with_name(path.name + ".part")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            from .disk import write_atomic
+
+            write_atomic(path, data)  # whole or not at all: a full disk leaves no .part
         bulletin.recording_path = str(path)
         _back_to_draft(bulletin)
         bulletin.updated_by = by

@@ -42,6 +42,10 @@ class AudioError(BroadcasterError):
     """Audio could not be decoded, assembled or written."""
 
 
+class DiskFullError(BroadcasterError):
+    """The data directory's disk has less free space than min_free_mb: nothing new is written."""
+
+
 class PlayoutError(BroadcasterError):
     """The sound device could not be opened or failed while playing."""
 

@@ -75,13 +75,16 @@ def write_wav(path: Path | str, samples: np.ndarray, *, sample_rate: int) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     channels = 1 if samples.ndim == 1 else samples.shape[1]
-    tmp = path.with_name(path.name + ".part")
-    with wave.open(str(tmp), "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(to_int16(samples).tobytes())
-    tmp.replace(path)
+    from .disk import part_file
+
+    try:
+        with part_file(path) as tmp, wave.open(str(tmp), "wb") as out:  # a full disk leaves no .part behind
+            out.setnchannels(channels)
+            out.setsampwidth(2)
+            out.setframerate(sample_rate)
+            out.writeframes(to_int16(samples).tobytes())
+    except OSError as exc:
+        raise AudioError(f"Không ghi được tệp âm thanh {path}: {exc.strerror or exc}", path=str(path)) from exc
     return path
 
 

@@ -11,10 +11,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .exceptions import BroadcasterError, PlayoutError
 from .models import AsRunStatus
 from .scheduling.amp import Amplifier
 from .scheduling.clock import Clock, RealClock
+from .scheduling.lock import DataDirLock
 from .scheduling.timetable import Slot, Timetable
 from .service import Station
 
@@ -36,10 +39,13 @@ class OnAir:
         say: Callable[[str], None] = print,
         clock: Clock | None = None,
         amplifier: Amplifier | None = None,
+        lock: DataDirLock | None = None,
     ) -> None:
         """`timetable` only seeds the database on the station's first start (the database is the
-        timetable); `clock` drives the scheduler (tests pass an accelerated one)."""
+        timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
+        data-directory lock when the caller took it already (serve takes it before writing anything)."""
         self.station = station
+        self.lock = lock
         self.timetable = timetable
         self.clock = clock or RealClock()
         self.amplifier = amplifier or Amplifier.from_settings(station.settings)
@@ -51,6 +57,8 @@ class OnAir:
         # a lost sound card: since when and why (None while it works); see ensure_device
         self._device_lost_at: datetime | None = None
         self._device_lost_reason: str | None = None
+        # the data directory's disk below min_free_mb: the line said and shown (None while it is fine)
+        self.disk_low: str | None = None
         from .urgent import UrgentDesk
 
         # urgent announcements cut in on this player; the slot loop yields through station.air_gate
@@ -98,6 +106,30 @@ class OnAir:
             self._device_missing_reported = False
             return True
 
+    def check_disk(self, *, slot: str | None = None, planned_at: datetime | None = None,
+                   alarm_always: bool = False) -> str | None:
+        """Free space against min_free_mb: when it falls below, say so and log an alarm row (again at
+        each slot while it stays low, with `alarm_always`); when it is back, say so. Rows a full disk
+        held back are written as soon as the database takes them. Returns the low-space line or None."""
+        from .disk import BACK_TITLE, LOW_TITLE, low_space
+
+        problem = low_space(self.station.settings)
+        was_low, self.disk_low = self.disk_low, problem
+        if problem is not None and (was_low is None or alarm_always):
+            if was_low is None:
+                self.say(f"{LOW_TITLE}: {problem}")
+            try:
+                self.station.log_alarm(title=LOW_TITLE, reason=problem, slot=slot, planned_at=planned_at)
+            except Exception:  # the alarm must never keep a slot off air
+                log.exception("could not log the disk alarm")
+        elif problem is None and was_low is not None:
+            self.say(f"{BACK_TITLE}; đài ghi tiếp nhật ký và dựng bản tin bình thường.")
+        try:
+            self.station.flush_pending_rows()
+        except Exception:
+            log.exception("writing the held-back as-run rows failed")
+        return problem
+
     def _log_device_gaps(self) -> list[tuple[datetime, datetime, str | None]]:
         """An alarm row per sound-card gap that ended since the last call (see ensure_device)."""
         take = getattr(self.player, "take_recoveries", None)
@@ -128,6 +160,7 @@ class OnAir:
         began = self.clock.now()
         planned_utc = planned_at.astimezone(timezone.utc)
         self.say(f"Đến giờ phát: {slot.name} ({planned_at.astimezone(self.station.tz):%H:%M %d/%m/%Y}).")
+        self.check_disk(slot=slot.name, planned_at=planned_utc, alarm_always=True)  # airs what is rendered anyway
         if not self.ensure_device():
             self.station.log_missed(
                 slot=slot, planned_at=planned_at, reason="Không có thiết bị âm thanh", status=AsRunStatus.failed
@@ -192,23 +225,31 @@ class OnAir:
         from .scheduling import store
         from .scheduling.scheduler import SlotScheduler
 
-        store.ensure_timetable(engine=self.station.db, settings=self.station.settings, timetable=self.timetable)
         scheduler = SlotScheduler(
             self.station,
             on_slot=self.on_slot,
             on_prerender=self.on_prerender,
             clock=self.clock,
             preroll_s=self.amplifier.preroll_s,  # the air job fires this early so the first item is on time
+            lock=self.lock,
         )
-        scheduler.lock.acquire()  # before touching the log: a second station must change nothing
-        recovered = self.station.recover_interrupted()
-        if recovered:
-            self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
-        self.ensure_device()
+        owns_lock = not scheduler.lock.held  # serve passes the lock it took before writing anything
+        scheduler.lock.acquire()  # before touching the database: a second station must change nothing
         try:
+            store.ensure_timetable(engine=self.station.db, settings=self.station.settings, timetable=self.timetable)
+            try:
+                recovered = self.station.recover_interrupted()
+            except SQLAlchemyError as exc:  # a full disk: the next start recovers them
+                log.error("rows left on air not recovered: %s", exc)
+                recovered = 0
+            self.check_disk()
+            if recovered:
+                self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
+            self.ensure_device()
             scheduler.start()
         except BaseException:
-            scheduler.lock.release()
+            if owns_lock:
+                scheduler.lock.release()
             raise
         from .backup import AutoBackup
 
@@ -224,6 +265,7 @@ class OnAir:
             while not self.stop.wait(retry):
                 self.ensure_device()
                 backups.tick()
+                self.check_disk()
                 waited += retry
                 if waited >= PRERENDER_EVERY_S:
                     waited = 0.0
@@ -234,6 +276,8 @@ class OnAir:
             backups.join(timeout=60)  # a backup under way finishes (or leaves only its .part)
             with self._device_lock:
                 self.player.close()
+            if owns_lock:
+                scheduler.lock.release()
 
     # ------------------------------------------------------------------ operator controls
     def status(self) -> dict:

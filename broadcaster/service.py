@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from .config import Settings, settings_template
 from .db import as_utc, create_schema, make_engine
-from .exceptions import BroadcasterError, InputError, NotFoundError, PlayoutError
+from .disk import part_file, write_atomic
+from .exceptions import AudioError, BroadcasterError, InputError, NotFoundError, PlayoutError
 from .models import (
     AsRun,
     AsRunPublic,
@@ -71,9 +74,7 @@ def init_data_dir(settings: Settings) -> list[str]:
             directory.mkdir(parents=True, exist_ok=True)
             created.append(str(directory))
     if not settings.settings_path.exists():
-        tmp = settings.settings_path.with_suffix(".toml.part")
-        tmp.write_text(settings_template(), encoding="utf-8")
-        tmp.replace(settings.settings_path)
+        write_atomic(settings.settings_path, settings_template())
         created.append(str(settings.settings_path))
     existed = not private_database(settings.db_path)  # 0600 (SQLite gives new -wal/-shm the same mode)
     engine = make_engine(settings.db_path)
@@ -133,6 +134,11 @@ class Station:
         self.clock = clock or utcnow
         self._air_lock = threading.Lock()
         self._lexicon_cache: tuple[float, object] | None = None
+        self._pending: dict[int, AsRun] = {}  # as-run rows a full disk held back (see _open_row)
+        self._pending_ids = 0
+        self._pending_db_ids: dict[int, int] = {}  # held id -> the database row it closes
+        self._flushed: dict[int, int] = {}  # held id -> the id it was written under
+        self._pending_lock = threading.RLock()
 
     @classmethod
     def open(cls, settings: Settings, **kwargs) -> Station:
@@ -195,10 +201,18 @@ class Station:
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
     def render_text(
-        self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True
+        self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True,
+        space_check: bool = True,
     ) -> RenderOutcome:
-        """Text → speech → program item (jingles, loudness). Cached; copied to `out` if given."""
+        """Text → speech → program item (jingles, loudness). Cached; copied to `out` if given.
+
+        Refused (DiskFullError, one line) while the data directory's disk is below min_free_mb,
+        unless `space_check` is False (an urgent message: a few hundred KB that must air)."""
         from .audio import load_audio, measure, render_item
+        from .disk import require_space
+
+        if space_check:
+            require_space(self.settings)
         from .editorial import check_text_length
 
         check_text_length(text or "")  # before any speech is made (issue 9 item 4)
@@ -228,9 +242,7 @@ class Station:
                     "integrated_lufs": info.integrated_lufs,
                     "true_peak_dbtp": info.true_peak_dbtp,
                 }
-            tmp = figures_path.with_name(figures_path.name + ".part")
-            tmp.write_text(json.dumps(figures), encoding="utf-8")
-            tmp.replace(figures_path)
+            _write_or_say(figures_path, json.dumps(figures))
         duration_s, lufs, peak = figures["duration_s"], figures["integrated_lufs"], figures["true_peak_dbtp"]
         final = item_path
         if out is not None:
@@ -238,9 +250,11 @@ class Station:
             if final.is_dir():
                 raise InputError(f"'{final}' là một thư mục; hãy cho tên tệp .wav")
             final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.with_name(final.name + ".part")
-            tmp.write_bytes(item_path.read_bytes())
-            tmp.replace(final)
+            try:
+                with part_file(final) as tmp:
+                    shutil.copyfile(item_path, tmp)
+            except OSError as exc:
+                raise AudioError(f"Không ghi được tệp {final}: {exc.strerror or exc}", path=str(final)) from exc
         return RenderOutcome(
             path=final,
             spoken_text=speech.spoken_text,
@@ -369,8 +383,9 @@ class Station:
     def render_recording(self, recording: Path, *, jingles: bool = True) -> RenderOutcome:
         """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content."""
         from .audio import render_item
-        from .exceptions import AudioError
+        from .disk import require_space
 
+        require_space(self.settings)
         if not recording.is_file():
             raise AudioError(f"Không tìm thấy tệp ghi âm: {recording}", path=str(recording))
         digest = _file_digest(recording)
@@ -385,9 +400,7 @@ class Station:
             info = render_item(recording, item_path, settings=self.settings, jingles=jingles)
             figures = {"duration_s": info.duration_s, "integrated_lufs": info.integrated_lufs,
                        "true_peak_dbtp": info.true_peak_dbtp}
-            tmp = figures_path.with_name(figures_path.name + ".part")
-            tmp.write_text(json.dumps(figures), encoding="utf-8")
-            tmp.replace(figures_path)
+            _write_or_say(figures_path, json.dumps(figures))
         return RenderOutcome(
             path=item_path,
             spoken_text="",
@@ -433,13 +446,107 @@ class Station:
             return len(rows)
 
     def _open_row(self, **fields) -> int:
-        with Session(self.db) as session:
-            row = AsRun(status=AsRunStatus.on_air, started_at=self.clock(), **fields)
-            session.add(row)
-            session.commit()
-            return row.id
+        """Commit an on_air row and return its id. When the database cannot be written (a full
+        disk) the row is kept in memory under a negative id: what it is about still airs, and the
+        row is written by flush_pending_rows once space returns."""
+        self.flush_pending_rows()
+        try:
+            with Session(self.db) as session:
+                row = AsRun(status=AsRunStatus.on_air, started_at=self.clock(), **fields)
+                session.add(row)
+                session.commit()
+                return row.id
+        except SQLAlchemyError as exc:
+            log.error("as-run row «%s» not written (%s); kept until the database can be written",
+                      fields.get("title"), _db_reason(exc))
+            return self._hold_row(AsRun(status=AsRunStatus.on_air, started_at=self.clock(), **fields))
+
+    # rows the database could not take (a full disk), by their negative id, oldest first
+    def _hold_row(self, row: AsRun, db_id: int | None = None) -> int:
+        """Keep a row in memory; `db_id` is the database row it completes (written over it later)."""
+        with self._pending_lock:
+            self._pending_ids -= 1
+            self._pending[self._pending_ids] = row
+            if db_id is not None:
+                self._pending_db_ids[self._pending_ids] = db_id
+            return self._pending_ids
+
+    def _close_pending(self, row_id: int, **fields) -> AsRunPublic:
+        with self._pending_lock:
+            row = self._pending[row_id]
+            for key, value in fields.items():
+                setattr(row, key, value)
+            if row.ended_at is None:
+                row.ended_at = self.clock()
+            if row.status != AsRunStatus.on_air:
+                row.duration_s = round((as_utc(row.ended_at) - as_utc(row.started_at)).total_seconds(), 3)
+            public = AsRunPublic.model_validate({**row.model_dump(), "id": row_id})
+        self.flush_pending_rows()
+        return public
+
+    @property
+    def pending_rows(self) -> list[AsRun]:
+        """As-run rows not yet written (the database could not be written), oldest first."""
+        with self._pending_lock:
+            return [self._pending[k] for k in sorted(self._pending, reverse=True)]
+
+    def flush_pending_rows(self) -> int:
+        """Write the closed rows a full disk held back (each once, oldest first). Returns how many
+        were written; rows still on air wait for their end, rows that still cannot be written stay."""
+        with self._pending_lock:
+            ready = [k for k in sorted(self._pending, reverse=True) if self._pending[k].status != AsRunStatus.on_air]
+            if not ready:
+                return 0
+            try:
+                with Session(self.db) as session:
+                    written: dict[int, AsRun] = {}
+                    for key in ready:
+                        values = self._pending[key].model_dump(exclude={"id"})
+                        stored = session.get(AsRun, self._pending_db_ids.get(key, 0))
+                        if stored is None:
+                            stored = AsRun(**values)
+                        else:  # the row committed on_air before the disk filled: close it
+                            for name, value in values.items():
+                                setattr(stored, name, value)
+                        session.add(stored)
+                        written[key] = stored
+                    session.commit()
+                    for key, stored in written.items():
+                        self._flushed[key] = stored.id
+            except SQLAlchemyError as exc:
+                log.warning("%d as-run row(s) still not written: %s", len(ready), _db_reason(exc))
+                return 0
+            for key in ready:
+                del self._pending[key]
+                self._pending_db_ids.pop(key, None)
+        log.info("wrote %d as-run row(s) held back while the database could not be written", len(ready))
+        return len(ready)
 
     def _close_row(self, row_id: int, **fields) -> AsRunPublic:
+        if row_id < 0:
+            with self._pending_lock:
+                held = row_id in self._pending
+                row_id = row_id if held else self._flushed[row_id]  # written meanwhile: its real id
+            if held:
+                return self._close_pending(row_id, **fields)
+        try:
+            return self._close_db_row(row_id, **fields)
+        except SQLAlchemyError as exc:
+            # the row stays on_air in the database (recovered as interrupted at the next start);
+            # its outcome is written as a row of its own once the disk allows
+            log.error("as-run row %s not closed (%s); its outcome is kept until it can be written", row_id,
+                      _db_reason(exc))
+            held = AsRun(status=AsRunStatus.on_air, started_at=self.clock(), title=f"Mục nhật ký số {row_id}")
+            try:
+                with Session(self.db) as session:
+                    stored = session.get(AsRun, row_id)
+                    if stored is not None:
+                        held = AsRun(**stored.model_dump(exclude={"id"}))
+            except SQLAlchemyError:
+                pass
+            return self._close_pending(self._hold_row(held, db_id=row_id), **fields)
+
+    def _close_db_row(self, row_id: int, **fields) -> AsRunPublic:
         with Session(self.db) as session:
             row = session.get(AsRun, row_id)
             for key, value in fields.items():
@@ -656,6 +763,9 @@ class Station:
         from .scheduling import store
 
         name = getattr(slot, "name", None) or str(slot)
+        planned_utc = planned_at.astimezone(timezone.utc)
+        if any(r.slot == name and as_utc(r.planned_at) == planned_utc for r in self.pending_rows):
+            return True  # aired while the disk was full: its rows wait to be written
         with Session(self.db) as session:
             return bool(store.occurrence_rows(session=session, slot_name=name, planned_at=planned_at))
 
@@ -705,9 +815,7 @@ class Station:
         if not out.is_file():
             out.parent.mkdir(parents=True, exist_ok=True)
             samples = decode(source, sample_rate=rate, channels=1)[: int(rate * slot.length_s)]
-            tmp = out.with_name(out.name + ".part")
-            write_wav(tmp, samples, sample_rate=rate)
-            tmp.replace(out)
+            write_wav(out, samples, sample_rate=rate)  # whole or not at all (media.write_wav)
         return out
 
     def _air_relay(self, *, slot: Slot, planned_at: datetime, player: Player, note: str | None) -> AsRunPublic:
@@ -778,7 +886,10 @@ class Station:
                 for item in programme.items:
                     if item.problem:
                         # offline only: air time never waits on the network (a hanging gTTS)
-                        self.prepare_bulletin_offline(item.bulletin_id)
+                        try:
+                            self.prepare_bulletin_offline(item.bulletin_id)
+                        except SQLAlchemyError as exc:  # a full disk: the rest of the slot still airs
+                            log.error("bulletin %s: render result not stored: %s", item.bulletin_id, _db_reason(exc))
                 programme = self.programme(slot=slot, planned_at=planned_at)
             rows: list[AsRunPublic] = []
             # urgent announcements take the player between items (see urgent.AirGate)
@@ -843,7 +954,10 @@ class Station:
                     title=deferred.title, bulletin_id=deferred.bulletin_id, slot=slot.name, planned_at=planned_utc
                 )
                 rows.append(self._close_row(row_id, status=AsRunStatus.deferred, reason=deferred.reason))
-            self._mark_scheduled({r.bulletin_id for r in rows if r.status == AsRunStatus.aired and r.bulletin_id})
+            try:
+                self._mark_scheduled({r.bulletin_id for r in rows if r.status == AsRunStatus.aired and r.bulletin_id})
+            except SQLAlchemyError as exc:  # a full disk: statuses follow the rows once they are written
+                log.error("bulletin statuses not updated after %s: %s", slot.name, _db_reason(exc))
             return rows
 
     # ------------------------------------------------------------------ urgent
@@ -977,9 +1091,7 @@ class Station:
         out = self.settings.cache_dir / "filler" / f"{key[:32]}.wav"
         if not out.is_file():
             out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(out.name + ".part")
-            write_wav(tmp, decode(source, sample_rate=rate, channels=1), sample_rate=rate)
-            tmp.replace(out)
+            write_wav(out, decode(source, sample_rate=rate, channels=1), sample_rate=rate)  # whole or nothing
         return out
 
     def silence_fallback(self, *, player: Player, slot: str | None, planned_at: datetime | None,
@@ -1009,6 +1121,20 @@ class Station:
             started_at=result.started_at, ended_at=result.ended_at,
         )
         return [alarm, filler]
+
+
+def _write_or_say(path: Path, text: str) -> None:
+    """write_atomic, with a failing disk said as an AudioError (one line) rather than a bare OSError."""
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise AudioError(f"Không ghi được tệp {path}: {exc.strerror or exc}", path=str(path)) from exc
+
+
+def _db_reason(exc: BaseException) -> str:
+    """SQLite's own words for a database error (no SQLAlchemy links or statements)."""
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).splitlines()[0]
 
 
 def _silent_on_air(row: AsRunPublic) -> bool:

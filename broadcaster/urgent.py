@@ -390,7 +390,8 @@ class UrgentDesk:
         try:
             if source == "text":
                 # offline engine only: an urgent message never waits on the network
-                path = self.station.render_text(what, engine="espeak", jingles=False).path
+                # an urgent message airs even on a nearly full disk (min_free_mb refuses bulletins only)
+                path = self.station.render_text(what, engine="espeak", jingles=False, space_check=False).path
             else:
                 path = prepare_recording(self.station.settings, Path(what))
             out.set_result(path)

@@ -203,6 +203,7 @@ class MicSource:
         self._closed = False
         self.error: str | None = None
         self.frames_archived = 0
+        self.archive_error: str | None = None  # why the archive stopped (the broadcast does not)
         self.archive.parent.mkdir(parents=True, exist_ok=True)
         self._part = self.archive.with_name(self.archive.name + ".part")
         self._wav = wave.open(str(self._part), "wb")
@@ -262,8 +263,13 @@ class MicSource:
             got += len(block)
         if pieces:
             data = np.concatenate(pieces)
-            self._wav.writeframes(data.astype("<i2").tobytes())
-            self.frames_archived += len(data)
+            if self.archive_error is None:
+                try:
+                    self._wav.writeframes(data.astype("<i2").tobytes())
+                    self.frames_archived += len(data)
+                except OSError as exc:  # a full disk ends the archive, never the live broadcast
+                    self.archive_error = str(exc)
+                    log.error("microphone archive %s stopped: %s; the live broadcast goes on", self.archive, exc)
             return data
         if self.error is not None:
             raise AudioError(self.error)
@@ -282,11 +288,14 @@ class MicSource:
                 call()
             except (PlayoutError, Exception) as exc:  # a card already gone: the archive still matters
                 log.info("closing the microphone: %s", exc)
-        self._wav.close()
-        if self.frames_archived:
+        try:
+            self._wav.close()
+        except OSError as exc:  # the header could not be completed (a full disk)
+            self.archive_error = self.archive_error or str(exc)
+        if self.frames_archived and self.archive_error is None:
             self._part.replace(self.archive)
         else:
-            self._part.unlink(missing_ok=True)
+            self._part.unlink(missing_ok=True)  # no half-written archive left behind
         if self._dropped:
             log.warning("microphone: %d frames dropped (the player fell behind)", self._dropped)
 

@@ -334,6 +334,7 @@ class SlotScheduler:
         self.lookback = timedelta(days=settings.missed_lookback_days)
         self.poll_s = float(poll_s if poll_s is not None else settings.scheduler_poll_s)
         self.lock = lock or DataDirLock(settings.data_dir)
+        self._owns_lock = False  # a lock its caller already held stays held (the caller releases it)
         self.tz = station.tz
         self._version: int | None = None
         self._reconciled_at: datetime | None = None  # `now` of the last reconcile
@@ -366,6 +367,7 @@ class SlotScheduler:
         Raises ScheduleError ("Đài đang chạy ở thư mục dữ liệu này") when another
         scheduler holds the lock.
         """
+        self._owns_lock = not self.lock.held
         self.lock.acquire()
         try:
             store.ensure_timetable(engine=self.station.db, settings=self.station.settings)
@@ -386,7 +388,7 @@ class SlotScheduler:
         except BaseException:
             if self._scheduler.state != STATE_STOPPED:
                 self._scheduler.shutdown(wait=False)
-            self.lock.release()
+            self._release_lock()
             raise
         self._started = True
         self._stop.clear()
@@ -410,6 +412,10 @@ class SlotScheduler:
                 self._touch()
             except Exception:  # the database may be gone at exit; the lock must still go
                 log.exception("could not record the last check")
+            self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._owns_lock:
             self.lock.release()
 
     def __enter__(self) -> SlotScheduler:

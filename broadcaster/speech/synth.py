@@ -405,9 +405,14 @@ class Synthesizer:
                 "fade_ms": s.fade_ms,
             },
         }
+        sidecar_path = path.with_suffix(".json")
         try:
-            _atomic_write(path.with_suffix(".json"), json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
-            _atomic_write(path, _wav_bytes(samples, s.sample_rate))
+            _atomic_write(sidecar_path, json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
+            try:
+                _atomic_write(path, _wav_bytes(samples, s.sample_rate))
+            except BaseException:
+                sidecar_path.unlink(missing_ok=True)  # no sidecar without its audio
+                raise
         except OSError as exc:
             # Not an engine's fault (a full or failing disk): another engine would fail the same way.
             message = f"Không ghi được tệp giọng đọc vào {self.cache_dir}: {exc}"

@@ -53,12 +53,11 @@ def read_or_create_api_token(settings: Settings) -> str:
         return existing
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
-    tmp = path.with_suffix(".part")
-    # created 0600 from the start: the token is never readable by others, not even briefly
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    os.replace(tmp, path)
+    from ..disk import write_atomic
+
+    # created 0600 from the start: the token is never readable by others, not even briefly;
+    # whole or not at all (a full disk leaves no .part)
+    write_atomic(path, token + "\n", mode=0o600)
     try:
         os.chmod(path, 0o600)
     except OSError:  # pragma: no cover - Windows

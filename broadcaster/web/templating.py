@@ -85,6 +85,16 @@ def device_banner(request: Request) -> str | None:
     return None if is_open else NO_DEVICE_BANNER
 
 
+def disk_banner(request: Request) -> str | None:
+    """The low-disk warning (disk.low_space) while the data directory's disk is below min_free_mb."""
+    from ..disk import low_space
+
+    try:
+        return low_space(station_of(request).settings)
+    except Exception:  # the banner must never break a page
+        return None
+
+
 def flash(request: Request, message: str) -> None:
     """Keep a message for the next page this browser loads (stored on the server-side session)."""
     user = load_user(request)
@@ -129,6 +139,7 @@ def render(
         "csrf_token": user.csrf_token if user else context.get("csrf_token", "") if context else "",
         "flash": pop_flash(request) if user and not request.headers.get("hx-request") else None,
         "device_banner": device_banner(request),
+        "disk_banner": disk_banner(request),
         "nav": [(url, label) for url, label, roles in NAV if user and (roles is None or user.role in roles)],
         "current_path": request.url.path,
         "local_dt": lambda value, fmt="%d/%m/%Y %H:%M": local_dt(request, value, fmt),
