@@ -218,7 +218,7 @@ def schedule_add(
     )
     station = _station(ctx, data_dir)
     with Session(station.db) as session:
-        added = store.add_slot(session=session, slot=slot)
+        added = store.add_slot(session=session, slot=slot, settings=station.settings)
     typer.echo(added.id)
 
 
@@ -271,7 +271,9 @@ def schedule_import(
     """Thay toàn bộ lịch phát bằng nội dung một tệp TOML (kiểm tra hết trước khi thay)."""
     station = _station(ctx, data_dir)
     with Session(station.db) as session:
-        count = store.import_timetable(session=session, path=file, station_timezone=station.settings.timezone)
+        count = store.import_timetable(
+            session=session, path=file, station_timezone=station.settings.timezone, settings=station.settings
+        )
     typer.echo(f"Đã nhập {count} khung giờ từ {file}")
 
 

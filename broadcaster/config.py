@@ -109,6 +109,18 @@ class Settings(BaseSettings):
         15.0, gt=0, description="Seconds before an amplifier command is abandoned (the broadcast goes on)"
     )
 
+    # relay sources (issue 9, item 1): what a relay slot may play
+    media_dir: Path | None = Field(
+        None,
+        description="Folder of the audio files relay slots may play (nothing outside it is relayed); "
+        "empty = <data_dir>/media",
+    )
+
+    @property
+    def media_path(self) -> Path:
+        """The media folder relay files must lie in (media_dir, else <data_dir>/media)."""
+        return Path(self.media_dir) if self.media_dir else self.data_dir / "media"
+
     @field_validator("engine_order", mode="before")
     @classmethod
     def _split_engines(cls, value: Any) -> Any:

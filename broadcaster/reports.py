@@ -1187,15 +1187,15 @@ def slot_from_form(form: dict, *, where: str = "Khung giờ") -> Slot:
     return slot_from_mapping(raw, where)
 
 
-def update_slot(*, session: Session, ref: str | int, slot: Slot) -> SlotPublic:
+def update_slot(*, session: Session, ref: str | int, slot: Slot, settings=None) -> SlotPublic:
     """Change a slot in place (same id). A new name must be free; bulletins that chose the
     slot by its old name follow the rename. Commits once; bumps the timetable version so a
     running serve reconciles its jobs."""
-    from .scheduling.store import _find, _record_values, bump_timetable_version
+    from .scheduling.store import _find, _record_values, bump_timetable_version, check_source
     from .scheduling.timetable import validate_slot
 
     record = _find(session, ref)
-    slot = validate_slot(slot)
+    slot = check_source(validate_slot(slot), settings=settings)
     old_name = record.name
     if slot.name != old_name:
         if session.exec(select(SlotRecord).where(SlotRecord.name == slot.name)).first() is not None:

@@ -286,7 +286,8 @@ def test_relay_cut_by_urgent_goes_on_for_the_rest_of_its_set_time(station, playe
 
     from broadcaster.scheduling.timetable import Slot
 
-    source = write_wav(tmp_path / "vov.wav", tone(330, 120.0))
+    station.settings.media_path.mkdir(parents=True, exist_ok=True)  # relay files live in the media folder
+    source = write_wav(station.settings.media_path / "vov.wav", tone(330, 120.0))
     now = datetime.now(timezone.utc)
     relay = Slot(name="Tiếp sóng thử", at=now.time(), kind="relay", source=str(source), duration_min=1)
     box = {}
