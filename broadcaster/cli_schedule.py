@@ -194,7 +194,11 @@ def schedule_add(
     date_from: Annotated[Optional[str], typer.Option("--from", help="Phát từ ngày (YYYY-MM-DD).")] = None,
     date_until: Annotated[Optional[str], typer.Option("--until", help="Phát đến ngày (YYYY-MM-DD).")] = None,
     source: Annotated[
-        Optional[str], typer.Option("--source", help="Tiếp sóng: địa chỉ luồng hoặc tệp âm thanh.")
+        Optional[str],
+        typer.Option(
+            "--source",
+            help="Tiếp sóng: luồng http(s) hoặc tệp âm thanh trong thư mục media của đài (media_dir, mặc định data/media/).",
+        ),
     ] = None,
     duration_min: Annotated[
         Optional[int], typer.Option("--duration-min", help="Tiếp sóng: thời lượng, phút.")

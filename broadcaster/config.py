@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         "empty = <data_dir>/media",
     )
 
+    @field_validator("media_dir", mode="before")
+    @classmethod
+    def _empty_media_dir(cls, value: Any) -> Any:
+        # `media_dir = ""` (the template's empty value) means the default, not the working directory
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def media_path(self) -> Path:
         """The media folder relay files must lie in (media_dir, else <data_dir>/media)."""

@@ -59,7 +59,9 @@ def init_data_dir(settings: Settings) -> list[str]:
     Returns what was created this time (empty when everything already existed).
     """
     created: list[str] = []
-    for directory in (settings.data_dir, settings.cache_dir, settings.cache_dir / "items"):
+    # the default media folder too: where an officer puts the files relay slots may play
+    media = [settings.media_path] if settings.media_dir is None else []
+    for directory in (settings.data_dir, settings.cache_dir, settings.cache_dir / "items", *media):
         if not directory.exists():
             directory.mkdir(parents=True, exist_ok=True)
             created.append(str(directory))

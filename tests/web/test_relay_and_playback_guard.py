@@ -126,3 +126,19 @@ def test_log_audio_serves_only_the_archive_and_the_cache(app, station, token):
     new = _row(station, str(data_dir / "cache" / "items" / "tin.wav"), "Sau")
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as other:
         assert other.execute("select count(*) from as_run where id = ?", (new,)).fetchone()[0] == 1
+
+
+def test_bulletin_audio_never_serves_the_station_files(app, station, token):
+    from broadcaster.models import Bulletin
+
+    with Session(station.db) as session:
+        row = Bulletin(title="Cũ", text="Nội dung.", item_path=str(station.settings.db_path),
+                       recording_path=str(token))
+        session.add(row)
+        session.commit()
+        bid = row.id
+    client = login(app, station, "bientap", "editor")
+    for url in (f"/bulletins/{bid}/audio", f"/bulletins/{bid}/recording"):
+        answer = client.get(url)
+        assert answer.status_code == 404, url
+        assert TOKEN_TEXT.encode() not in answer.content and b"SQLite format" not in answer.content, url
