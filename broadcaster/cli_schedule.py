@@ -194,7 +194,11 @@ def schedule_add(
     date_from: Annotated[Optional[str], typer.Option("--from", help="Phát từ ngày (YYYY-MM-DD).")] = None,
     date_until: Annotated[Optional[str], typer.Option("--until", help="Phát đến ngày (YYYY-MM-DD).")] = None,
     source: Annotated[
-        Optional[str], typer.Option("--source", help="Tiếp sóng: địa chỉ luồng hoặc tệp âm thanh.")
+        Optional[str],
+        typer.Option(
+            "--source",
+            help="Tiếp sóng: luồng http(s) hoặc tệp âm thanh trong thư mục media của đài (media_dir, mặc định data/media/).",
+        ),
     ] = None,
     duration_min: Annotated[
         Optional[int], typer.Option("--duration-min", help="Tiếp sóng: thời lượng, phút.")
@@ -218,7 +222,7 @@ def schedule_add(
     )
     station = _station(ctx, data_dir)
     with Session(station.db) as session:
-        added = store.add_slot(session=session, slot=slot)
+        added = store.add_slot(session=session, slot=slot, settings=station.settings)
     typer.echo(added.id)
 
 
@@ -271,7 +275,9 @@ def schedule_import(
     """Thay toàn bộ lịch phát bằng nội dung một tệp TOML (kiểm tra hết trước khi thay)."""
     station = _station(ctx, data_dir)
     with Session(station.db) as session:
-        count = store.import_timetable(session=session, path=file, station_timezone=station.settings.timezone)
+        count = store.import_timetable(
+            session=session, path=file, station_timezone=station.settings.timezone, settings=station.settings
+        )
     typer.echo(f"Đã nhập {count} khung giờ từ {file}")
 
 

@@ -160,6 +160,24 @@ class Settings(BaseSettings):
         f"is logged and the console shows a banner; what is already rendered still airs (at least {MIN_FREE_MB_FLOOR})",
     )
 
+    # relay sources (issue 9, item 1): what a relay slot may play
+    media_dir: Path | None = Field(
+        None,
+        description="Folder of the audio files relay slots may play (nothing outside it is relayed); "
+        "empty = <data_dir>/media",
+    )
+
+    @field_validator("media_dir", mode="before")
+    @classmethod
+    def _empty_media_dir(cls, value: Any) -> Any:
+        # `media_dir = ""` (the template's empty value) means the default, not the working directory
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def media_path(self) -> Path:
+        """The media folder relay files must lie in (media_dir, else <data_dir>/media)."""
+        return Path(self.media_dir) if self.media_dir else self.data_dir / "media"
+
     @field_validator("engine_order", mode="before")
     @classmethod
     def _split_engines(cls, value: Any) -> Any:

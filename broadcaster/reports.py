@@ -394,20 +394,25 @@ def _value(enum_value) -> str | None:
     return str(getattr(enum_value, "value", enum_value))
 
 
-def playable_path(path: str | None, data_dir: Path) -> Path | None:
-    """The file of an as-run row if it is an existing file under the data directory, else None.
+STATION_WRITTEN_DIRS = ("archive", "cache")  # what the station itself writes and may play back
 
-    Only files under the data dir are ever served: a row's path is data, and data must not
-    turn the console into a reader of arbitrary files on the station PC.
+
+def playable_path(path: str | None, data_dir: Path) -> Path | None:
+    """The file of an as-run row if it is an existing file the station itself wrote (under
+    <data_dir>/archive or <data_dir>/cache, after symlinks and `..` are resolved), else None.
+
+    A row's path is data, and data must not turn the console into a reader of other files:
+    not the database or run/api-token (an older version let a relay slot point at them), and
+    not even an open()+close() of the database file in serve, which drops SQLite's locks.
     """
     if not path:
         return None
     try:
         resolved = Path(path).resolve()
-        root = Path(data_dir).resolve()
-    except (OSError, RuntimeError):
+        roots = [(Path(data_dir) / name).resolve() for name in STATION_WRITTEN_DIRS]
+    except (OSError, RuntimeError, ValueError):
         return None
-    if not resolved.is_relative_to(root) or not resolved.is_file():
+    if not any(resolved.is_relative_to(root) for root in roots) or not resolved.is_file():
         return None
     return resolved
 
@@ -1187,15 +1192,15 @@ def slot_from_form(form: dict, *, where: str = "Khung giờ") -> Slot:
     return slot_from_mapping(raw, where)
 
 
-def update_slot(*, session: Session, ref: str | int, slot: Slot) -> SlotPublic:
+def update_slot(*, session: Session, ref: str | int, slot: Slot, settings=None) -> SlotPublic:
     """Change a slot in place (same id). A new name must be free; bulletins that chose the
     slot by its old name follow the rename. Commits once; bumps the timetable version so a
     running serve reconciles its jobs."""
-    from .scheduling.store import _find, _record_values, bump_timetable_version
+    from .scheduling.store import _find, _record_values, bump_timetable_version, check_source
     from .scheduling.timetable import validate_slot
 
     record = _find(session, ref)
-    slot = validate_slot(slot)
+    slot = check_source(validate_slot(slot), settings=settings)
     old_name = record.name
     if slot.name != old_name:
         if session.exec(select(SlotRecord).where(SlotRecord.name == slot.name)).first() is not None:

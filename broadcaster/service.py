@@ -69,7 +69,9 @@ def init_data_dir(settings: Settings) -> list[str]:
     if not settings.data_dir.exists():
         private_dir(settings.data_dir)  # 0700: the database holds the password hashes
         created.append(str(settings.data_dir))
-    for directory in (settings.cache_dir, settings.cache_dir / "items"):
+    # the default media folder too: where an officer puts the files relay slots may play
+    media = [settings.media_path] if settings.media_dir is None else []
+    for directory in (settings.cache_dir, settings.cache_dir / "items", *media):
         if not directory.exists():
             directory.mkdir(parents=True, exist_ok=True)
             created.append(str(directory))
@@ -796,12 +798,13 @@ class Station:
         import wave
 
         from .media import decode, write_wav
+        from .sources import check_relay_source
 
-        source = Path(slot.source or "").expanduser()
-        if not source.is_absolute():
-            source = self.settings.data_dir / source
-        if not source.is_file():
-            raise NotFoundError(f"Không tìm thấy tệp tiếp sóng: {source}", path=str(source))
+        # inside the media folder, not a station file, and audio (ffmpeg decodes its start)
+        # before anything in this process opens it: see sources.py for why that order matters
+        source = check_relay_source(slot.source or "", self.settings)
+        if not isinstance(source, Path):
+            raise InputError(f"Nguồn tiếp sóng {source} là luồng, không phải tệp")
         rate = self.settings.sample_rate
         try:
             with wave.open(str(source), "rb") as wav:
@@ -835,6 +838,12 @@ class Station:
             return self.log_failure(reason="Đã quá giờ kết thúc tiếp sóng", **fields)
         source = slot.source or ""
         if is_stream_url(source):
+            from .sources import check_stream_url
+
+            try:
+                check_stream_url(source)  # an older database may hold rtsp://, file:…
+            except BroadcasterError as exc:
+                return self.log_failure(reason=str(exc), **fields)
             play_stream = getattr(player, "play_stream", None)
             if play_stream is None:
                 return self.log_failure(reason="Trình phát chưa hỗ trợ tiếp sóng luồng (URL)", **fields)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +52,7 @@ TONE_TITLE = "Tín hiệu chú ý (khẩn cấp)"
 SEIZE_POLL_S = 0.005  # how often the desk re-sends the interrupt while a programme item is still playing
 SEIZE_TIMEOUT_S = 10.0
 TEXT_TITLE_CHARS = 60
+MAX_EVERY_MIN = 24 * 60  # a repeat interval longer than a day is a typing mistake, not a plan
 
 
 def _utc_now() -> datetime:
@@ -201,6 +203,24 @@ def _iso_ms(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds") if value else None
 
 
+def check_every_min(value: Any) -> float | None:
+    """The minutes between airings of a repeated urgent message: a finite number above 0 and at
+    most MAX_EVERY_MIN (None when not given; "" from a form counts as not given). InputError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise InputError(f"Khoảng cách giữa các lần phát '{value}' không hợp lệ")
+    try:
+        minutes = float(value.replace(",", ".").strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"Khoảng cách giữa các lần phát '{value}' không hợp lệ") from None
+    if not (math.isfinite(minutes) and 0 < minutes <= MAX_EVERY_MIN):
+        raise InputError(
+            f"Khoảng cách giữa các lần phát (phút) phải lớn hơn 0 và không quá {MAX_EVERY_MIN} phút (24 giờ)"
+        )
+    return minutes
+
+
 def _clean_text(text: str | None) -> str | None:
     if text is None:
         return None
@@ -282,13 +302,7 @@ class UrgentDesk:
         limit = self.station.settings.urgent_max_repeat
         if not 1 <= repeat <= limit:
             raise InputError(f"Số lần phát phải từ 1 đến {limit}")
-        if every_min is not None:
-            try:
-                every_min = float(every_min)
-            except (TypeError, ValueError):
-                raise InputError(f"Khoảng cách giữa các lần phát '{every_min}' không hợp lệ") from None
-            if not every_min > 0:
-                raise InputError("Khoảng cách giữa các lần phát (phút) phải lớn hơn 0")
+        every_min = check_every_min(every_min)
         source = chosen[0]
         if source == "text":
             if not text:
@@ -298,10 +312,16 @@ class UrgentDesk:
             check_text_length(text)  # before the tone goes out (issue 9 item 4)
             label = text if len(text) <= TEXT_TITLE_CHARS else text[: TEXT_TITLE_CHARS - 1].rstrip() + "…"
         elif source == "file":
+            from .exceptions import AudioError
+            from .sources import check_audio_file
+
             path = Path(file).expanduser()
-            if not path.is_file():
-                raise NotFoundError(f"Không tìm thấy tệp ghi âm: {path}", path=str(path))
-            file = path.resolve()
+            try:
+                # exists, is not one of the station's own files, and decodes (ffmpeg, the first
+                # second): a file that is not audio is refused here, before the tone goes out
+                file = check_audio_file(path, self.station.settings)
+            except AudioError as exc:
+                raise InputError(str(exc)) from None
             label = f"tệp {path.name}"
         else:
             if repeat != 1 or every_min is not None:
@@ -625,6 +645,8 @@ __all__ = [
     "STOP_PROGRAMME_REASON",
     "DROPPED_REASON",
     "TONE_TITLE",
+    "MAX_EVERY_MIN",
+    "check_every_min",
     "prepare_attention_tone",
     "prepare_recording",
 ]

@@ -22,6 +22,7 @@ from .exceptions import BroadcasterError, InputError
 SERVE_INFO = Path("run") / "serve.json"
 API_TOKEN = Path("run") / "api-token"
 HTTP_TIMEOUT_S = 10.0
+MAX_EVERY_MIN = 24 * 60  # as urgent.MAX_EVERY_MIN (not imported: this module stays stdlib-only)
 
 
 def resolve_data_dir(option: str | Path | None) -> Path:
@@ -121,8 +122,8 @@ def check_request(
         raise InputError(f"Không tìm thấy tệp ghi âm: {file}")
     if repeat < 1:
         raise InputError("--repeat phải từ 1 trở lên")
-    if every is not None and every <= 0:
-        raise InputError("--every phải lớn hơn 0 (phút)")
+    if every is not None and not (0 < every <= MAX_EVERY_MIN):  # NaN fails the comparison too
+        raise InputError(f"--every phải lớn hơn 0 và không quá {MAX_EVERY_MIN} phút (24 giờ)")
     if mic and (repeat != 1 or every is not None):
         raise InputError("Phát qua micro không lặp lại được (bỏ --repeat/--every)")
 

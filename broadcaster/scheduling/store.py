@@ -128,6 +128,27 @@ def _record_values(slot: Slot) -> dict:
     }
 
 
+def check_source(slot: Slot, *, settings: Settings | None, decode: bool = True) -> Slot:
+    """A relay slot's source must be an http(s) stream URL or an audio file in the media folder
+    (sources.check_relay_source); every write of a slot passes here. Without the station's
+    settings a file cannot be checked, so it is refused. ScheduleError in one line."""
+    from ..exceptions import BroadcasterError
+    from ..sources import check_relay_source, check_stream_url, looks_like_url
+
+    if not slot.is_relay or not slot.source:
+        return slot
+    try:
+        if looks_like_url(slot.source):
+            check_stream_url(slot.source)
+        elif settings is None:
+            raise ScheduleError("không kiểm tra được tệp tiếp sóng (thiếu cài đặt của đài)")
+        else:
+            check_relay_source(slot.source, settings, decode=decode)
+    except BroadcasterError as exc:
+        raise ScheduleError(f"Khung giờ «{slot.name}»: {exc}", name=slot.name) from None
+    return slot
+
+
 def list_slots(*, session: Session) -> list[SlotPublic]:
     """Every slot, by time of day then name."""
     rows = session.exec(select(SlotRecord).order_by(col(SlotRecord.at), col(SlotRecord.name))).all()
@@ -156,9 +177,10 @@ def get_slot(*, session: Session, ref: str | int) -> Slot:
     return slot_from_record(_find(session, ref))
 
 
-def add_slot(*, session: Session, slot: Slot) -> SlotPublic:
-    """Validate and store a new slot; the name must be unique. Commits."""
-    slot = validate_slot(slot)
+def add_slot(*, session: Session, slot: Slot, settings: Settings | None = None) -> SlotPublic:
+    """Validate and store a new slot; the name must be unique; a relay's source is checked
+    (check_source: a file relay needs `settings`). Commits."""
+    slot = check_source(validate_slot(slot), settings=settings)
     if session.exec(select(SlotRecord).where(SlotRecord.name == slot.name)).first() is not None:
         raise ScheduleError(f"Đã có khung giờ tên '{slot.name}' / a slot with this name exists", name=slot.name)
     record = SlotRecord(**_record_values(slot))
@@ -190,9 +212,10 @@ def set_slot_enabled(*, session: Session, ref: str | int, enabled: bool) -> Slot
     return SlotPublic.model_validate(record)
 
 
-def replace_slots(*, session: Session, timetable: Timetable) -> int:
-    """Make the slot table exactly the timetable's slots (an import). Commits; returns the count."""
-    slots = [validate_slot(s) for s in timetable.slots]
+def replace_slots(*, session: Session, timetable: Timetable, settings: Settings | None = None) -> int:
+    """Make the slot table exactly the timetable's slots (an import); every relay source is
+    checked first (check_source). Commits; returns the count."""
+    slots = [check_source(validate_slot(s), settings=settings) for s in timetable.slots]
     names = [s.name for s in slots]
     if len(set(names)) != len(names):
         raise ScheduleError("Tên khung giờ bị trùng trong lịch phát")
@@ -207,7 +230,9 @@ def replace_slots(*, session: Session, timetable: Timetable) -> int:
     return len(slots)
 
 
-def import_timetable(*, session: Session, path: Path | str, station_timezone: str) -> int:
+def import_timetable(
+    *, session: Session, path: Path | str, station_timezone: str, settings: Settings | None = None
+) -> int:
     """Replace the slots with a TOML file's; its zone must be the station's (times are local)."""
     timetable = load_timetable(path)
     if timetable.timezone != station_timezone:
@@ -215,7 +240,7 @@ def import_timetable(*, session: Session, path: Path | str, station_timezone: st
             f"{path}: múi giờ '{timetable.timezone}' khác múi giờ của đài '{station_timezone}'"
             " (sửa timezone trong tệp hoặc trong cài đặt)"
         )
-    return replace_slots(session=session, timetable=timetable)
+    return replace_slots(session=session, timetable=timetable, settings=settings)
 
 
 def ensure_timetable(
@@ -240,7 +265,7 @@ def ensure_timetable(
             timetable = load_timetable(Path(source or settings.schedule_file or builtin_schedule()))
         # the file's clock times are the station's clock times
         timetable = Timetable(timezone=settings.timezone, slots=timetable.slots)
-        count = replace_slots(session=session, timetable=timetable)
+        count = replace_slots(session=session, timetable=timetable, settings=settings)
         log.info("timetable seeded (%d slots)", count)
         return True
 
@@ -352,6 +377,7 @@ __all__ = [
     "list_slots",
     "read_timetable",
     "get_slot",
+    "check_source",
     "add_slot",
     "remove_slot",
     "set_slot_enabled",

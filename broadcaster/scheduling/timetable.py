@@ -17,7 +17,7 @@ File format (every key but `time` is optional; the first four are the original f
     from = 2026-01-01         # recurring only inside this date range (TOML dates or "YYYY-MM-DD")
     until = 2026-12-31
     date = 2026-12-24         # a one-off slot (or a one-off relay)
-    source = "https://…"      # relay: a stream URL or an audio file
+    source = "https://…"      # relay: an http(s) stream URL or an audio file in the media folder
     duration_min = 60         # relay: how long to relay
     enabled = true
 """

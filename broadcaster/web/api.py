@@ -135,7 +135,10 @@ async def post_urgent(request: Request) -> JSONResponse:
     operator = body.get("operator")
     if operator is not None and not isinstance(operator, str):
         raise ApiError(400, "Trường operator phải là chuỗi")
-    job = onair.urgent.request(
+    import functools
+
+    call = functools.partial(
+        onair.urgent.request,
         text=text,
         file=file or None,
         mic=mic,
@@ -144,6 +147,13 @@ async def post_urgent(request: Request) -> JSONResponse:
         operator=operator,
         requested_at=requested_at,
     )
+    if file:
+        import anyio
+
+        # a file is decoded (ffmpeg) before the tone goes out: off the event loop
+        job = await anyio.to_thread.run_sync(call)
+    else:
+        job = call()
     return JSONResponse(
         {"id": job.id, "requested_at": job.public()["requested_at"], "state": job.state},
         status_code=202,

@@ -136,9 +136,13 @@ def _under_data_dir(request: Request, path: str | None) -> Path:
     """A file we may serve: it exists and lies under the data directory (no symlink or .. escapes)."""
     if not path:
         raise NotFoundError("Chưa có âm thanh cho bản tin này")
-    root = station_of(request).settings.data_dir.resolve()
+    from ..sources import is_station_file
+
+    settings = station_of(request).settings
+    root = settings.data_dir.resolve()
     target = Path(path).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    # never the database or run/ (a FileResponse would open the database inside serve)
+    if not target.is_relative_to(root) or not target.is_file() or is_station_file(target, settings):
         raise NotFoundError("Không tìm thấy tệp âm thanh")
     return target
 

@@ -1,7 +1,7 @@
 """Log review (nhật ký phát sóng): filters, pages, playback of what aired, CSV/XLSX export.
 
 Every logged-in account may read the log (it is the station's record); nothing here changes
-anything. Files are served only when they lie under the data directory.
+anything. Files are served only when the station itself wrote them (data/archive, data/cache).
 """
 
 from __future__ import annotations
@@ -77,13 +77,15 @@ def log_page(request: Request, user: CurrentUser = Depends(require_user)):
 
 @router.get("/log/{row_id}/audio")
 def log_audio(row_id: int, request: Request, user: CurrentUser = Depends(require_user)):
-    """The file an as-run row played, if it still exists under the data directory."""
+    """The file an as-run row played, if it still exists in the station's archive or cache."""
     station = station_of(request)
     with Session(station.db) as session:
         row = reports.log_row(session=session, row_id=row_id)
         path = reports.playable_path(row.path, station.settings.data_dir)
     if path is None:
-        raise NotFoundError("Không còn tệp âm thanh của dòng nhật ký này (hoặc tệp nằm ngoài thư mục dữ liệu)")
+        raise NotFoundError(
+            "Không còn tệp âm thanh của dòng nhật ký này (hoặc tệp không do đài ghi vào kho lưu trữ/bộ nhớ đệm)"
+        )
     return FileResponse(path, media_type=AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream"))
 
 

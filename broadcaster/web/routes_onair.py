@@ -189,6 +189,9 @@ async def urgent_request(request: Request, user: CurrentUser = Depends(require_r
         limit = station_of(request).settings.urgent_max_repeat
         if not 1 <= repeat <= limit:
             raise InputError(f"Số lần phát phải từ 1 đến {limit}")
+        from ..urgent import check_every_min
+
+        every_min = check_every_min(form.get("every_min"))  # an absurd value is refused even for one airing
         upload_token = str(form.get("upload") or "")
         if source == "text":
             if not text:
@@ -201,7 +204,7 @@ async def urgent_request(request: Request, user: CurrentUser = Depends(require_r
                 upload_token = await _save_upload(request, upload)
             _upload_path(request, upload_token)
         elif source == "mic":
-            repeat = 1
+            repeat, every_min = 1, None
         else:
             raise InputError("Nguồn thông báo không hợp lệ")
         if not confirmed:
@@ -210,12 +213,13 @@ async def urgent_request(request: Request, user: CurrentUser = Depends(require_r
                 "source": source,
                 "text": text,
                 "repeat": repeat,
+                "every_min": every_min,
                 "upload": upload_token,
                 "upload_name": Path(getattr(form.get("recording"), "filename", "") or "").name or upload_token,
             })
         kwargs = {"text": text} if source == "text" else {"mic": True} if source == "mic" else {
             "file": _upload_path(request, upload_token)}
-        job = onair.urgent.request(repeat=repeat, operator=user.name, **kwargs)
+        job = onair.urgent.request(repeat=repeat, every_min=every_min, operator=user.name, **kwargs)
     except BroadcasterError as exc:
         context = _context(request, user)
         context.update(urgent_error=str(exc), urgent_text=text, urgent_source=source)

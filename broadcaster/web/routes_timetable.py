@@ -119,7 +119,7 @@ async def slot_create(request: Request, user: CurrentUser = Depends(require_role
             # the audit row commits with the change (store commits the session)
             accounts.record(session=session, user=user.name, action="slot.add", object_type="slot",
                             object_id=slot.name, detail=f"{slot.at:%H:%M} {slot.days_label()}")
-            created = store.add_slot(session=session, slot=slot)
+            created = store.add_slot(session=session, slot=slot, settings=station_of(request).settings)
     except ScheduleError as exc:
         return _redisplay(request, form, None, str(exc))
     flash(request, f"Đã thêm khung giờ «{created.name}» ({created.at:%H:%M}) — {user.display}.")
@@ -135,7 +135,8 @@ async def slot_update(slot_id: int, request: Request, user: CurrentUser = Depend
         with Session(station_of(request).db) as session:
             accounts.record(session=session, user=user.name, action="slot.edit", object_type="slot",
                             object_id=slot_id, detail=f"{slot.name} {slot.at:%H:%M} {slot.days_label()}")
-            updated = reports.update_slot(session=session, ref=slot_id, slot=slot)
+            updated = reports.update_slot(session=session, ref=slot_id, slot=slot,
+                                          settings=station_of(request).settings)
     except ScheduleError as exc:
         return _redisplay(request, form, slot_id, str(exc))
     flash(request, f"Đã lưu khung giờ «{updated.name}».")

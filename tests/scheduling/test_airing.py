@@ -126,7 +126,7 @@ def test_legacy_slot_name_still_works(station, render, player, clock):
 
 
 def test_file_relay_plays_for_its_set_time(station, player, clock, durations):
-    source = write_wav(station.settings.data_dir / "relay" / "tinh.wav")
+    source = write_wav(station.settings.media_path / "relay" / "tinh.wav")  # relative to the media folder
     durations[str(source)] = 3 * 3600  # a long recording: the slot's 20 minutes cut it
     relay = Slot(name="Tiếp sóng tỉnh", at=time(11), kind="relay", source="relay/tinh.wav", duration_min=20)
     eleven = local(2026, 11, 28, 11, 0)

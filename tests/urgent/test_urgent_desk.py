@@ -224,18 +224,14 @@ def test_recording_file_is_decoded_and_normalized(station, player, card, tmp_pat
     assert lufs == pytest.approx(station.settings.target_lufs, abs=1.5)
 
 
-def test_undecodable_file_gets_a_failed_row_after_the_tone(station, player, card, tmp_path):
+def test_undecodable_file_is_refused_before_the_tone(station, player, card, tmp_path):
+    # issue 9, item 8: it used to air the tone, then log a failed row; now nothing airs
     bad = tmp_path / "hỏng.mp3"
     bad.write_bytes(b"not audio at all" * 100)
     desk = _desk(station, player)
-    job = desk.request(file=bad)
-    assert job.done.wait(60) and job.state == "failed"
-    rows = station.as_run_log()
-    assert [(r.title, r.status.value) for r in rows] == [
-        (TONE_TITLE, "aired"),
-        ("Thông báo khẩn cấp: tệp hỏng.mp3", "failed"),
-    ]
-    assert "Không chuẩn bị được thông báo" in rows[1].reason and rows[1].kind == "urgent"
+    with pytest.raises(InputError, match="không phải âm thanh"):
+        desk.request(file=bad)
+    assert desk.jobs() == [] and station.as_run_log() == []
 
 
 def test_microphone_airs_after_the_tone_until_stopped_and_is_archived(station, player, card, tmp_path):
@@ -286,7 +282,8 @@ def test_relay_cut_by_urgent_goes_on_for_the_rest_of_its_set_time(station, playe
 
     from broadcaster.scheduling.timetable import Slot
 
-    source = write_wav(tmp_path / "vov.wav", tone(330, 120.0))
+    station.settings.media_path.mkdir(parents=True, exist_ok=True)  # relay files live in the media folder
+    source = write_wav(station.settings.media_path / "vov.wav", tone(330, 120.0))
     now = datetime.now(timezone.utc)
     relay = Slot(name="Tiếp sóng thử", at=now.time(), kind="relay", source=str(source), duration_min=1)
     box = {}

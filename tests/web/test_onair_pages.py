@@ -125,6 +125,16 @@ def test_urgent_recording_upload(station, onair, tmp_path):
         ({"source": "file"}, {"recording": ("ghi-am.exe", b"MZ", "application/octet-stream")}, "Tệp ghi âm phải là"),
         ({"source": "file", "upload": "../../etc/passwd", "confirmed": "1"}, None, "không hợp lệ"),
         ({"source": "text", "text": MESSAGE, "repeat": "0", "confirmed": "1"}, None, "Số lần phát phải từ 1"),
+        # an absurd interval between airings (issue 9, item 8), asked for or confirmed
+        ({"source": "text", "text": MESSAGE, "repeat": "2", "every_min": "0"}, None, "Khoảng cách giữa các lần phát"),
+        ({"source": "text", "text": MESSAGE, "repeat": "2", "every_min": "-3", "confirmed": "1"}, None,
+         "Khoảng cách giữa các lần phát"),
+        ({"source": "text", "text": MESSAGE, "repeat": "2", "every_min": "100000", "confirmed": "1"}, None,
+         "không quá 1440 phút"),
+        ({"source": "text", "text": MESSAGE, "repeat": "2", "every_min": "nan", "confirmed": "1"}, None,
+         "Khoảng cách giữa các lần phát"),
+        ({"source": "text", "text": MESSAGE, "repeat": "2", "every_min": "năm", "confirmed": "1"}, None,
+         "Khoảng cách giữa các lần phát"),
     ],
 )
 def test_bad_urgent_requests_say_why_and_air_nothing(station, onair, form, files, reason):
@@ -157,3 +167,18 @@ def test_skip_and_stop_when_nothing_plays(station, onair):
     assert "Không có bản tin nào đang phát" in client.get("/onair").text
     client.post("/onair/stop", {})
     assert "Không có khung giờ nào đang phát" in client.get("/onair").text
+
+
+def test_urgent_every_min_is_asked_once_and_reaches_the_desk(station, onair):
+    app = make_app(station, onair=onair)
+    client = login(app, station, "trucdai", "operator")
+    form = {"source": "text", "text": MESSAGE, "repeat": "2", "every_min": "5"}
+    first = client.post("/onair/urgent", form)
+    assert first.status_code == 200 and "mỗi 5 phút" in text_of(first.text)
+    assert 'name="every_min" value="5"' in first.text and onair.urgent.jobs() == []
+    second = client.post("/onair/urgent", {**form, "confirmed": "1"})
+    assert second.status_code == 303
+    (job,) = onair.urgent.jobs()
+    assert job.every_min == 5.0 and job.repeat == 2
+    onair.urgent.stop()
+    assert job.done.wait(60)
