@@ -397,7 +397,13 @@ class _WebServer:
         self.url = f"http://{shown}:{sock.getsockname()[1] if port == 0 else port}"
         self.info_path = station.settings.data_dir / "run" / "serve.json"
         app = create_app(station, onair=onair)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        # X-Forwarded-For/-Proto are believed only from a proxy the settings name: uvicorn's default
+        # (trust 127.0.0.1) lets any local client pick its address (the login limit) and https
+        trusted = station.settings.web_trusted_proxy
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off",
+            proxy_headers=bool(trusted), forwarded_allow_ips=",".join(trusted) if trusted else None,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="web", daemon=True)
         self.failed: BaseException | None = None
