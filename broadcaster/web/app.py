@@ -105,6 +105,9 @@ def create_app(station, *, onair=None, settings: Settings | None = None) -> Fast
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
+    from . import load
+
+    load.install(app, settings)  # outermost: a busy console sheds requests before anything else runs
     return app
 
 
