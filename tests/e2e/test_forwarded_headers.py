@@ -92,3 +92,26 @@ def test_forwarded_proto_does_not_make_cookies_secure(serve_url):
     assert r.status_code == 303, r.text
     session = next(h for h in r.headers.get_list("set-cookie") if h.startswith("bc_session="))
     assert "secure" not in session.lower(), session
+
+
+@pytest.mark.parametrize("trusted, expected", [(None, None), ("10.0.0.5, 10.0.0.6", "10.0.0.5,10.0.0.6")])
+def test_proxy_headers_only_from_the_named_proxy(data_dir, trusted, expected):
+    from broadcaster.cli import _bind_web_socket, _WebServer
+    from broadcaster.config import load_settings
+    from broadcaster.service import Station
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if trusted is not None:  # as an administrator writes it in settings.toml
+        (data_dir / "settings.toml").write_text(f'web_trusted_proxy = "{trusted}"\n', encoding="utf-8")
+    station = Station.open(load_settings(data_dir, engine_order=["espeak"]))
+    sock = _bind_web_socket("127.0.0.1", 0)
+    try:
+        web = _WebServer(station, None, sock, host="127.0.0.1", port=0)
+        config = web.server.config
+        assert config.proxy_headers is (expected is not None)
+        if expected is not None:
+            assert config.forwarded_allow_ips == expected
+        web.engine.dispose()
+    finally:
+        sock.close()
+        station.close()
