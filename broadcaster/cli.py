@@ -482,8 +482,20 @@ class _WebServer:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{sock.getsockname()[1] if port == 0 else port}"
         self.info_path = station.settings.data_dir / "run" / "serve.json"
-        app = create_app(station, onair=onair)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        from .db import make_engine
+
+        # the console's own connections: however busy it gets, playout, the timetable and the
+        # urgent desk (the station's engine) never wait for one of these
+        slots = station.settings.web_max_concurrent
+        self.engine = make_engine(station.settings.db_path, pool_size=slots + 4, max_overflow=slots, pool_timeout=20)
+        app = create_app(station.over_engine(self.engine), onair=onair)
+        # X-Forwarded-For/-Proto are believed only from a proxy the settings name: uvicorn's default
+        # (trust 127.0.0.1) lets any local client pick its address (the login limit) and https
+        trusted = station.settings.web_trusted_proxy
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off",
+            proxy_headers=bool(trusted), forwarded_allow_ips=",".join(trusted) if trusted else None,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="web", daemon=True)
         self.failed: BaseException | None = None
@@ -527,6 +539,7 @@ class _WebServer:
             self.sock.close()
         except OSError:
             pass
+        self.engine.dispose()
 
 
 # ------------------------------------------------------------------------- entry

@@ -132,6 +132,40 @@ class Settings(BaseSettings):
     )
     web_port: int = Field(8080, ge=1, le=65535, description="Port of the web console")
 
+    # web console under load and at the login door (issue 9, items 2 and 7: H2)
+    web_max_concurrent: int = Field(
+        8, ge=1, le=30, description="Console requests handled at once; more wait in a short queue (the "
+        "urgent routes never wait). Stays below the server's 40 worker threads"
+    )
+    web_queue: int = Field(
+        16, ge=0, description="Console requests that may wait for a free place; beyond it: 503 'Máy chủ đang bận'"
+    )
+    web_queue_timeout_s: float = Field(
+        10.0, gt=0, description="Longest a queued console request waits before it is answered 503, s"
+    )
+    web_max_exports: int = Field(
+        2, ge=1, description="Log/report exports (CSV, XLSX) built at once; one more gets 503 'Máy chủ đang bận'"
+    )
+    web_trusted_proxy: list[str] = Field(
+        [], description="Addresses of the reverse proxy whose X-Forwarded-For/-Proto are believed; "
+        "empty = trust no forwarded header"
+    )
+    login_max_failures: int = Field(5, ge=1, description="Failed logins per account and address before a pause")
+    login_max_failures_per_source: int = Field(
+        20, ge=1, description="Failed logins from one address (any account) before it must pause"
+    )
+    login_max_failures_total: int = Field(
+        100, ge=1, description="Failed logins from everywhere before every login must pause (a guessing attack)"
+    )
+    login_window_s: float = Field(300.0, gt=0, description="Failed logins are counted over this many seconds")
+
+    @field_validator("web_trusted_proxy", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     # amplifier
     amp_on_command: str | None = Field(None, description="Command that switches the amplifier on before a slot")
     amp_off_command: str | None = Field(None, description="Command that switches the amplifier off after a slot")

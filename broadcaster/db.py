@@ -20,15 +20,21 @@ SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
 
 
-def make_engine(db_path: Path | str) -> Engine:
+def make_engine(db_path: Path | str, *, pool_size: int | None = None, max_overflow: int | None = None,
+                pool_timeout: float | None = None) -> Engine:
     """An engine on a SQLite file with WAL and synchronous=FULL on every connection.
 
     WAL lets the web console read while playout writes; FULL makes a committed as-run
-    row survive a power cut, which matters more than write speed here.
+    row survive a power cut, which matters more than write speed here. `serve` makes two: one
+    for the station (playout, timetable, urgent) and one for the web console, whose pool is
+    sized with these arguments, so console load never makes the station wait for a connection.
     """
+    pool = {k: v for k, v in (("pool_size", pool_size), ("max_overflow", max_overflow),
+                              ("pool_timeout", pool_timeout)) if v is not None}
     engine = create_engine(
         f"sqlite:///{db_path}",
         connect_args={"check_same_thread": False, "timeout": 30},
+        **pool,
     )
 
     @event.listens_for(engine, "connect")

@@ -387,3 +387,16 @@ class AuditEntry(SQLModel, table=True):
     object_type: str = Field(max_length=64)
     object_id: str | None = Field(default=None, max_length=64)
     detail: str | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login (web.security.LoginLimiter): kept in the database so a restart does not
+    forgive a guesser. Rows older than the limiter's window are swept as new ones come."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_pair", "name", "client", "at"), Index("ix_login_failure_client", "client", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(index=True)  # seconds since the epoch (the limiter's clock)
+    name: str = Field(max_length=64)
+    client: str = Field(max_length=64)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import SQLAlchemyError
 
 from .exceptions import BroadcasterError, PlayoutError
+from .faults import report_fault
 from .models import AsRunStatus
 from .scheduling.amp import Amplifier
 from .scheduling.clock import Clock, RealClock
@@ -203,6 +204,9 @@ class OnAir:
         except BroadcasterError as exc:
             self.say(f"Lỗi khi dựng trước khung {slot.name}: {exc}")
             return
+        except Exception as exc:  # never the end of the station: an alarm row, and the slot still airs
+            report_fault(self.station, f"dựng trước khung {slot.name}", exc)
+            return
         when = f"{planned_at.astimezone(self.station.tz):%H:%M %d/%m}"
         for bulletin_id, title, problem in programme.all_problems:
             self.say(f"Chưa dựng được bản tin {bulletin_id} «{title}» cho {slot.name} {when}: {problem}")
@@ -216,6 +220,9 @@ class OnAir:
                     self.say(f"Chưa dựng được bản tin {bulletin.id} «{bulletin.title}»: {bulletin.render_error}")
         except BroadcasterError as exc:
             self.say(f"Lỗi khi dựng trước các bản tin: {exc}")
+        except Exception as exc:  # e.g. the database busy: an alarm row, the station goes on
+            report_fault(self.station, "dựng trước các bản tin", exc)
+            self.say("Lỗi khi dựng trước các bản tin; đài vẫn chạy, sẽ thử lại sau.")
 
     def run(self) -> None:
         """Block until `stop` is set; always closes the stream and the scheduler.
@@ -245,7 +252,7 @@ class OnAir:
             self.check_disk()
             if recovered:
                 self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
-            self.ensure_device()
+            self._guarded("mở thiết bị âm thanh", self.ensure_device)
             scheduler.start()
         except BaseException:
             if owns_lock:
@@ -258,18 +265,19 @@ class OnAir:
             upcoming = scheduler.timetable().next_slot(self.clock.now())
             if upcoming:
                 self.say(f"Đài đang chạy. Khung giờ tới: {upcoming[0].name} lúc {upcoming[1]:%H:%M %d/%m/%Y}.")
-            self.prerender()
-            backups.tick()
+            self._guarded("dựng trước các bản tin", self.prerender)
+            self._guarded("sao lưu cơ sở dữ liệu", backups.tick)
             waited = 0.0
             retry = max(0.5, self.station.settings.device_retry_s)
             while not self.stop.wait(retry):
-                self.ensure_device()
-                backups.tick()
-                self.check_disk()
+                # no exception ends this loop (and with it serve): each becomes an alarm row
+                self._guarded("kiểm tra thiết bị âm thanh", self.ensure_device)
+                self._guarded("sao lưu cơ sở dữ liệu", backups.tick)
+                self._guarded("kiểm tra dung lượng ổ đĩa", self.check_disk)
                 waited += retry
                 if waited >= PRERENDER_EVERY_S:
                     waited = 0.0
-                    self.prerender()
+                    self._guarded("dựng trước các bản tin", self.prerender)
         finally:
             scheduler.shutdown()
             self.urgent.shutdown()
@@ -279,14 +287,24 @@ class OnAir:
             if owns_lock:
                 scheduler.lock.release()
 
+    def _guarded(self, what: str, step: Callable[[], object]) -> None:
+        try:
+            step()
+        except Exception as exc:
+            report_fault(self.station, what, exc)
+
     # ------------------------------------------------------------------ operator controls
-    def status(self) -> dict:
+    def status(self, station: Station | None = None) -> dict:
         """What is on air: the item (title, path, kind, slot, elapsed and length in seconds), what
-        comes next in the slot and in the timetable, urgent requests, whether the card is open."""
+        comes next in the slot and in the timetable, urgent requests, whether the card is open.
+
+        `station`: whose connections read the database (the web console passes its own view, so
+        its polling never takes the station's connections)."""
         from .urgent import _iso_ms
 
+        reader = station or self.station
         now = self.clock.now()
-        row = self.station.on_air_row()
+        row = reader.on_air_row()
         playing = None
         if row is not None:
             length = _wav_seconds(row.path)
@@ -305,7 +323,7 @@ class OnAir:
         gate = self.station.air_gate
         upcoming = None
         try:
-            found = self.station.timetable().next_slot(now)
+            found = reader.timetable().next_slot(now)
         except Exception:  # status must answer even when the timetable cannot be read
             log.exception("reading the timetable for status failed")
             found = None

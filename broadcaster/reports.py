@@ -92,12 +92,17 @@ def ensure_topics(*, session: Session) -> list[TopicPublic]:
     """
     from .scheduling.store import get_state, set_state
 
+    from sqlalchemy.exc import IntegrityError
+
     if not get_state(session=session, key=TOPICS_SEEDED_KEY):
-        if session.exec(select(Topic)).first() is None:
-            for position, name in enumerate(DEFAULT_TOPICS, start=1):
-                session.add(Topic(name=name, position=position, created_by="hệ thống"))
-        set_state(session=session, key=TOPICS_SEEDED_KEY, value="1")
-        session.commit()
+        try:
+            if session.exec(select(Topic)).first() is None:
+                for position, name in enumerate(DEFAULT_TOPICS, start=1):
+                    session.add(Topic(name=name, position=position, created_by="hệ thống"))
+            set_state(session=session, key=TOPICS_SEEDED_KEY, value="1")
+            session.commit()
+        except IntegrityError:  # another request seeded them at the same moment: use its list
+            session.rollback()
     return list_topics(session=session)
 
 

@@ -151,6 +151,16 @@ class Station:
     def close(self) -> None:
         self.db.dispose()
 
+    def over_engine(self, engine: Engine) -> Station:
+        """This station seen through another engine (serve's web console has its own pool): the
+        same settings, air gate, locks and caches; only the database connections differ."""
+        import copy
+
+        _ = self.air_gate  # made now, so both views share the one gate
+        view = copy.copy(self)
+        view.db = engine
+        return view
+
     # ------------------------------------------------------------------ speech
     def lexicon(self):
         """The effective lexicon (built-in + the station's file), reloaded when the file changes."""

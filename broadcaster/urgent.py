@@ -454,9 +454,11 @@ class UrgentDesk:
                 # the microphone ends when it is stopped: that is its normal end
                 stopped = job.stop_event.is_set() and not (job.source == "mic" and job.airings)
                 job.state = "stopped" if stopped else "done"
-        except Exception as exc:  # a bug must end this request, never the station
-            log.exception("urgent request %s failed", job.id)
+        except Exception as exc:  # a bug must end this request, never the station: an alarm row says so
+            from .faults import report_fault
+
             job.state, job.error = "failed", job.error or f"Lỗi: {exc}"
+            report_fault(self.station, f"phát thông báo khẩn cấp số {job.id}", exc)
         finally:
             if job.state == "done":
                 self.say(f"Đã phát xong thông báo khẩn cấp ({job.airings} lần).")

@@ -539,8 +539,12 @@ class SlotScheduler:
                 log.info("slot %s at %s already has its as-run rows; not aired again", slot.name, planned)
                 return
             self.on_slot(slot, planned)
-        except Exception:  # one bad slot must never stop the next one
+        except Exception as exc:  # one bad slot must never stop the next one: an alarm row says so
+            from ..faults import report_fault
+
             log.exception("%s job of slot %s at %s failed", kind, slot.name, planned)
+            doing = "dựng trước" if kind == PREP else "phát"
+            report_fault(self.station, f"{doing} khung {slot.name} lúc {planned:%H:%M %d/%m/%Y}", exc)
         finally:
             if kind == AIR:
                 self._done(scheduled_at)

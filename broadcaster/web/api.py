@@ -189,7 +189,9 @@ async def get_onair(request: Request) -> JSONResponse:
     import anyio
 
     # status reads the database: off the event loop
-    return JSONResponse(await anyio.to_thread.run_sync(onair.status))
+    from .security import station_of
+
+    return JSONResponse(await anyio.to_thread.run_sync(onair.status, station_of(request)))
 
 
 __all__ = ["router", "require_token", "ApiError"]

@@ -84,7 +84,10 @@ def create_app(station, *, onair=None, settings: Settings | None = None) -> Fast
     app.state.settings = settings
     app.state.api_token = read_or_create_api_token(settings)
     app.state.templates = make_templates()
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = LoginLimiter(
+        engine=station.db, limit=settings.login_max_failures, window_s=settings.login_window_s,
+        per_source=settings.login_max_failures_per_source, total=settings.login_max_failures_total,
+    )
     # Secure cookies only when served over https (a reverse proxy): plain-http localhost must work
     app.state.secure_cookies = False
 
@@ -102,6 +105,9 @@ def create_app(station, *, onair=None, settings: Settings | None = None) -> Fast
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
+    from . import load
+
+    load.install(app, settings)  # outermost: a busy console sheds requests before anything else runs
     return app
 
 

@@ -10,17 +10,19 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, Response
 from sqlmodel import Session
 
 from .. import reports
 from ..exceptions import InputError, NotFoundError
 from ..models import CLASS_LABELS, KIND_LABELS, STATUS_LABELS, AsRunKind, AsRunStatus, BulletinClass
+from .load import chunked, export_stream
 from .security import CurrentUser, require_user, station_of
 from .templating import render
 
 router = APIRouter()
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".ogg": "audio/ogg"}
 
 
@@ -100,19 +102,16 @@ def _attachment(name: str) -> dict[str, str]:
 
 @router.get("/log/export.csv")
 def log_export_csv(request: Request, user: CurrentUser = Depends(require_user)) -> Response:
-    """The filtered log as CSV (UTF-8 with BOM, station-local times)."""
+    """The filtered log as CSV (UTF-8 with BOM, station-local times), streamed as it is read."""
     station = station_of(request)
     filters = _filters(request)
-    session = Session(station.db)
 
     def body():
-        try:
+        with Session(station.db) as session:
             yield from reports.log_csv(session=session, tz=station.tz, filters=filters)
-        finally:
-            session.close()
 
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
-                             headers=_attachment(_export_name(filters, "csv")))
+    return export_stream(request, body, media_type="text/csv; charset=utf-8",
+                         headers=_attachment(_export_name(filters, "csv")))
 
 
 @router.get("/log/export.xlsx")
@@ -120,7 +119,10 @@ def log_export_xlsx(request: Request, user: CurrentUser = Depends(require_user))
     """The filtered log as an XLSX workbook."""
     station = station_of(request)
     filters = _filters(request)
-    with Session(station.db) as session:
-        data = reports.log_xlsx(session=session, tz=station.tz, filters=filters)
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers=_attachment(_export_name(filters, "xlsx")))
+
+    def body():
+        with Session(station.db) as session:
+            data = reports.log_xlsx(session=session, tz=station.tz, filters=filters)
+        yield from chunked(data)
+
+    return export_stream(request, body, media_type=XLSX_TYPE, headers=_attachment(_export_name(filters, "xlsx")))

@@ -48,7 +48,7 @@ def _status(request: Request) -> dict | None:
     onair = onair_of(request)
     if onair is None:
         return None
-    status = onair.status()
+    status = onair.status(station_of(request))
     for group in ("active", "recent"):
         for job in status.get("urgent", {}).get(group, []):
             job["state_label"] = STATE_LABELS.get(job.get("state"), job.get("state"))

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from .. import accounts, reports
 from ..exceptions import InputError
 from ..models import Role
+from .load import chunked, export_stream
 from .security import CurrentUser, require_role, require_user, station_of
 from .templating import flash, render
 
@@ -78,11 +79,14 @@ def report_xlsx(request: Request, user: CurrentUser = Depends(require_user)) -> 
     """The period's report as XLSX (sheets Tổng hợp and Chi tiết) for the district/province."""
     station = station_of(request)
     period = _period(request, station)
-    with Session(station.db) as session:
-        report = reports.build_report(session=session, tz=station.tz, period=period)
-    data = reports.report_xlsx(report, station_name=_station_name(station))
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers=_attachment(f"bao-cao-phat-song-{period.key}.xlsx"))
+
+    def body():
+        with Session(station.db) as session:
+            report = reports.build_report(session=session, tz=station.tz, period=period)
+        yield from chunked(reports.report_xlsx(report, station_name=_station_name(station)))
+
+    return export_stream(request, body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         headers=_attachment(f"bao-cao-phat-song-{period.key}.xlsx"))
 
 
 @router.get("/reports/export.csv")
@@ -90,10 +94,15 @@ def report_csv(request: Request, user: CurrentUser = Depends(require_user)) -> R
     """The period's report as CSV (UTF-8 with BOM)."""
     station = station_of(request)
     period = _period(request, station)
-    with Session(station.db) as session:
-        report = reports.build_report(session=session, tz=station.tz, period=period)
-    return Response(reports.report_csv(report, station_name=_station_name(station)),
-                    media_type="text/csv; charset=utf-8", headers=_attachment(f"bao-cao-phat-song-{period.key}.csv"))
+
+    def body():
+        with Session(station.db) as session:
+            report = reports.build_report(session=session, tz=station.tz, period=period)
+        data = reports.report_csv(report, station_name=_station_name(station))
+        yield from chunked(data.encode("utf-8") if isinstance(data, str) else data)
+
+    return export_stream(request, body, media_type="text/csv; charset=utf-8",
+                         headers=_attachment(f"bao-cao-phat-song-{period.key}.csv"))
 
 
 def _back(request: Request, form) -> RedirectResponse:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from threading import Lock
@@ -168,41 +167,89 @@ def prelogin_token(request: Request) -> tuple[str, bool]:
 
 
 class LoginLimiter:
-    """At most `limit` failed logins per (account, client address) in `window_s`; then 429 until they age out.
+    """Failed logins, counted in the database over `window_s` (they survive a restart of serve).
 
-    In memory: serve is one process, and a restart clearing the count is acceptable for a
-    station PC on a local network (the argon2 cost already slows guessing).
+    A login is refused (429) while any of these is reached: `limit` failures for the (account,
+    address) pair, `per_source` failures from the address whatever the account (a guesser trying
+    names), `total` failures from everywhere (a guesser spread over addresses). A success clears
+    its own pair. `engine` is the station's (the web's); without one an in-memory database is used.
+    `clock` gives seconds since the epoch (wall time: it must mean the same after a restart).
     """
 
-    def __init__(self, limit: int = 5, window_s: float = 300.0, clock=time.monotonic) -> None:
+    def __init__(self, limit: int = 5, window_s: float = 300.0, clock=time.time, *, engine=None,
+                 per_source: int = 20, total: int = 100) -> None:
         self.limit = limit
+        self.per_source = per_source
+        self.total = total
         self.window_s = window_s
         self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        if engine is None:
+            from sqlalchemy.pool import StaticPool
+            from sqlmodel import create_engine
+
+            engine = create_engine("sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        from ..models import LoginFailure
+
+        LoginFailure.__table__.create(engine, checkfirst=True)  # databases made before the table existed
+        self.engine = engine
         self._lock = Lock()
 
-    def _prune(self, key: tuple[str, str]) -> deque[float]:
-        q = self._failures[key]
-        cutoff = self.clock() - self.window_s
-        while q and q[0] <= cutoff:
-            q.popleft()
-        return q
+    @staticmethod
+    def _key(name: str, client: str) -> tuple[str, str]:
+        return name[:64], (client or "?")[:64]
 
     def blocked_for(self, name: str, client: str) -> float:
-        """Seconds until this pair may try again (0 = allowed now)."""
-        with self._lock:
-            q = self._prune((name, client))
-            if len(q) < self.limit:
-                return 0.0
-            return max(0.0, q[0] + self.window_s - self.clock())
+        """Seconds until this account may try again from this address (0 = allowed now)."""
+        from sqlalchemy import func
+        from sqlmodel import col, select
+
+        from ..models import LoginFailure
+
+        name, client = self._key(name, client)
+        now = self.clock()
+        cutoff = now - self.window_s
+        recent = col(LoginFailure.at) > cutoff
+        wait = 0.0
+        with Session(self.engine) as session:
+            for where, cap in (
+                ((LoginFailure.name == name, LoginFailure.client == client), self.limit),
+                ((LoginFailure.client == client,), self.per_source),
+                ((), self.total),
+            ):
+                count = session.exec(select(func.count()).select_from(LoginFailure).where(recent, *where)).one()
+                if count < cap:
+                    continue
+                # free again when enough of the oldest failures have aged out to go under the cap
+                oldest = session.exec(
+                    select(LoginFailure.at).where(recent, *where).order_by(col(LoginFailure.at))
+                    .offset(count - cap).limit(1)
+                ).first()
+                if oldest is not None:
+                    wait = max(wait, oldest + self.window_s - now)
+        return max(0.0, wait)
 
     def failed(self, name: str, client: str) -> None:
-        with self._lock:
-            self._prune((name, client)).append(self.clock())
+        from sqlalchemy import delete
+        from sqlmodel import col
+
+        from ..models import LoginFailure
+
+        name, client = self._key(name, client)
+        now = self.clock()
+        with self._lock, Session(self.engine) as session:
+            session.execute(delete(LoginFailure).where(col(LoginFailure.at) <= now - self.window_s))
+            session.add(LoginFailure(at=now, name=name, client=client))
+            session.commit()
 
     def succeeded(self, name: str, client: str) -> None:
-        with self._lock:
-            self._failures.pop((name, client), None)
+        from sqlalchemy import delete
+
+        from ..models import LoginFailure
+
+        name, client = self._key(name, client)
+        with self._lock, Session(self.engine) as session:
+            session.execute(delete(LoginFailure).where(LoginFailure.name == name, LoginFailure.client == client))
+            session.commit()
 
 
 def roles_text(roles: Iterable[Role]) -> str:
