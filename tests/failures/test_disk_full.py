@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta, timezone
+from datetime import timezone
 from pathlib import Path
 
 import pytest
