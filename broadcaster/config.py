@@ -188,7 +188,7 @@ class Settings(BaseSettings):
 
     # disk space (a full disk must not silence the station; issue 9 item 3)
     min_free_mb: int = Field(
-        500,
+        200,
         ge=MIN_FREE_MB_FLOOR,
         description="Free space (MB) the data directory's disk must keep: below it renders are refused, an alarm "
         f"is logged and the console shows a banner; what is already rendered still airs (at least {MIN_FREE_MB_FLOOR})",

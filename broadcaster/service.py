@@ -149,6 +149,10 @@ class Station:
         return cls(settings, **kwargs)
 
     def close(self) -> None:
+        if self._pending and not self.flush_pending_rows():
+            for row in self.pending_rows:  # the disk is still full: the log file keeps what aired
+                log.error("as-run row lost (database not writable): %s %s %s %s", row.started_at, row.title,
+                          row.status, row.reason or "")
         self.db.dispose()
 
     def over_engine(self, engine: Engine) -> Station:
