@@ -242,8 +242,11 @@ def inspect_database(path: Path) -> tuple[str, str | None, set[str]]:
             return "ok", station_id, tables
         finally:
             con.close()
-    except (sqlite3.Error, OSError):
-        return "damaged", None, set()
+    except (sqlite3.Error, OSError) as exc:
+        from .disk import is_disk_error
+
+        # a full disk makes SQLite fail even to read a WAL database: that is no lost station
+        return ("disk" if is_disk_error(exc) else "damaged"), None, set()
 
 
 _WHAT = {
@@ -290,6 +293,10 @@ def guard_database(settings: Settings) -> None:
     if marker is None and not list_backups(settings):
         return
     state, station_id, _tables = inspect_database(settings.db_path)
+    if state == "disk":
+        from .db import disk_full_message
+
+        raise ConfigError(disk_full_message(settings.db_path))
     if state == "ok":
         expected = (marker or {}).get("station_id")
         if expected and station_id and station_id != expected:

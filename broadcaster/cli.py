@@ -18,7 +18,7 @@ import click
 import typer
 
 from .config import Settings, load_settings
-from .exceptions import BroadcasterError, InputError, plain_message
+from .exceptions import BroadcasterError, InputError, ScheduleError, plain_message
 from .models import CLASS_LABELS, STATUS_LABELS, BulletinClass
 
 app = typer.Typer(
@@ -249,6 +249,22 @@ def render(
     )
 
 
+def _recover_unless_serve_runs(station) -> None:
+    """Rows left on air by a crash become interrupted, but only when no serve holds the data
+    directory: while one runs, its rows on air are really on air."""
+    from .scheduling.lock import DataDirLock
+
+    lock = DataDirLock(station.settings.data_dir)
+    try:
+        lock.acquire()
+    except ScheduleError:
+        return
+    try:
+        station.recover_interrupted()
+    finally:
+        lock.release()
+
+
 @app.command()
 def play(
     ctx: typer.Context,
@@ -261,7 +277,7 @@ def play(
     if not file.is_file():
         raise InputError(f"Không tìm thấy tệp: {file}")
     station = _station(ctx, data_dir)
-    station.recover_interrupted()
+    _recover_unless_serve_runs(station)
     player = _player(station.settings, device)
     try:
         row = station.play_file(file, player=player, title=title or file.name)

@@ -69,21 +69,28 @@ def create_schema(engine: Engine) -> None:
         raise ConfigError(open_failure(engine, exc)) from exc
 
 
+def disk_full_message(path: Path) -> str:
+    """The one line for a database that a full (or failing) disk keeps closed."""
+    from .disk import free_mb
+
+    try:
+        free = f"còn {free_mb(path.parent):.1f} MB trống"
+    except OSError:
+        free = "không đọc được dung lượng trống"
+    return (
+        f"Không mở được cơ sở dữ liệu {path}: ổ đĩa đầy hoặc lỗi ({free}). SQLite cần chỗ trống cho "
+        "tệp -wal/-shm của nó; hãy xóa bớt tệp trên ổ đĩa này rồi chạy lại."
+    )
+
+
 def open_failure(engine: Engine, exc: BaseException) -> str:
     """One line for a database that cannot be opened: a full disk said as such, else SQLite's own
     words (never SQLAlchemy's statement dumps and links)."""
-    from .disk import free_mb, is_disk_error
+    from .disk import is_disk_error
 
     path = Path(engine.url.database or "")
     if is_disk_error(exc):
-        try:
-            free = f"còn {free_mb(path.parent):.1f} MB trống"
-        except OSError:
-            free = "không đọc được dung lượng trống"
-        return (
-            f"Không mở được cơ sở dữ liệu {path}: ổ đĩa đầy hoặc lỗi ({free}). SQLite cần chỗ trống cho "
-            "tệp -wal/-shm của nó; hãy xóa bớt tệp trên ổ đĩa này rồi chạy lại."
-        )
+        return disk_full_message(path)
     return f"Không mở được cơ sở dữ liệu {path}: {plain_message(exc) or type(exc).__name__}"
 
 

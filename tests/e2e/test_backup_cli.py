@@ -6,26 +6,16 @@ restore is refused while `serve` runs; `serve` makes the daily backup itself."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 
 BIN = Path(sys.executable).parent / "broadcaster"
 
 
-@pytest.fixture
-def env(tmp_path, data_dir):
-    """No sound card, offline speech, a quick device retry (the serve loop's tick)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".asoundrc").write_text("pcm.!default { type hw; card 97 }\nctl.!default { type hw; card 97 }\n")
-    return dict(os.environ, HOME=str(home), BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]',
-                BROADCASTER_OUTPUT_DEVICE="không-có-card-này", BROADCASTER_DEVICE_RETRY_S="1")
 
 
 def cli(*args, env, input=None, timeout=120):

@@ -5,7 +5,6 @@ capture, read the as-run log back as JSON."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import wave
@@ -24,17 +23,8 @@ def cli(*args: str, env: dict, timeout: float = 180) -> subprocess.CompletedProc
 
 
 @pytest.fixture
-def env(tmp_path, data_dir):
-    """Offline settings, and a HOME whose .asoundrc sends the default ALSA device to a file."""
-    home = tmp_path / "home"
-    home.mkdir()
-    capture = tmp_path / "captured.wav"
-    (home / ".asoundrc").write_text(
-        f'pcm.!default {{ type file; slave.pcm "null"; file "{capture}"; format "wav" }}\n', encoding="utf-8"
-    )
-    e = dict(os.environ, HOME=str(home), BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]')
-    e["_capture"] = str(capture)
-    return e
+def env(file_card_env):
+    return file_card_env
 
 
 def read_capture(path: Path) -> tuple[np.ndarray, int, int]:
@@ -161,3 +151,25 @@ def test_serve_without_a_sound_card_keeps_running(env, tmp_path):
     assert out.count("Không mở được thiết bị âm thanh") == 1  # said once, retried quietly
     assert "Khung giờ tới" in out
     assert "Traceback" not in err
+
+
+def test_play_while_serve_holds_the_lock_leaves_its_row_on_air(env, tmp_path, data_dir):
+    # a row serve has on air right now: `broadcaster play` beside it must not call it interrupted
+    import sqlite3
+
+    from broadcaster.scheduling.lock import DataDirLock
+
+    assert cli("init", env=env).returncode == 0
+    db = data_dir / "broadcaster.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO as_run (title, status, kind, started_at) VALUES ('Đang phát', 'on_air', 'programme', "
+            "'2026-12-01 06:00:00')"
+        )
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEgarbage")
+    with DataDirLock(data_dir):  # as a running serve holds it
+        cli("play", str(bad), env=env)
+    with sqlite3.connect(db) as conn:
+        status = conn.execute("SELECT status FROM as_run WHERE title = 'Đang phát'").fetchone()[0]
+    assert status == "on_air"

@@ -21,13 +21,6 @@ INTERNALS = ("pydantic", "sqlalche.me", "errors.pydantic.dev", "[SQL", "Tracebac
              "validation error", "input_value")
 
 
-@pytest.fixture
-def env(tmp_path, data_dir):
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".asoundrc").write_text("pcm.!default { type hw; card 97 }\nctl.!default { type hw; card 97 }\n")
-    return dict(os.environ, HOME=str(home), BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]',
-                BROADCASTER_OUTPUT_DEVICE="không-có-card-này", BROADCASTER_DEVICE_RETRY_S="1")
 
 
 def cli(*args, env, timeout=120):

@@ -11,7 +11,6 @@ with the reason, the database file is never opened by serve, and its writes stay
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -31,14 +30,8 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture
-def env(tmp_path, data_dir):
-    home = tmp_path / "home"
-    home.mkdir()
-    capture = tmp_path / "heard.wav"
-    (home / ".asoundrc").write_text(
-        f'pcm.!default {{ type file; slave.pcm "null"; file "{capture}"; format "wav" }}\n', encoding="utf-8"
-    )
-    return dict(os.environ, HOME=str(home), BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]')
+def env(file_card_env):
+    return file_card_env
 
 
 def query(db: Path, sql: str, *args):

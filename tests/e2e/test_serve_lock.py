@@ -5,7 +5,6 @@ anything, so the first one's run/serve.json, API token and as-run log stay as th
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,19 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 BIN = Path(sys.executable).parent / "broadcaster"
 
 
-@pytest.fixture
-def env(tmp_path, data_dir):
-    """No sound card at all: ALSA's default points at a card that does not exist."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".asoundrc").write_text("pcm.!default { type hw; card 97 }\nctl.!default { type hw; card 97 }\n")
-    return dict(os.environ, HOME=str(home), BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]',
-                BROADCASTER_OUTPUT_DEVICE="không-có-card-này", BROADCASTER_DEVICE_RETRY_S="1")
 
 
 def _wait_running(path: Path, proc, out: Path, timeout: float = 60.0) -> dict:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -19,14 +18,6 @@ import pytest
 BIN = Path(sys.executable).parent / "broadcaster"
 
 
-@pytest.fixture
-def env(tmp_path, data_dir):
-    """No sound card at all: ALSA's default points at a card that does not exist."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".asoundrc").write_text("pcm.!default { type hw; card 97 }\nctl.!default { type hw; card 97 }\n")
-    return dict(os.environ, HOME=str(home), BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]',
-                BROADCASTER_OUTPUT_DEVICE="không-có-card-này", BROADCASTER_DEVICE_RETRY_S="1")
 
 
 def cli(*args, env, input=None):

@@ -44,3 +44,22 @@ def player(card, settings):
     p.open()
     yield p
     p.close()
+
+
+@pytest.fixture
+def onair(station, card, settings):
+    """A station's OnAir (urgent desk included) on the fast fake card, shut down after the test."""
+    import threading
+
+    from broadcaster.onair import OnAir
+
+    runner = OnAir(
+        station,
+        player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
+        stop=threading.Event(),
+        say=lambda message: None,
+    )
+    runner.ensure_device()
+    yield runner
+    runner.urgent.shutdown()
+    runner.player.close()

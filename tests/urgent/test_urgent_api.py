@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from urgent_helpers import air_in_thread, on_air_title, ready_bulletin, wait_for
 
-from broadcaster.onair import OnAir
 from broadcaster.urgent import SKIP_REASON, STOP_PROGRAMME_REASON, TONE_TITLE
 from broadcaster.web import api
 
@@ -17,20 +15,6 @@ TOKEN = "s3cr3t-Test_token-0123456789"
 MESSAGE = "Lũ quét ở thôn Bản Mế, bà con di chuyển lên vùng cao."
 
 
-@pytest.fixture
-def onair(station, card, settings):
-    from broadcaster.playout.player import Player
-
-    runner = OnAir(
-        station,
-        player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
-        stop=threading.Event(),
-        say=lambda message: None,
-    )
-    runner.ensure_device()
-    yield runner
-    runner.urgent.shutdown()
-    runner.player.close()
 
 
 def _app(station, onair) -> FastAPI:

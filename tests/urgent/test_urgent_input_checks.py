@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,6 @@ from fastapi.testclient import TestClient
 from serve_helpers import ApiServer
 
 from broadcaster.exceptions import BroadcasterError, InputError
-from broadcaster.onair import OnAir
 from broadcaster.web import api
 
 TOKEN = "s3cr3t-Test_token-0123456789"
@@ -30,20 +28,6 @@ MESSAGE = "Lũ quét ở thôn Bản Mế, bà con di chuyển lên vùng cao."
 BIN = Path(sys.executable).parent / "broadcaster"
 
 
-@pytest.fixture
-def onair(station, card, settings):
-    from broadcaster.playout.player import Player
-
-    runner = OnAir(
-        station,
-        player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
-        stop=threading.Event(),
-        say=lambda message: None,
-    )
-    runner.ensure_device()
-    yield runner
-    runner.urgent.shutdown()
-    runner.player.close()
 
 
 @pytest.fixture
