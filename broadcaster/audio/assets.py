@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import broadcaster
-
 from ..exceptions import AudioError
+from ..resources import data_dir, data_file
 
 #: Asset name → file in audio_assets/. A station replaces any of them through settings
 #: (intro_jingle, outro_jingle, attention_tone, filler); these are only the defaults.
@@ -20,8 +19,8 @@ BUILTIN_ASSETS: dict[str, str] = {
 
 
 def assets_dir() -> Path:
-    """The audio_assets/ directory beside the package (the package is installed editable)."""
-    return Path(broadcaster.__file__).resolve().parents[1] / "audio_assets"
+    """The audio_assets/ directory: shipped in the package (broadcaster.audio_assets)."""
+    return data_dir("audio_assets")
 
 
 def builtin_asset(name: str) -> Path:
@@ -35,4 +34,4 @@ def builtin_asset(name: str) -> Path:
     except KeyError:
         known = ", ".join(BUILTIN_ASSETS)
         raise AudioError(f"Không có âm thanh dựng sẵn '{name}' (có: {known})", name=name) from None
-    return assets_dir() / filename
+    return data_file("audio_assets", filename)

@@ -35,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..exceptions import ScheduleError
+from ..resources import data_file
 
 WEEKDAYS = {  # Vietnamese and English names → Python weekday (Monday = 0)
     "t2": 0, "thu2": 0, "mon": 0, "t3": 1, "thu3": 1, "tue": 1, "t4": 2, "thu4": 2, "wed": 2,
@@ -51,8 +52,8 @@ SLOT_KEYS = frozenset(
 
 
 def builtin_schedule() -> Path:
-    """schedules/default.toml of the source tree (the package is installed editable)."""
-    return Path(__file__).resolve().parents[2] / "schedules" / "default.toml"
+    """schedules/default.toml, shipped in the package (broadcaster.schedules)."""
+    return data_file("schedules", "default.toml")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The built-in jingles, attention tone and filler, shipped as package data (see LICENSE.md)."""

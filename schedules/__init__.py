@@ -1,0 +1,1 @@
+"""The built-in timetable (default.toml), shipped as package data."""
