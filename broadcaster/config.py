@@ -499,12 +499,12 @@ def unknown_settings(toml_path: Path, environ: dict[str, str] | None = None) -> 
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         keys = []
     for key in keys:
-        if key == "data_dir":
+        if key.lower() == "data_dir":
             lines.append(
                 f"Cài đặt 'data_dir' không đặt được trong {toml_path} (tệp này nằm trong thư mục dữ liệu); "
                 f"dùng --data-dir hoặc biến môi trường {ENV_PREFIX}DATA_DIR"
             )
-        elif key not in names:
+        elif key.lower() not in names:  # pydantic-settings reads the file's names case-insensitively
             close = difflib.get_close_matches(key.lower(), names, n=1, cutoff=CLOSE_KEY_CUTOFF)
             hint = (f"có phải ý bạn là '{close[0]}'?" if close
                     else "không có cài đặt nào tên gần giống; hãy sửa hoặc xóa dòng này")

@@ -56,6 +56,19 @@ def test_lenient_load_keeps_the_valid_settings_and_carries_the_warning(tmp_path)
     assert load_settings(tmp_path / "clean").warnings == []
 
 
+def test_a_setting_in_other_letter_case_is_a_setting(tmp_path):
+    write(tmp_path, "Espeak_Rate = 150\n")  # pydantic-settings applies it: it must not be called unknown
+    settings = load_settings(tmp_path)
+    assert settings.espeak_rate == 150 and settings.warnings == []
+
+
+def test_data_dir_in_the_file_is_named_as_having_no_effect(tmp_path):
+    write(tmp_path, 'data_dir = "/elsewhere"\n')
+    with pytest.raises(ConfigError, match="'data_dir' không đặt được trong .*--data-dir"):
+        load_settings(tmp_path)
+    assert load_settings(tmp_path, strict=False).data_dir == tmp_path
+
+
 def test_lenient_load_still_refuses_a_wrong_value(tmp_path):
     write(tmp_path, "espeak_rat = 150\nsample_rate = 0\n")
     with pytest.raises(ConfigError) as caught:
