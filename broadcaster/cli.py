@@ -73,15 +73,16 @@ def _root(ctx: typer.Context, data_dir: DataDir = None) -> None:
     ctx.obj = {"data_dir": data_dir}
 
 
-def _settings(ctx: typer.Context, data_dir: Path | None, **overrides) -> Settings:
+def _settings(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides) -> Settings:
+    # strict: an unknown key in settings.toml stops the command; serve passes False (it keeps airing)
     chosen = data_dir or (ctx.obj or {}).get("data_dir")
-    return load_settings(chosen, **overrides)
+    return load_settings(chosen, strict=strict, **overrides)
 
 
-def _station(ctx: typer.Context, data_dir: Path | None, **overrides):
+def _station(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides):
     from .service import Station
 
-    return Station.open(_settings(ctx, data_dir, **overrides))
+    return Station.open(_settings(ctx, data_dir, strict=strict, **overrides))
 
 
 def _player(settings: Settings, device: str | None = None):
@@ -347,7 +348,7 @@ def serve(
     và bảng điều khiển web (mặc định http://127.0.0.1:8080)."""
     from .scheduling.lock import DataDirLock
 
-    settings = _settings(ctx, data_dir)
+    settings = _settings(ctx, data_dir, strict=False)  # an unknown key: a warning, the station airs
     # the data-directory lock before anything is written (schema, recovery, api token, serve.json):
     # a second serve on this directory fails here and leaves the running one's files untouched
     lock = DataDirLock(settings.data_dir).acquire()
@@ -367,13 +368,15 @@ def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str 
     """`serve` once the data-directory lock is held."""
     from .onair import OnAir
 
-    station = _station(ctx, data_dir)
+    station = _station(ctx, data_dir, strict=False)
     settings = station.settings
     host = host or settings.web_host
     port = settings.web_port if port is None else port
     if not 0 <= port <= 65535:
         raise InputError(f"--port {port} không hợp lệ: phải từ 1 đến 65535")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for warning in settings.warnings:  # unknown keys of settings.toml: ignored, said here and on every page
+        typer.echo(f"Cảnh báo: {warning} (dòng này bị bỏ qua, đài vẫn chạy)", err=True)
     if not _is_loopback(host):
         typer.echo(
             f"Cảnh báo: bảng điều khiển web nghe trên {host}: máy khác trong mạng truy cập được; "

@@ -80,7 +80,11 @@ def _play_here(directory: Path, body: dict) -> None:
             "đó, hoặc dừng nó rồi chạy lại lệnh này."
         ) from exc
     try:
-        station = Station.open(load_settings(directory))
+        # an unknown key in settings.toml must not stop an emergency: warn and air (issue 10 item 8)
+        settings = load_settings(directory, strict=False)
+        for warning in settings.warnings:
+            typer.echo(f"Cảnh báo: {warning} (dòng này bị bỏ qua)", err=True)
+        station = Station.open(settings)
         try:
             _air_locally(station, body)
         finally:

@@ -95,6 +95,15 @@ def disk_banner(request: Request) -> str | None:
         return None
 
 
+def settings_banners(request: Request) -> list[str]:
+    """The problems serve found in its settings and ignored (an unknown key), one banner each."""
+    try:
+        return [f"Cảnh báo cài đặt: {line} — cài đặt này đang bị bỏ qua; hãy sửa tệp rồi khởi động lại đài."
+                for line in station_of(request).settings.warnings]
+    except Exception:  # the banner must never break a page
+        return []
+
+
 def flash(request: Request, message: str) -> None:
     """Keep a message for the next page this browser loads (stored on the server-side session)."""
     user = load_user(request)
@@ -140,6 +149,7 @@ def render(
         "flash": pop_flash(request) if user and not request.headers.get("hx-request") else None,
         "device_banner": device_banner(request),
         "disk_banner": disk_banner(request),
+        "settings_banners": settings_banners(request),
         "nav": [(url, label) for url, label, roles in NAV if user and (roles is None or user.role in roles)],
         "current_path": request.url.path,
         "local_dt": lambda value, fmt="%d/%m/%Y %H:%M": local_dt(request, value, fmt),

@@ -130,3 +130,17 @@ def _settings(data_dir):
 def test_fast_entry_parse_errors_are_vietnamese_lines(env, args, message):
     r = cli("urgent", *args, env=env, entry=DISPATCH)
     assert r.returncode == 1 and r.stderr.strip() == message, r.stderr
+
+
+def test_plays_locally_despite_an_unknown_setting_and_says_so(env, data_dir):
+    # issue 10 item 8: a misspelled key stops ordinary commands, but never an urgent announcement
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "settings.toml").write_text("espeak_rat = 150\n", encoding="utf-8")
+    r = cli("urgent", "--text", MESSAGE, "--operator", "Hùng", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Đã phát xong thông báo khẩn cấp" in r.stdout, r.stdout
+    assert "Cảnh báo: Cài đặt không có tên 'espeak_rat'" in r.stderr and "'espeak_rate'" in r.stderr, r.stderr
+    refused = cli("log", "--json", env=env)  # an ordinary command stops on the same file
+    assert refused.returncode != 0 and refused.stderr.startswith("Lỗi: Cài đặt không có tên 'espeak_rat'")
+    (data_dir / "settings.toml").write_text("espeak_rate = 150\n", encoding="utf-8")
+    assert [row["status"] for row in as_run(env)] == ["aired", "aired"]  # the tone and the message
