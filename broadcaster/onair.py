@@ -347,12 +347,10 @@ class OnAir:
         from .urgent import SKIP_REASON
 
         gate = self.station.air_gate
-        if not gate.item_active or gate.urgent_active:
-            return False
         interrupt = getattr(self.player, "interrupt", None)
-        if interrupt is not None:
-            interrupt(SKIP_REASON)
-        return True
+        if interrupt is None:
+            return gate.item_active and not gate.urgent_active
+        return gate.interrupt_item(lambda: interrupt(SKIP_REASON))
 
     def stop_programme(self) -> bool:
         """Fade out the programme item on air and drop the rest of the slot (rows say so).
@@ -364,10 +362,9 @@ class OnAir:
         gate = self.station.air_gate
         if not gate.ask_stop_programme():
             return False
-        if gate.item_active and not gate.urgent_active:
-            interrupt = getattr(self.player, "interrupt", None)
-            if interrupt is not None:
-                interrupt(STOP_PROGRAMME_REASON)
+        interrupt = getattr(self.player, "interrupt", None)
+        if interrupt is not None:
+            gate.interrupt_item(lambda: interrupt(STOP_PROGRAMME_REASON))
         return True
 
 

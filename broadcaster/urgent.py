@@ -72,6 +72,7 @@ class AirGate:
         self._cond = threading.Condition()
         self._urgent = 0  # urgent holds in force (nested holds of one desk count)
         self._item_active = False
+        self._item_seq = 0  # counts programme items entered: an interrupt re-sent for one never reaches the next
         self._stop_programme = False
         self.slot: str | None = None  # the slot being aired, for status()
         self.upcoming: list[str] = []  # titles still to come in that slot
@@ -83,6 +84,7 @@ class AirGate:
             while self._urgent:
                 self._cond.wait()
             self._item_active = True
+            self._item_seq += 1
 
     def leave_item(self) -> None:
         """The programme item's play() has returned."""
@@ -128,6 +130,32 @@ class AirGate:
                 return False
             self._stop_programme = True
             return True
+
+    def interrupt_item(self, interrupt: Callable[[], None], *, timeout: float = SEIZE_TIMEOUT_S) -> bool:
+        """Fade out the programme item on air (an operator's skip or stop); False when none is.
+
+        Returns at once. Like seize(), a thread keeps sending the interrupt until that item's
+        play() has returned: an item between its turn and its first sample (row committed,
+        feed not yet with the callback) ignores an interrupt, and one sent once would be lost.
+        """
+        with self._cond:
+            if not self._item_active or self._urgent:
+                return False
+            seq = self._item_seq
+
+        def keep_sending() -> None:
+            deadline = time.monotonic() + timeout
+            with self._cond:
+                # checked and sent under the lock: the next item cannot enter in between
+                while self._item_active and self._item_seq == seq and not self._urgent:
+                    interrupt()
+                    if time.monotonic() > deadline:
+                        log.warning("the programme item did not stop within %.0f s", timeout)
+                        return
+                    self._cond.wait(SEIZE_POLL_S)
+
+        threading.Thread(target=keep_sending, name="interrupt-item", daemon=True).start()
+        return True
 
     def seize(self, interrupt: Callable[[], None] | None, *, timeout: float = SEIZE_TIMEOUT_S) -> bool:
         """Hold the gate for an urgent announcement; returns whether a programme item was cut.
@@ -258,6 +286,10 @@ class UrgentDesk:
         self._jobs_lock = threading.Lock()
         self._air_lock = threading.Lock()  # one urgent airing at a time; later requests queue
         self._holding: UrgentJob | None = None  # the job that holds the gate now
+        # the desk's own play_file() in progress (counted), so a stop re-sends its interrupt to it alone
+        self._play_cond = threading.Condition()
+        self._play_seq = 0
+        self._playing = False
         self._live: Any = None  # the microphone source on air, to stop it
         self._tone: Path | None = None
         self._closed = False
@@ -547,7 +579,17 @@ class UrgentDesk:
         }
 
     def _play(self, job: UrgentJob, path: Path, title: str) -> AsRunPublic | None:
-        row = self.station.play_file(path, player=self.player, title=title, **self._row_fields(job))
+        with self._play_cond:
+            if job.stop_event.is_set():  # stopped since the caller looked: nothing more airs
+                return None
+            self._play_seq += 1
+            self._playing = True
+        try:
+            row = self.station.play_file(path, player=self.player, title=title, **self._row_fields(job))
+        finally:
+            with self._play_cond:
+                self._playing = False
+                self._play_cond.notify_all()
         job.row_ids.append(row.id)
         if row.status.value == "failed":
             job.state, job.error = "failed", row.reason
@@ -573,6 +615,8 @@ class UrgentDesk:
             self._log_failed(job, title, job.error)
             return
         self._live = source
+        if job.stop_event.is_set():  # a stop that came before the microphone was ours to stop
+            _quiet_stop(source)
         self.say("Đang phát trực tiếp qua micro. Dừng bằng lệnh dừng (Ctrl+C).")
         try:
             row = self.station.play_source(source, player=self.player, title=title, path=str(archive), **fields)
@@ -586,7 +630,7 @@ class UrgentDesk:
             job.airings += 1
 
     def _interrupt_own(self, reason: str) -> None:
-        # only while an urgent job holds the gate is whatever plays ours to stop
+        # only the desk's own items are ours to stop: the microphone, or a play_file() of _play()
         live = self._live
         if live is not None:
             # the end of a live announcement is its normal end: stop the input, the item ends "aired"
@@ -595,10 +639,34 @@ class UrgentDesk:
             except Exception:
                 log.exception("stopping the microphone failed")
             return
-        if self._holding is not None:
-            interrupt = getattr(self.player, "interrupt", None)
-            if interrupt is not None:
-                interrupt(reason)
+        interrupt = getattr(self.player, "interrupt", None)
+        if interrupt is None:
+            return
+        with self._play_cond:
+            if not self._playing:
+                return  # between items: the job sees its stop_event before it plays again
+            seq = self._play_seq
+
+        def keep_sending() -> None:
+            # an item that is just starting (row committed, feed not yet with the callback)
+            # ignores an interrupt: re-send until that play_file() has returned
+            deadline = time.monotonic() + SEIZE_TIMEOUT_S
+            with self._play_cond:
+                while self._playing and self._play_seq == seq:
+                    interrupt(reason)
+                    if time.monotonic() > deadline:
+                        log.warning("the urgent item did not stop within %.0f s", SEIZE_TIMEOUT_S)
+                        return
+                    self._play_cond.wait(SEIZE_POLL_S)
+
+        threading.Thread(target=keep_sending, name="urgent-stop", daemon=True).start()
+
+
+def _quiet_stop(source: Any) -> None:
+    try:
+        source.stop()
+    except Exception:
+        log.exception("stopping the microphone failed")
 
 
 # --------------------------------------------------------------------------- audio preparation

@@ -456,6 +456,9 @@ class Player:
         self._owner: _OwnerThread | None = None
         self._now_playing: Path | None = None
         self._now_label: str | None = None
+        # the item whose on_start() has been called but whose feed the callback may not have yet:
+        # interrupt() reaches it there, so a skip/stop sent just after its row was committed is kept
+        self._starting: _Feed | None = None
         self._failure: tuple[float, str] | None = None  # (time.time(), reason) of the last broken stream
         self._recovered: list[tuple[float, float, str]] = []  # (lost, back, reason): gaps not yet reported
 
@@ -667,10 +670,15 @@ class Player:
         """Fade out the current item within about fade_ms; its play() returns "interrupted".
 
         Does nothing when idle (nor to an item whose play() has not yet called on_start).
+        From the call of on_start on it is never lost, even before the callback has the item.
         Safe from any thread: it only leaves a note for the callback.
         """
+        # _starting before line.feed: _play() publishes line.feed before it clears _starting,
+        # so one of the two reads sees the item whenever on_start() has been called
+        feed = self._starting
         line = self._line
-        feed = line.feed if line is not None else None
+        if feed is None and line is not None:
+            feed = line.feed
         if feed is not None and feed.stop_reason is None:
             feed.stop_reason = reason or "Bị ngắt"
 
@@ -848,13 +856,17 @@ class Player:
         if read_error is not None:
             now = self.clock()
             return PlayResult("failed", read_error, 0, now, now)
-        if on_start is not None:
-            on_start()
-        started_at = self.clock()
-        self._now_label = reader.label
-        began = time.monotonic()
-        deadline = began + timeout if timeout is not None else None
-        line.feed = feed  # the callback picks it up at its next block
+        self._starting = feed  # from here on interrupt() reaches this item (see interrupt())
+        try:
+            if on_start is not None:
+                on_start()
+            started_at = self.clock()
+            self._now_label = reader.label
+            began = time.monotonic()
+            deadline = began + timeout if timeout is not None else None
+            line.feed = feed  # the callback picks it up at its next block
+        finally:
+            self._starting = None
         try:
             while not feed.done.is_set():
                 feed.wake.wait(POLL_S)

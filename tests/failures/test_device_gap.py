@@ -43,10 +43,15 @@ def _wait_rows(db, predicate, timeout, serve):
         time.sleep(0.05)
 
 
+def _loud_frames(recorder) -> int:
+    return int(np.count_nonzero(np.abs(recorder.samples()[:, 0]) > 3000))
+
+
 @pytest.mark.paced
 def test_card_lost_mid_item_is_logged_reopened_and_the_gap_recorded(pulse_server, station, settings, data_dir, tmp_path):
     clear_timetable(station)
-    add_tone_bulletin(station, "Bản tin", tone_wav(tmp_path / "item.wav", seconds=6.0, hz=880), 6.0)
+    # long enough that the card is still lost mid-item however slowly the test gets there
+    add_tone_bulletin(station, "Bản tin", tone_wav(tmp_path / "item.wav", seconds=12.0, hz=880), 12.0)
     db = settings.db_path
     serve = Serve(serve_env(pulse_server, tmp_path, data_dir), tmp_path, 0)
     try:
@@ -62,9 +67,14 @@ def test_card_lost_mid_item_is_logged_reopened_and_the_gap_recorded(pulse_server
         alarm = _wait_rows(db, lambda r: r[6] == "alarm" and "thiết bị âm thanh" in (r[5] or ""), 15, serve)
         recorder = pulse_server.record(tmp_path / "after.wav")
         recorder.wait_flowing()
-        after = add_oneoff(station, "Sau", next_second(2.0))
-        done = _wait_rows(db, lambda r: r[7] == "Sau" and r[2] != "on_air", 30, serve)
-        time.sleep(0.3)
+        after = add_oneoff(station, "Sau", next_second(3.0))
+        serve.wait_for("air:Sau", timeout=30)  # serve has scheduled it (timetable poll every 0.5 s)
+        done = _wait_rows(db, lambda r: r[7] == "Sau" and r[2] != "on_air", 60, serve)
+        # the last samples leave the card's buffers after the row closes: wait until the
+        # recording holds the item (not a fixed 0.3 s), then stop it
+        deadline = time.monotonic() + 15
+        while _loud_frames(recorder) <= 4 * RATE and time.monotonic() < deadline:
+            time.sleep(0.1)
         recorder.stop()
     finally:
         serve.stop()

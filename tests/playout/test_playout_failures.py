@@ -98,6 +98,20 @@ def test_interrupt_when_idle_does_nothing(memory_sink, tmp_path):
     assert locate(mono(memory_sink.heard()), item) is not None
 
 
+def test_interrupt_once_the_row_is_committed_is_never_lost(memory_sink, tmp_path):
+    # on_start commits the as-run row: from then on the item is on air for the console, and
+    # an operator's skip/stop (or the urgent stop) sent in that instant must still end it,
+    # even though the callback has not picked the item up yet.
+    item = tone(1000, 4.0)
+    path = write_wav(tmp_path / "item.wav", item)
+    player = memory_sink.make_player()
+    player.open()
+    result = player.play(path, on_start=lambda: player.interrupt("Bỏ qua theo lệnh trực đài"))
+    assert (result.status, result.reason) == ("interrupted", "Bỏ qua theo lệnh trực đài")
+    assert result.frames < RATE, "the interrupted item played on"
+    assert player.is_open and player.now_playing is None
+
+
 def test_on_start_failure_stops_the_item_before_any_sound(memory_sink, tmp_path):
     item = tone(1000, 0.3)
     path = write_wav(tmp_path / "item.wav", item)

@@ -155,13 +155,23 @@ def test_reconcile_follows_database_changes(station, clock, make_scheduler):
         store.remove_slot(session=s, ref="Buổi chiều")
         store.remove_slot(session=s, ref="Trưa")
         store.add_slot(session=s, slot=Slot(name="Trưa", at=time(12, 15)))  # same name, new time
-    wait_for(lambda: "air:Buổi chiều" not in {j for j, _, _ in sched.jobs()})
+    # three commits: the watcher may reconcile between them, so wait for the last one's state
+    # (Buổi chiều gone and Trưa not yet back is a state it can see on the way)
+    def both_changes_seen():
+        jobs = {j: at for j, _, at in sched.jobs()}
+        return "air:Buổi chiều" not in jobs and jobs.get("air:Trưa") == local(2026, 11, 28, 12, 15) and (
+            jobs.get("prep:Trưa") == local(2026, 11, 28, 11, 45)
+        )
+
+    wait_for(both_changes_seen)
     jobs = {j: at for j, _, at in sched.jobs()}
     assert jobs["air:Trưa"] == local(2026, 11, 28, 12, 15)
     assert jobs["prep:Trưa"] == local(2026, 11, 28, 11, 45)  # 30 minutes ahead
-    with Session(station.db) as s:
-        store.set_slot_enabled(session=s, ref="Trưa", enabled=False)
-    report = sched.reconcile()  # direct call works too
+    # the watcher waits on the reconcile lock meanwhile: the direct call is the one that sees the change
+    with sched._reconcile_lock:
+        with Session(station.db) as s:
+            store.set_slot_enabled(session=s, ref="Trưa", enabled=False)
+        report = sched.reconcile()  # direct call works too
     assert "air:Trưa" in report.removed and sorted(report.kept) == ["air:Buổi sáng", "prep:Buổi sáng"]
 
 

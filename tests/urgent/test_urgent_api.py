@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playout_helpers import tone, write_wav
 from urgent_helpers import air_in_thread, on_air_title, ready_bulletin, wait_for
 
 from broadcaster.urgent import SKIP_REASON, STOP_PROGRAMME_REASON, TONE_TITLE
@@ -110,7 +111,10 @@ def test_not_json_and_no_onair(station, client):
         assert response.status_code == 503 and response.json()["error"] == api.NOT_RUNNING
 
 
-def test_stop_over_http(client, station, onair):
+def test_stop_over_http(client, station, onair, tmp_path):
+    # a long attention tone: the stop lands while it airs however slowly this test runs
+    # (the built-in one lasts 0.6 s on the 4x fake card, less than a loaded machine may take)
+    station.settings.attention_tone = write_wav(tmp_path / "long-tone.wav", tone(880, 120.0))
     response = client.post("/api/urgent", headers=AUTH, json={"text": MESSAGE, "repeat": 4})
     job = onair.urgent.get(response.json()["id"])
     wait_for(lambda: on_air_title(station) == TONE_TITLE)
@@ -122,7 +126,9 @@ def test_stop_over_http(client, station, onair):
 
 def test_skip_and_stop_programme(station, onair, tmp_path):
     for title, hz in (("Tin A", 440), ("Tin B", 550), ("Tin C", 660), ("Tin D", 770)):
-        ready_bulletin(station, tmp_path, title, hz, 6.0)
+        # long items: the skip and the stop land while they air however slowly this test runs
+        # (both are interrupted, so their length costs no time)
+        ready_bulletin(station, tmp_path, title, hz, 60.0)
     assert onair.skip() is False and onair.stop_programme() is False  # nothing airs
     thread, box = air_in_thread(station, onair.player)
     wait_for(lambda: on_air_title(station) == "Tin A")
