@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-import wave
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session, select
-from w2_helpers import anonymous, login, make_app, text_of
+from w2_helpers import anonymous, login, make_app, text_of, wav
 
 from broadcaster.models import AsRun, AsRunKind, AsRunStatus, BulletinClass
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def wav(path, seconds=0.2, rate=8000):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
-        w.writeframes(b"\0\0" * int(seconds * rate))
-    return path
 
 
 @pytest.fixture

@@ -12,13 +12,12 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import wave
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from w2_helpers import login, make_app, text_of
+from w2_helpers import login, make_app, text_of, wav
 
 from broadcaster.models import AsRun, AsRunKind, AsRunStatus, AuditEntry, SlotRecord
 from broadcaster.scheduling import store
@@ -26,12 +25,6 @@ from broadcaster.scheduling import store
 TOKEN_TEXT = "s3cr3t-api-token-value-0123456789"
 
 
-def wav(path: Path, seconds=0.2, rate=8000) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
-        w.writeframes(b"\0\0" * int(seconds * rate))
-    return path
 
 
 @pytest.fixture

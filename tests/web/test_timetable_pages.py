@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import wave
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import Session, select
-from w2_helpers import anonymous, login, make_app, text_of
+from w2_helpers import anonymous, login, make_app, text_of, wav
 
-from broadcaster.models import AuditEntry, Bulletin, BulletinClass, BulletinStatus, SlotRecord
+from broadcaster.models import AuditEntry, Bulletin, BulletinClass, BulletinStatus
 from broadcaster.scheduling import store
-
-
-def wav(path, seconds=0.1, rate=8000):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
-        w.writeframes(b"\0\0" * int(seconds * rate))
-    return path
 
 
 @pytest.fixture
 def app(station):
-    item = wav(station.settings.data_dir / "cache" / "items" / "x.wav")
+    item = wav(station.settings.data_dir / "cache" / "items" / "x.wav", seconds=0.1)
     now = datetime.now(timezone.utc)
     with Session(station.db) as session:
         for title, minutes, klass, error in [

@@ -57,3 +57,14 @@ def make_app(station, onair=None):
 def text_of(html: str) -> str:
     """Visible text, roughly (tags out, whitespace squeezed) for assertions on what a page says."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def wav(path, seconds=0.2, rate=8000):
+    """A silent 16-bit mono WAV (made parents included)."""
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
+        w.writeframes(b"\0\0" * int(seconds * rate))
+    return path
