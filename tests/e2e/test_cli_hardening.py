@@ -101,7 +101,8 @@ def test_non_utf8_file_is_refused_and_utf16_with_bom_is_read(env, tmp_path):
 def test_wrong_setting_is_refused_with_one_line_naming_it(env, data_dir, line, setting):
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "settings.toml").write_text(line + "\n", encoding="utf-8")
-    one_error_line(cli("bulletin", "list", env=env), setting)
+    line = one_error_line(cli("bulletin", "list", env=env), setting)
+    assert line.startswith("Lỗi: ") and f"{setting}" in line.split(":", 1)[1], line
 
 
 def test_wrong_setting_from_the_environment_or_a_broken_file_is_one_line(env, data_dir):
@@ -178,7 +179,8 @@ def test_render_output_refuses_a_device_node(env, tmp_path):
 def test_corrupt_database_is_one_clean_line(env, data_dir):
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "broadcaster.db").write_bytes(b"this is not a database at all " * 200)
-    one_error_line(cli("bulletin", "list", env=env), "cơ sở dữ liệu")
+    line = one_error_line(cli("bulletin", "list", env=env), "cơ sở dữ liệu")
+    assert "broadcaster.db" in line and "sqlalche" not in line, line
 
 
 def _free_port() -> int:
@@ -208,7 +210,8 @@ def _serve_output(env, data_dir, host: str) -> str:
 
 
 def test_serve_refuses_an_impossible_port(env):
-    one_error_line(cli("serve", "--port", "70000", env=env), "--port")
+    line = one_error_line(cli("serve", "--port", "70000", env=env), "--port")
+    assert "70000" in line, line
 
 
 def test_serve_on_a_network_address_warns(env, data_dir):
