@@ -11,9 +11,9 @@ from sched_helpers import local
 from sched_helpers import FakePlayer, add, wait_for
 
 from broadcaster.models import DEFERRED_LABEL, BulletinClass
-from broadcaster.onair import OnAir
+from broadcaster.station.runtime import OnAir
 from broadcaster.scheduling import store
-from broadcaster.scheduling.amp import Amplifier, run_command
+from broadcaster.station.amp import Amplifier, run_command
 from broadcaster.scheduling.clock import AcceleratedClock
 
 
