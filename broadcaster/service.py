@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import shutil
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -19,16 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from .config import Settings, settings_template
 from .db import as_utc, create_schema, make_engine
 from .disk import part_file, write_atomic
-from .exceptions import AudioError, BroadcasterError, InputError, NotFoundError, PlayoutError
-from .station.asrun import CRASH_REASON, AsRunLog
-from .station.gate import AirGate
-from .station.slots import RELAY_TIMEOUT_PREFIX, STREAM_SCHEMES, SlotAirer, is_stream_url  # noqa: F401
+from .exceptions import AudioError, BroadcasterError, InputError, NotFoundError
 from .models import (
     AsRun,
     AsRunPublic,
@@ -39,6 +34,9 @@ from .models import (
     BulletinStatus,
     utcnow,
 )
+from .station.asrun import CRASH_REASON, AsRunLog
+from .station.gate import AirGate
+from .station.slots import SlotAirer
 
 if TYPE_CHECKING:
     from .playout.player import Player

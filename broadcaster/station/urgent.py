@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..exceptions import BroadcasterError, InputError, NotFoundError
 from .gate import SEIZE_POLL_S, SEIZE_TIMEOUT_S
 from .urgent_audio import prepare_attention_tone, prepare_recording
-from .urgent_job import MAX_EVERY_MIN, UrgentJob, _clean_text, _iso_ms, check_every_min
+from .urgent_job import MAX_EVERY_MIN, UrgentJob, _clean_text, check_every_min
+from .urgent_mic import air_mic
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -408,32 +409,7 @@ class UrgentDesk:
 
     def _air_mic(self, job: UrgentJob) -> None:
         """The microphone to the output until stop(); the recording is archived as a WAV."""
-        factory = self._mic_source_class()
-        archive_dir = self.settings.data_dir / "archive" / "urgent"
-        archive_dir.mkdir(parents=True, exist_ok=True)
-        archive = archive_dir / f"{job.requested_at.astimezone(timezone.utc):%Y%m%dT%H%M%S}-{job.id}.wav"
-        title = "Thông báo khẩn cấp: micro"
-        fields = self._row_fields(job)
-        try:
-            source = factory(archive=archive, settings=self.settings)
-        except Exception as exc:
-            job.state, job.error = "failed", f"Không mở được micro: {exc}"
-            self._log_failed(job, title, job.error)
-            return
-        self._live = source
-        if job.stop_event.is_set():  # a stop that came before the microphone was ours to stop
-            _quiet_stop(source)
-        self.say("Đang phát trực tiếp qua micro. Dừng bằng lệnh dừng (Ctrl+C).")
-        try:
-            row = self.asrun.play_source(source, player=self.player, title=title, path=str(archive), **fields)
-        finally:
-            self._live = None
-        job.row_ids.append(row.id)
-        job.archive_path = str(archive) if archive.is_file() else None
-        if row.status.value == "failed":
-            job.state, job.error = "failed", row.reason
-        else:
-            job.airings += 1
+        air_mic(self, job)
 
     def _interrupt_own(self, reason: str) -> None:
         # only the desk's own items are ours to stop: the microphone, or a play_file() of _play()
@@ -467,12 +443,6 @@ class UrgentDesk:
 
         threading.Thread(target=keep_sending, name="urgent-stop", daemon=True).start()
 
-
-def _quiet_stop(source: Any) -> None:
-    try:
-        source.stop()
-    except Exception:
-        log.exception("stopping the microphone failed")
 
 
 __all__ = [
