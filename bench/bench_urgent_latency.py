@@ -88,7 +88,7 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
 
     from broadcaster.config import load_settings
     from broadcaster.db import as_utc
-    from broadcaster.onair import OnAir
+    from broadcaster.station.runtime import OnAir
     from broadcaster.playout.player import Player
     from broadcaster.service import Station
     from broadcaster.web import api

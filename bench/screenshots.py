@@ -40,7 +40,7 @@ def serve_in_process(data_dir: Path):
     import uvicorn
 
     from broadcaster.config import load_settings
-    from broadcaster.onair import OnAir
+    from broadcaster.station.runtime import OnAir
     from broadcaster.playout.memory import MemoryCard
     from broadcaster.playout.player import Player
     from broadcaster.service import Station

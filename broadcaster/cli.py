@@ -366,7 +366,7 @@ def serve(
 
 def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str | None, port: int | None) -> None:
     """`serve` once the data-directory lock is held."""
-    from .onair import OnAir
+    from .station.runtime import OnAir
 
     station = _station(ctx, data_dir, strict=False)
     settings = station.settings

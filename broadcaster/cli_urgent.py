@@ -95,7 +95,6 @@ def _play_here(directory: Path, body: dict) -> None:
 
 def _air_locally(station, body: dict) -> None:
     from .playout.player import Player
-    from .urgent import UrgentDesk
 
     settings = station.settings
     station.recover_interrupted()
@@ -105,7 +104,7 @@ def _air_locally(station, body: dict) -> None:
         block_frames=settings.playout_block_frames,
         fade_ms=settings.fade_ms,
     )
-    desk = UrgentDesk(station, player, say=lambda message: typer.echo(message))
+    desk = station.urgent_desk(player, say=lambda message: typer.echo(message))
     try:
         # check the request before the card is touched: bad input writes nothing
         job = desk.request(

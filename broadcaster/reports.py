@@ -790,7 +790,7 @@ class Report:
 
 
 def _tone_title() -> str:
-    from .urgent import TONE_TITLE
+    from .station.urgent import TONE_TITLE
 
     return TONE_TITLE
 

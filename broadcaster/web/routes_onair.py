@@ -189,7 +189,7 @@ async def urgent_request(request: Request, user: CurrentUser = Depends(require_r
         limit = station_of(request).settings.urgent_max_repeat
         if not 1 <= repeat <= limit:
             raise InputError(f"Số lần phát phải từ 1 đến {limit}")
-        from ..urgent import check_every_min
+        from ..station.urgent_job import check_every_min
 
         every_min = check_every_min(form.get("every_min"))  # an absurd value is refused even for one airing
         upload_token = str(form.get("upload") or "")

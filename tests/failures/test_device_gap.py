@@ -98,7 +98,7 @@ def test_card_lost_mid_item_is_logged_reopened_and_the_gap_recorded(pulse_server
 
 def test_ensure_device_logs_the_gap_once_the_card_is_back(station, tmp_path):
     """The same path in-process on the fake card (runs without PulseAudio too)."""
-    from broadcaster.onair import OnAir
+    from broadcaster.station.runtime import OnAir
     from broadcaster.playout.memory import MemoryCard
     from broadcaster.playout.player import Player
 

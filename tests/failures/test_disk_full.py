@@ -105,7 +105,7 @@ def test_a_slot_due_on_a_full_disk_airs_and_its_rows_are_written_when_space_retu
 
     from broadcaster.disk import LOW_TITLE
     from broadcaster.exceptions import DiskFullError
-    from broadcaster.onair import OnAir
+    from broadcaster.station.runtime import OnAir
     from broadcaster.scheduling.clock import FakeClock
     from broadcaster.web.app import create_app
 

@@ -31,7 +31,7 @@ from broadcaster.models import (
     Topic,
 )
 from broadcaster.scheduling import store
-from broadcaster.urgent import TONE_TITLE
+from broadcaster.station.urgent import TONE_TITLE
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

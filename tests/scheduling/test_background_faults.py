@@ -13,7 +13,7 @@ import sqlalchemy.exc
 from sched_helpers import FakePlayer, add, local, wait_for
 
 from broadcaster.models import AsRunKind, AsRunStatus
-from broadcaster.onair import OnAir
+from broadcaster.station.runtime import OnAir
 from broadcaster.scheduling.clock import AcceleratedClock
 
 SIX, SEVENTEEN = local(2026, 11, 28, 6, 0), local(2026, 11, 28, 17, 0)

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 from w2_helpers import anonymous, login, make_app, text_of
 
 from broadcaster.models import AsRun, AsRunKind
-from broadcaster.onair import OnAir
+from broadcaster.station.runtime import OnAir
 from broadcaster.playout.memory import MemoryCard
 from broadcaster.playout.player import Player
-from broadcaster.urgent import TONE_TITLE
+from broadcaster.station.urgent import TONE_TITLE
 
 MESSAGE = "Lũ quét ở thôn Bản Mế, bà con di chuyển lên vùng cao ngay."
 

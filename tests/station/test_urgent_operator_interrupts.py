@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from playout_helpers import tone, write_wav
 
-from broadcaster.urgent import SKIP_REASON, STOP_PROGRAMME_REASON, TONE_TITLE, URGENT_STOP_REASON
+from broadcaster.station.urgent import SKIP_REASON, STOP_PROGRAMME_REASON, TONE_TITLE, URGENT_STOP_REASON
 
 LONG_S = 60.0  # 15 s on the 4x fake card: an interrupt that is lost shows as "aired"
 
@@ -53,14 +53,14 @@ def test_skip_never_reaches_the_next_item(station, onair, tmp_path):
 
 def test_urgent_stop_reaches_the_tone_that_is_just_starting(station, onair, tmp_path, monkeypatch):
     station.settings.attention_tone = write_wav(tmp_path / "long-tone.wav", tone(880, LONG_S))
-    real_play_file = station.play_file
+    real_play_file = station.asrun.play_file
 
     def play_file(path, **kwargs):
         if kwargs.get("title") == TONE_TITLE:
             assert onair.urgent.stop() is True  # the stop lands as the desk starts the tone
         return real_play_file(path, **kwargs)
 
-    monkeypatch.setattr(station, "play_file", play_file)
+    monkeypatch.setattr(station.asrun, "play_file", play_file)
     job = onair.urgent.request(text="Lũ quét ở thôn Bản Mế.")
     assert job.done.wait(30) and job.state == "stopped"
     rows = station.as_run_log()

@@ -104,7 +104,7 @@ def test_plays_locally_when_no_serve_runs(env, data_dir):
     ]
     assert len({r["requested_at"] for r in rows}) == 1 and "." in rows[0]["requested_at"]  # sub-second kept
     heard, rate, _ = read_wav_lenient(Path(env["_capture"]))
-    from broadcaster.urgent import prepare_attention_tone
+    from broadcaster.station.urgent import prepare_attention_tone
     import wave
 
     with wave.open(str(prepare_attention_tone(_settings(data_dir))), "rb") as w:

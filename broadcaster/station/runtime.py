@@ -11,16 +11,22 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.exc import SQLAlchemyError
 
-from .exceptions import BroadcasterError, PlayoutError
-from .faults import report_fault
-from .models import AsRunStatus
-from .scheduling.amp import Amplifier
-from .scheduling.clock import Clock, RealClock
-from .scheduling.lock import DataDirLock
-from .scheduling.timetable import Slot, Timetable
-from .service import Station
+from ..exceptions import BroadcasterError, PlayoutError
+from ..faults import report_fault
+from ..models import AsRunStatus
+from ..scheduling.clock import Clock, RealClock
+from ..scheduling.lock import DataDirLock
+from ..scheduling.timetable import Slot, Timetable
+from .amp import Amplifier
+from .urgent import SKIP_REASON, STOP_PROGRAMME_REASON
+from .urgent_job import _iso_ms
+
+if TYPE_CHECKING:
+    from ..service import Station
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +66,8 @@ class OnAir:
         self._device_lost_reason: str | None = None
         # the data directory's disk below min_free_mb: the line said and shown (None while it is fine)
         self.disk_low: str | None = None
-        from .urgent import UrgentDesk
-
         # urgent announcements cut in on this player; the slot loop yields through station.air_gate
-        self.urgent = UrgentDesk(station, self.player, ensure_device=self.ensure_device, say=self.say)
+        self.urgent = station.urgent_desk(self.player, ensure_device=self.ensure_device, say=self.say)
 
     def ensure_device(self) -> bool:
         """Open the sound card if it is closed; report a missing card once until it returns.
@@ -83,7 +87,7 @@ class OnAir:
                 # back (USB re-plugged, sound server restarted) stays invisible to us
                 self.player.close()
                 try:
-                    from .playout.devices import reinitialize_portaudio
+                    from ..playout.devices import reinitialize_portaudio
 
                     reinitialize_portaudio()
                 except PlayoutError as exc:
@@ -112,7 +116,7 @@ class OnAir:
         """Free space against min_free_mb: when it falls below, say so and log an alarm row (again at
         each slot while it stays low, with `alarm_always`); when it is back, say so. Rows a full disk
         held back are written as soon as the database takes them. Returns the low-space line or None."""
-        from .disk import BACK_TITLE, LOW_TITLE, low_space
+        from ..disk import BACK_TITLE, LOW_TITLE, low_space
 
         problem = low_space(self.station.settings)
         was_low, self.disk_low = self.disk_low, problem
@@ -229,8 +233,8 @@ class OnAir:
 
         Raises ScheduleError when another station already runs on this data directory.
         """
-        from .scheduling import store
-        from .scheduling.scheduler import SlotScheduler
+        from ..scheduling import store
+        from ..scheduling.scheduler import SlotScheduler
 
         scheduler = SlotScheduler(
             self.station,
@@ -258,7 +262,7 @@ class OnAir:
             if owns_lock:
                 scheduler.lock.release()
             raise
-        from .backup import AutoBackup
+        from ..backup import AutoBackup
 
         backups = AutoBackup(self.station, say=self.say)  # the daily database backup, in its own thread
         try:
@@ -300,8 +304,6 @@ class OnAir:
 
         `station`: whose connections read the database (the web console passes its own view, so
         its polling never takes the station's connections)."""
-        from .urgent import _iso_ms
-
         reader = station or self.station
         now = self.clock.now()
         row = reader.on_air_row()
@@ -344,8 +346,6 @@ class OnAir:
 
         Never touches an urgent announcement. Returns whether an item was playing.
         """
-        from .urgent import SKIP_REASON
-
         gate = self.station.air_gate
         interrupt = getattr(self.player, "interrupt", None)
         if interrupt is None:
@@ -357,8 +357,6 @@ class OnAir:
 
         Returns whether a slot was airing.
         """
-        from .urgent import STOP_PROGRAMME_REASON
-
         gate = self.station.air_gate
         if not gate.ask_stop_programme():
             return False

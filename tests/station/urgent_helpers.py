@@ -11,7 +11,7 @@ from playout_helpers import RATE, tone, write_wav
 from sqlmodel import Session
 
 from broadcaster.models import Bulletin, BulletinStatus
-from broadcaster.urgent import TONE_TITLE
+from broadcaster.station.urgent import TONE_TITLE
 
 
 def ready_bulletin(station, tmp_path, title: str, hz: float, seconds: float):
@@ -62,7 +62,7 @@ def summary(rows):
 
 
 def attention_samples(station) -> np.ndarray:
-    from broadcaster.urgent import prepare_attention_tone
+    from broadcaster.station.urgent import prepare_attention_tone
     import wave
 
     with wave.open(str(prepare_attention_tone(station.settings)), "rb") as w:

@@ -2,6 +2,7 @@
 
 from datetime import date, time, timedelta
 
+from slot_fixtures import clock, durations, player, render, settings, station  # noqa: F401 (fixtures)
 from sched_helpers import local
 from sched_helpers import add, write_wav
 

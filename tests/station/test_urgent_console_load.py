@@ -33,7 +33,7 @@ from sqlmodel import Session
 from broadcaster import accounts
 from broadcaster.db import as_utc, make_engine
 from broadcaster.models import AsRun, AsRunKind, AsRunStatus, Bulletin, BulletinClass, BulletinStatus
-from broadcaster.urgent import TONE_TITLE
+from broadcaster.station.urgent import TONE_TITLE
 
 BIN = Path(sys.executable).parent / "broadcaster"
 CLIENTS = 60

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from playout_helpers import tone, write_wav
 from urgent_helpers import air_in_thread, on_air_title, ready_bulletin, wait_for
 
-from broadcaster.urgent import SKIP_REASON, STOP_PROGRAMME_REASON, TONE_TITLE
+from broadcaster.station.urgent import SKIP_REASON, STOP_PROGRAMME_REASON, TONE_TITLE
 from broadcaster.web import api
 
 TOKEN = "s3cr3t-Test_token-0123456789"

@@ -7,14 +7,15 @@ import sys
 import threading
 from datetime import timedelta
 
+from slot_fixtures import clock, durations, player, render, settings, station  # noqa: F401 (fixtures)
 from sched_helpers import local
 from sched_helpers import FakePlayer, add, wait_for
 
 from broadcaster.models import DEFERRED_LABEL, BulletinClass
-from broadcaster.onair import OnAir
 from broadcaster.scheduling import store
-from broadcaster.scheduling.amp import Amplifier, run_command
 from broadcaster.scheduling.clock import AcceleratedClock
+from broadcaster.station.amp import Amplifier, run_command
+from broadcaster.station.runtime import OnAir
 
 
 def test_a_whole_day_of_the_default_timetable(station, render, durations):

@@ -51,7 +51,7 @@ def onair(station, card, settings):
     """A station's OnAir (urgent desk included) on the fast fake card, shut down after the test."""
     import threading
 
-    from broadcaster.onair import OnAir
+    from broadcaster.station.runtime import OnAir
 
     runner = OnAir(
         station,

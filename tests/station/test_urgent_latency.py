@@ -18,9 +18,9 @@ from serve_helpers import ApiServer
 from urgent_helpers import air_in_thread, attention_samples, on_air_title, ready_bulletin, wait_for
 
 from broadcaster.db import as_utc
-from broadcaster.onair import OnAir
+from broadcaster.station.runtime import OnAir
 from broadcaster.playout.player import Player
-from broadcaster.urgent import TONE_TITLE, URGENT_CUT_REASON
+from broadcaster.station.urgent import TONE_TITLE, URGENT_CUT_REASON
 
 BIN = Path(sys.executable).parent / "broadcaster"
 TARGET_S = 0.5

@@ -14,19 +14,18 @@ from urgent_helpers import air_in_thread, attention_samples, on_air_title, ready
 from broadcaster.audio import measure
 from broadcaster.db import as_utc
 from broadcaster.exceptions import InputError, NotFoundError
-from broadcaster.urgent import (
+from broadcaster.station.urgent import (
     DROPPED_REASON,
     TONE_TITLE,
     URGENT_CUT_REASON,
     URGENT_STOP_REASON,
-    UrgentDesk,
 )
 
 MESSAGE = "Bão số 3 sắp đổ bộ, đề nghị bà con không ra khơi."
 
 
 def _desk(station, player):
-    return UrgentDesk(station, player)
+    return station.urgent_desk(player)
 
 
 def _heard(card) -> np.ndarray:
@@ -244,7 +243,7 @@ def test_microphone_airs_after_the_tone_until_stopped_and_is_archived(station, p
     def mic_factory(*, archive, settings):
         return MicSource(archive=archive, settings=settings, stream_factory=functools.partial(FakeToneInput, seconds=60.0))
 
-    desk = UrgentDesk(station, player, mic_factory=mic_factory)
+    desk = station.urgent_desk(player, mic_factory=mic_factory)
     with pytest.raises(InputError):
         desk.request(mic=True, repeat=2)
     job = desk.request(mic=True, operator="Chủ tịch xã")

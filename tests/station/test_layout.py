@@ -1,0 +1,59 @@
+"""The air path's parts never import the facade (service.Station) nor the CLI/web above them:
+each is built with its collaborators passed in (issue #10 item 1). Type-only imports under
+`if TYPE_CHECKING:` do not count. This reads the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import broadcaster
+
+STATION = Path(broadcaster.__file__).parent / "station"
+PARTS = ("asrun", "slots", "relay", "gate", "urgent", "urgent_job", "urgent_mic", "urgent_audio", "runtime", "amp")
+ABOVE = ("broadcaster.service", "broadcaster.cli", "broadcaster.web", "broadcaster.station.facade")
+
+
+def _runtime_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module) of every import that runs (top level or inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            type_only |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative to broadcaster.station
+                base = ["broadcaster", "station"][: 2 - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+    return found
+
+
+def test_every_part_of_the_air_path_is_a_module_of_its_own():
+    assert sorted(p for p in PARTS if not (STATION / f"{p}.py").is_file()) == []
+
+
+def test_no_part_imports_the_facade_or_a_layer_above():
+    offenders = [
+        f"station/{part}.py:{line} imports {module}"
+        for part in PARTS
+        for line, module in _runtime_imports(STATION / f"{part}.py")
+        if module.startswith(ABOVE)
+    ]
+    assert offenders == []
+
+
+def test_the_scan_sees_a_runtime_import_of_the_facade(tmp_path):
+    # the check must be able to fail: an import of ..service inside a function is found
+    probe = tmp_path / "probe.py"
+    probe.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..service import Station\n"
+                     "def f():\n    from ..service import Station\n", encoding="utf-8")
+    assert _runtime_imports(probe) == [(1, "typing"), (5, "broadcaster.service")]
