@@ -100,3 +100,27 @@ def test_urgent_copy_made_before_is_found_again(settings, tmp_path, no_render):
     out.parent.mkdir(parents=True)
     out.write_bytes(b"made before")
     assert normalized_copy(settings, source, "recording") == out
+
+
+def test_the_synthesizer_is_handed_the_items_normalize_not_the_facade(station):
+    # issue #10 item 3: the speech chain never calls back up into Station
+    normalize = station.synthesizer._normalize
+    assert getattr(normalize, "__self__", None) is station.items
+    assert normalize("UBND xã") == station.normalize("UBND xã")
+
+
+def test_text_to_item_parts_never_import_the_facade():
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "bench"))
+    try:
+        from import_graph import graph
+    finally:
+        sys.path.remove(str(root / "bench"))
+    edges = graph(root)
+    for part in ("broadcaster.station.bulletins", "broadcaster.station.items", "broadcaster.station.cache",
+                 "broadcaster.station.documents", "broadcaster.speech.synth"):
+        assert "broadcaster.service" not in edges[part], part
+        assert "broadcaster.editorial" not in edges[part], part
