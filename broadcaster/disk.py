@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -84,20 +85,49 @@ def _unlink_quietly(path: Path) -> None:
 
 @contextmanager
 def part_file(path: Path | str) -> Iterator[Path]:
-    """A `<name>.part` path to write `path` into; renamed over `path` when the block ends without
-    error, removed on any exception (a full disk leaves nothing half-written behind)."""
+    """A `<name>.<random>.part` path to write `path` into. When the block ends without error its
+    data is flushed to the disk (fsync), then it is renamed over `path` and the rename is flushed
+    too: after a power cut the file is its old or its new self, never renamed but empty. Removed
+    on any exception (a full disk leaves nothing half-written behind). The random part keeps two
+    writers of the same file (serve and a CLI render) out of each other's way.
+
+    This is the one `.part` + rename idiom: write_atomic, media.write_wav and the speech cache use it."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
     try:
         yield tmp
+        _fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         _unlink_quietly(tmp)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable; not every platform or file system allows fsync on a directory."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path | str, data: bytes | str, *, mode: int | None = None) -> Path:
-    """Write bytes or UTF-8 text whole (part_file + rename); `mode` creates the file with those
+    """Write bytes or UTF-8 text whole (part_file: fsync, rename); `mode` creates the file with those
     permissions from the start (e.g. 0o600 for a secret)."""
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data

@@ -7,31 +7,25 @@ or built from settings, so tests can swap the boundary they cannot reach.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
 from .config import Settings, settings_template
-from .db import as_utc, create_schema, make_engine
-from .disk import part_file, write_atomic
-from .exceptions import AudioError, BroadcasterError, InputError, NotFoundError
+from .db import create_schema, make_engine
+from .disk import write_atomic
+from .station.bulletins import Bulletins
+from .station.items import Items, RenderOutcome
 from .models import (
     AsRun,
     AsRunPublic,
     AsRunStatus,
-    Bulletin,
     BulletinClass,
     BulletinPublic,
-    BulletinStatus,
     utcnow,
 )
 from .station.asrun import CRASH_REASON, AsRunLog
@@ -87,27 +81,6 @@ def init_data_dir(settings: Settings) -> list[str]:
     return created
 
 
-@dataclass(frozen=True)
-class RenderOutcome:
-    """A rendered program item and how it was made."""
-
-    path: Path
-    spoken_text: str
-    engine: str
-    duration_s: float
-    integrated_lufs: float
-    true_peak_dbtp: float
-    failures: tuple[str, ...] = ()
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 class Station:
     """One station: its settings, database, speech chain and sound card."""
 
@@ -124,13 +97,15 @@ class Station:
         self.db = engine or make_engine(settings.db_path)
         self._synth = synthesizer
         self._player_factory = player_factory
-        self._lexicon_cache: tuple[float, object] | None = None
-        # air path: the parts, each built with its collaborators (the items are this facade for now)
         self._clock = clock or utcnow
+        # text → item: the bulletin service and the item cache, built with what they need (never the facade)
+        self.items = Items(settings=settings, engine=self.db, synthesizer=synthesizer)
+        self.bulletins = Bulletins(engine=self.db, settings=settings, items=self.items, clock=lambda: self.clock())
+        # air path: the parts, each built with its collaborators
         self.asrun = AsRunLog(engine=self.db, settings=settings, clock=self._clock)
         self.air_gate = AirGate()  # turn-taking between the slot loop and the urgent desk, one per station
         self.slots = SlotAirer(settings=settings, engine=self.db, clock=self._clock, asrun=self.asrun,
-                               gate=self.air_gate, items=_FacadeItems(self))
+                               gate=self.air_gate, items=self.items)
 
     @classmethod
     def open(cls, settings: Settings, **kwargs) -> Station:
@@ -152,9 +127,12 @@ class Station:
 
         view = copy.copy(self)
         view.db = engine
+        # text → item: the same parts, recording through the view's engine
+        view.items = self.items.over_engine(engine)
+        view.bulletins = self.bulletins.over_engine(engine, view.items)
         # air path: the same gate, held-back rows and slot lock; the view's own connections
         view.asrun = self.asrun.over_engine(engine)
-        view.slots = self.slots.over_engine(engine, asrun=view.asrun, items=_FacadeItems(view))
+        view.slots = self.slots.over_engine(engine, asrun=view.asrun, items=view.items)
         return view
 
     # air path: the clock the parts read (tests set station.clock after construction)
@@ -169,123 +147,35 @@ class Station:
             if part is not None:
                 part.clock = value
 
-    # ------------------------------------------------------------------ speech
+    # ------------------------------------------------------------------ speech (text → item: station.items)
     def lexicon(self):
         """The effective lexicon (built-in + the station's file), reloaded when the file changes."""
-        from .speech.lexicon import Lexicon
-
-        path = self.settings.lexicon_path
-        mtime = path.stat().st_mtime if path.exists() else -1.0
-        if self._lexicon_cache is None or self._lexicon_cache[0] != mtime:
-            self._lexicon_cache = (mtime, Lexicon.load(path))
-        return self._lexicon_cache[1]
+        return self.items.lexicon()
 
     def normalize(self, text: str) -> str:
         """What will be said for this text (the one normalization entry point + lexicon)."""
-        from .speech.normalize import normalize
-
-        return normalize(text, self.lexicon())
+        return self.items.normalize(text)
 
     @property
     def synthesizer(self) -> Synthesizer:
-        if self._synth is None:
-            from .speech.synth import Synthesizer
-
-            self._synth = Synthesizer(settings=self.settings, normalizer=self.normalize)
-        return self._synth
+        return self.items.synthesizer
 
     def speak(self, text: str, *, engine: str | None = None) -> SpeechResult:
         """Synthesize (or fetch from the cache) the speech for a text."""
-        if not text or not text.strip():
-            raise InputError("Nội dung bản tin trống / the text is empty")
-        return self.synthesizer.speak(text, engine=engine)
+        return self.items.speak(text, engine=engine)
 
     # ------------------------------------------------------------------- audio
     def _item_key(self, speech_path: Path, jingles: bool) -> str:
-        from .audio import builtin_asset
-
-        s = self.settings
-        parts: dict[str, object] = {
-            "speech": speech_path.name,
-            "jingles": jingles,
-            "gap": s.jingle_gap_ms,
-            "fade": s.fade_ms,
-            "lufs": s.target_lufs,
-            "peak": s.true_peak_dbtp,
-            "rate": s.sample_rate,
-        }
-        if jingles:
-            for name, override in (("intro", s.intro_jingle), ("outro", s.outro_jingle)):
-                path = Path(override) if override else builtin_asset(name)
-                parts[name] = _file_digest(path) if path.is_file() else str(path)
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+        return self.items.item_key(speech_path, jingles)
 
     def render_text(
         self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True,
         space_check: bool = True,
     ) -> RenderOutcome:
-        """Text → speech → program item (jingles, loudness). Cached; copied to `out` if given.
+        """Text → speech → program item (jingles, loudness); see station.items.Items.render_text."""
+        return self.items.render_text(text, out=out, engine=engine, jingles=jingles, space_check=space_check)
 
-        Refused (DiskFullError, one line) while the data directory's disk is below min_free_mb,
-        unless `space_check` is False (an urgent message: a few hundred KB that must air)."""
-        from .audio import load_audio, measure, render_item
-        from .disk import require_space
-
-        if space_check:
-            require_space(self.settings)
-        from .editorial import check_text_length
-
-        check_text_length(text or "")  # before any speech is made (issue 9 item 4)
-        speech = self.speak(text, engine=engine)
-        item_path = self.settings.cache_dir / "items" / f"{self._item_key(speech.path, jingles)}.wav"
-        figures_path = item_path.with_suffix(".json")
-        figures = None
-        if item_path.exists() and figures_path.exists():
-            # same speech, same jingles, same settings: never rendered (nor measured) twice
-            try:
-                figures = json.loads(figures_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                figures = None
-        if figures is None:
-            if item_path.exists():  # an item cached before its figures were kept: measure once
-                samples = load_audio(item_path, sample_rate=self.settings.sample_rate)
-                loudness = measure(samples, self.settings.sample_rate)
-                figures = {
-                    "duration_s": len(samples) / self.settings.sample_rate,
-                    "integrated_lufs": loudness.integrated_lufs,
-                    "true_peak_dbtp": loudness.true_peak_dbtp,
-                }
-            else:
-                info = render_item(speech.path, item_path, settings=self.settings, jingles=jingles)
-                figures = {
-                    "duration_s": info.duration_s,
-                    "integrated_lufs": info.integrated_lufs,
-                    "true_peak_dbtp": info.true_peak_dbtp,
-                }
-            _write_or_say(figures_path, json.dumps(figures))
-        duration_s, lufs, peak = figures["duration_s"], figures["integrated_lufs"], figures["true_peak_dbtp"]
-        final = item_path
-        if out is not None:
-            final = Path(out)
-            if final.is_dir():
-                raise InputError(f"'{final}' là một thư mục; hãy cho tên tệp .wav")
-            final.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with part_file(final) as tmp:
-                    shutil.copyfile(item_path, tmp)
-            except OSError as exc:
-                raise AudioError(f"Không ghi được tệp {final}: {exc.strerror or exc}", path=str(final)) from exc
-        return RenderOutcome(
-            path=final,
-            spoken_text=speech.spoken_text,
-            engine=speech.engine,
-            duration_s=duration_s,
-            integrated_lufs=lufs,
-            true_peak_dbtp=peak,
-            failures=speech.failures,
-        )
-
-    # --------------------------------------------------------------- bulletins
+    # --------------------------------------------------------------- bulletins (text → item: station.bulletins)
     def add_bulletin(
         self,
         *,
@@ -299,159 +189,36 @@ class Station:
         times: int | None = None,
         slot_names: list[str] | None = None,
     ) -> BulletinPublic:
-        """Store a new bulletin (draft, or approved and rendered ahead).
+        """Store a new bulletin (draft, or with `approve` submitted, approved and rendered ahead).
 
         frequency: every_slot, n_times (with `times`) or chosen_slots (with `slot_names`).
         """
-        from .editorial import check_text_length, check_title
-
-        title, text = (title or "").strip(), (text or "").strip()
-        if not title:
-            raise InputError("Tiêu đề bản tin trống / the title is empty")
-        if not text:
-            raise InputError("Nội dung bản tin trống / the text is empty")
-        check_title(title)  # before anything is stored (issue 9 item 4)
-        check_text_length(text)
-        if valid_from and valid_until and valid_until < valid_from:
-            raise InputError("Ngày kết thúc trước ngày bắt đầu / valid_until is before valid_from")
-        from .models import Frequency
-        from .scheduling.programme import check_frequency
-
-        try:
-            frequency = Frequency(frequency)
-        except ValueError as exc:
-            raise InputError(f"Tần suất '{frequency}' không hợp lệ (every_slot, n_times, chosen_slots)") from exc
-        slot_names = [n.strip() for n in slot_names or [] if n and n.strip()] or None
-        problem = check_frequency(frequency, times, slot_names)
-        if problem:
-            raise InputError(problem)
-        with Session(self.db) as session:
-            bulletin = Bulletin(
-                title=title,
-                text=text,
-                bulletin_class=bulletin_class,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                frequency=frequency,
-                times=times if frequency == Frequency.n_times else None,
-                slot_names=slot_names if frequency == Frequency.chosen_slots else None,
-            )
-            session.add(bulletin)
-            session.commit()
-            session.refresh(bulletin)
-            bulletin_id = bulletin.id
-        if approve:
-            return self.approve(bulletin_id=bulletin_id)
-        return self.get_bulletin(bulletin_id)
+        return self.bulletins.add(title=title, text=text, approve=approve, bulletin_class=bulletin_class,
+                                  valid_from=valid_from, valid_until=valid_until, frequency=frequency,
+                                  times=times, slot_names=slot_names)
 
     def get_bulletin(self, bulletin_id: int) -> BulletinPublic:
-        with Session(self.db) as session:
-            bulletin = session.get(Bulletin, bulletin_id)
-            if bulletin is None:
-                raise NotFoundError(f"Không có bản tin số {bulletin_id} / no bulletin with id {bulletin_id}")
-            return BulletinPublic.model_validate(bulletin)
+        return self.bulletins.get(bulletin_id)
 
     def list_bulletins(self) -> list[BulletinPublic]:
-        with Session(self.db) as session:
-            rows = session.exec(select(Bulletin).order_by(col(Bulletin.id))).all()
-            return [BulletinPublic.model_validate(b) for b in rows]
+        return self.bulletins.list()
 
     def approve(self, *, bulletin_id: int, by: str | None = None) -> BulletinPublic:
-        """Approve a bulletin and render it ahead; a render failure is recorded, not raised.
-
-        `by` is who approved it (the web console's leader; None from the CLI's --approve)."""
-        with Session(self.db) as session:
-            bulletin = session.get(Bulletin, bulletin_id)
-            if bulletin is None:
-                raise NotFoundError(f"Không có bản tin số {bulletin_id} / no bulletin with id {bulletin_id}")
-            bulletin.status = BulletinStatus.approved
-            bulletin.approved_at = self.clock()
-            bulletin.approved_by = by
-            session.add(bulletin)
-            session.commit()
-        self.prepare_bulletin(bulletin_id)
-        return self.get_bulletin(bulletin_id)
+        """Approve a draft or submitted bulletin (a draft is submitted first: both audit rows) and
+        render it ahead; a render failure is recorded, not raised. `by`: None from the CLI."""
+        return self.bulletins.approve(bulletin_id=bulletin_id, by=by, submit_draft=True)
 
     def prepare_bulletin(self, bulletin_id: int) -> BulletinPublic:
-        """Render a bulletin's program item ahead of air; remember the file or the reason it failed.
-
-        A bulletin with an officer's own recording (recording_path) airs that recording, decoded,
-        wrapped in the jingles and brought to the station loudness, instead of synthesized speech."""
-        bulletin = self.get_bulletin(bulletin_id)
-        try:
-            if bulletin.recording_path:
-                outcome = self.render_recording(Path(bulletin.recording_path))
-            else:
-                outcome = self.render_text(bulletin.text)
-            values = {
-                "item_path": str(outcome.path),
-                "item_engine": outcome.engine,
-                "item_duration_s": outcome.duration_s,
-                "render_error": None,
-            }
-        except BroadcasterError as exc:
-            log.warning("render of bulletin %s failed: %s", bulletin_id, exc)
-            values = {"render_error": str(exc)}
-        with Session(self.db) as session:
-            row = session.get(Bulletin, bulletin_id)
-            for key, value in values.items():
-                setattr(row, key, value)
-            session.add(row)
-            session.commit()
-        return self.get_bulletin(bulletin_id)
+        """Render a bulletin's program item ahead of air; remember the file or the reason it failed."""
+        return self.items.prepare_bulletin(bulletin_id)
 
     def render_recording(self, recording: Path, *, jingles: bool = True) -> RenderOutcome:
         """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content."""
-        from .audio import render_item
-        from .disk import require_space
-
-        require_space(self.settings)
-        if not recording.is_file():
-            raise AudioError(f"Không tìm thấy tệp ghi âm: {recording}", path=str(recording))
-        digest = _file_digest(recording)
-        key = hashlib.sha256(f"recording:{digest}:{self._item_key(recording, jingles)}".encode()).hexdigest()[:32]
-        item_path = self.settings.cache_dir / "items" / f"{key}.wav"
-        figures_path = item_path.with_suffix(".json")
-        try:  # the same recording with the same settings is rendered once
-            figures = json.loads(figures_path.read_text(encoding="utf-8")) if item_path.exists() else None
-        except (OSError, ValueError):
-            figures = None
-        if figures is None:
-            info = render_item(recording, item_path, settings=self.settings, jingles=jingles)
-            figures = {"duration_s": info.duration_s, "integrated_lufs": info.integrated_lufs,
-                       "true_peak_dbtp": info.true_peak_dbtp}
-            _write_or_say(figures_path, json.dumps(figures))
-        return RenderOutcome(
-            path=item_path,
-            spoken_text="",
-            engine="recording",
-            duration_s=figures["duration_s"],
-            integrated_lufs=figures["integrated_lufs"],
-            true_peak_dbtp=figures["true_peak_dbtp"],
-        )
+        return self.items.render_recording(recording, jingles=jingles)
 
     def due_bulletins(self, day: date) -> list[BulletinPublic]:
-        """Approved bulletins valid on a station-local day, in airing order (ưu tiên first, then by approval).
-
-        Slot by slot selection (frequency, maximum length) is `programme`; this is the day's pool.
-        """
-        from .models import Frequency
-        from .scheduling.store import airing_counts
-
-        live = [BulletinStatus.approved, BulletinStatus.scheduled]
-        with Session(self.db) as session:
-            rows = session.exec(select(Bulletin).where(col(Bulletin.status).in_(live))).all()
-            counts = airing_counts(session=session, bulletin_ids=[b.id for b in rows if b.frequency == "n_times"])
-            due = [
-                BulletinPublic.model_validate(b)
-                for b in rows
-                if (b.valid_from is None or b.valid_from <= day)
-                and (b.valid_until is None or day <= b.valid_until)
-                and not (b.frequency == Frequency.n_times and counts.get(b.id, 0) >= (b.times or 1))
-            ]
-        rank = {BulletinClass.emergency: 0, BulletinClass.priority: 1, BulletinClass.normal: 2}
-        due.sort(key=lambda b: (rank[b.bulletin_class], as_utc(b.approved_at) or b.created_at, b.id))
-        return due
+        """Approved bulletins valid on a station-local day, in airing order (ưu tiên first, then by approval)."""
+        return self.bulletins.due(day)
 
     # ------------------------------------------------------------------ as-run (station/asrun.py)
     def recover_interrupted(self) -> int:
@@ -513,12 +280,7 @@ class Station:
     # ------------------------------------------------------------------- slots
     def prerender_due(self, day: date) -> list[BulletinPublic]:
         """Render ahead every bulletin due on a day that has no usable file yet."""
-        done = []
-        for bulletin in self.due_bulletins(day):
-            if not bulletin.item_path or not Path(bulletin.item_path).is_file():
-                bulletin = self.prepare_bulletin(bulletin.id)
-            done.append(bulletin)
-        return done
+        return self.items.prerender_due(day)
 
     def timetable(self) -> Timetable:
         """The timetable the database holds, in the station's zone (disabled slots included)."""
@@ -557,10 +319,10 @@ class Station:
     # ------------------------------------------------------------------ urgent
     def urgent_desk(self, player: Player, **kwargs) -> UrgentDesk:
         """An urgent desk on `player`, sharing this station's gate and as-run log (kwargs: ensure_device,
-        say, mic_factory). The typed message's audio comes from this facade's render_text for now."""
+        say, mic_factory). The typed message's audio comes from the items part."""
         from .station.urgent import UrgentDesk
 
-        return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=_FacadeRenderer(self),
+        return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
                           player=player, gate=self.air_gate, **kwargs)
 
     def play_source(self, source, *, player: Player, title: str, **row_fields) -> AsRunPublic:
@@ -573,37 +335,8 @@ class Station:
 
     # ------------------------------------------------------------------ faults
     def prepare_bulletin_offline(self, bulletin_id: int) -> BulletinPublic:
-        """The last render attempt at air time: offline engines only (never the network), so a
-        slot is never held up by a gTTS request that hangs. Records the file or the reason."""
-        from .config import KNOWN_ENGINES
-
-        online = {"gtts"}
-        order = [e for e in self.settings.engine_order if e not in online]
-        order = order or [e for e in KNOWN_ENGINES if e not in online]
-        bulletin = self.get_bulletin(bulletin_id)
-        if bulletin.recording_path:  # an officer's recording needs no engine (nor the network)
-            return self.prepare_bulletin(bulletin_id)
-        values: dict[str, object] = {}
-        for engine in order:
-            try:
-                outcome = self.render_text(bulletin.text, engine=engine)
-            except BroadcasterError as exc:
-                values = {"render_error": str(exc)}
-                continue
-            values = {
-                "item_path": str(outcome.path),
-                "item_engine": outcome.engine,
-                "item_duration_s": outcome.duration_s,
-                "render_error": None,
-            }
-            break
-        with Session(self.db) as session:
-            row = session.get(Bulletin, bulletin_id)
-            for key, value in values.items():
-                setattr(row, key, value)
-            session.add(row)
-            session.commit()
-        return self.get_bulletin(bulletin_id)
+        """The last render attempt at air time: offline engines only (see Items.prepare_bulletin_offline)."""
+        return self.items.prepare_bulletin_offline(bulletin_id)
 
     def log_alarm(self, *, title: str, reason: str, started_at: datetime | None = None,
                   ended_at: datetime | None = None, **fields) -> AsRunPublic:
@@ -611,65 +344,14 @@ class Station:
         return self.asrun.log_alarm(title=title, reason=reason, started_at=started_at, ended_at=ended_at, **fields)
 
     def filler_path(self) -> Path:
-        """The station filler as a 16-bit WAV at the output rate: the file itself when it already
-        is one, else a copy converted once into the cache. AudioError/NotFoundError say why not."""
-        from .audio import builtin_asset
-        from .audio.files import _is_plain_wav
-        from .media import decode, write_wav
-
-        source = Path(self.settings.filler).expanduser() if self.settings.filler else builtin_asset("filler")
-        if not source.is_file():
-            raise NotFoundError(f"Không tìm thấy tệp nhạc đệm: {source}", path=str(source))
-        rate = self.settings.sample_rate
-        if _is_plain_wav(source, rate):
-            return source
-        stat = source.stat()
-        key = hashlib.sha256(f"{source.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{rate}".encode()).hexdigest()
-        out = self.settings.cache_dir / "filler" / f"{key[:32]}.wav"
-        if not out.is_file():
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_wav(out, decode(source, sample_rate=rate, channels=1), sample_rate=rate)  # whole or nothing
-        return out
+        """The station filler as a 16-bit WAV at the output rate (see Items.filler_path)."""
+        return self.items.filler_path()
 
     def silence_fallback(self, *, player: Player, slot: str | None, planned_at: datetime | None,
                          reason: str | None) -> list[AsRunPublic]:
         """After dead air: an alarm row with the reason, then the station filler (its own row)."""
         return self.slots.silence_fallback(player=player, slot=slot, planned_at=planned_at, reason=reason)
 
-
-# air path: what the slot airer and the urgent desk need from the items, served by this facade
-# until station/items.py takes over (late-bound, so a test's monkeypatch on the station still applies)
-class _FacadeItems:
-    def __init__(self, station: Station) -> None:
-        self._station = station
-
-    def get_bulletin(self, bulletin_id: int) -> BulletinPublic:
-        return self._station.get_bulletin(bulletin_id)
-
-    def prepare_bulletin(self, bulletin_id: int) -> BulletinPublic:
-        return self._station.prepare_bulletin(bulletin_id)
-
-    def prepare_bulletin_offline(self, bulletin_id: int) -> BulletinPublic:
-        return self._station.prepare_bulletin_offline(bulletin_id)
-
-    def filler_path(self) -> Path:
-        return self._station.filler_path()
-
-
-class _FacadeRenderer:
-    def __init__(self, station: Station) -> None:
-        self._station = station
-
-    def __call__(self, text: str, **kwargs):
-        return self._station.render_text(text, **kwargs)
-
-
-def _write_or_say(path: Path, text: str) -> None:
-    """write_atomic, with a failing disk said as an AudioError (one line) rather than a bare OSError."""
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise AudioError(f"Không ghi được tệp {path}: {exc.strerror or exc}", path=str(path)) from exc
 
 
 __all__ = ["Station", "RenderOutcome", "init_data_dir", "CRASH_REASON"]

@@ -14,9 +14,7 @@ entries with lower-case letters ("Đ/c") also match in any other case ("đ/c", "
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
@@ -135,16 +133,9 @@ class Lexicon:
         path = Path(self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         body = STATION_HEADER + "".join(f"{w}\t{s}\n" for w, s in self._station.items())
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from ..disk import write_atomic
+
+        write_atomic(path, body)  # whole or not at all, flushed to the disk before the rename
         return path
 
     # -- reading -------------------------------------------------------------------------------

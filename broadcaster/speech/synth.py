@@ -31,9 +31,7 @@ import hashlib
 import io
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 import wave
@@ -45,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import media
+from ..disk import write_atomic
 from ..exceptions import BroadcasterError, InputError, SpeechError
 from .engines import Speech, SpeechEngine, SpeechResult, build_engines
 
@@ -206,34 +205,6 @@ def resample(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndar
 
 
 # ------------------------------------------------------------------------------- files
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes to a unique temp file in the same directory, fsync, then rename over path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())  # the rename must never reach the disk before the data
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable; not every platform allows fsync on a directory
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def _is_complete_wav(path: Path, sample_rate: int) -> bool:
     """A cache entry counts only if it is a readable, non-empty 16-bit mono WAV at our rate."""
     try:
@@ -407,9 +378,10 @@ class Synthesizer:
         }
         sidecar_path = path.with_suffix(".json")
         try:
-            _atomic_write(sidecar_path, json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(sidecar_path, json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
             try:
-                _atomic_write(path, _wav_bytes(samples, s.sample_rate))
+                write_atomic(path, _wav_bytes(samples, s.sample_rate))
             except BaseException:
                 sidecar_path.unlink(missing_ok=True)  # no sidecar without its audio
                 raise

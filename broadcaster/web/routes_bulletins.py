@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session
 
-from .. import accounts, editorial
+from .. import accounts
 from ..exceptions import InputError, NotFoundError
 from ..models import BulletinClass, BulletinStatus, Frequency, Role
+from ..station import bulletins, documents
 from .security import CurrentUser, require_role, require_user, station_of
 from .templating import flash, render
 
@@ -30,7 +31,7 @@ LIST_STATUSES = ["draft", "submitted", "rejected", "approved", "scheduled", "air
 
 # ----------------------------------------------------------------------- helpers
 def _parse_date(value: str | None, what: str) -> date | None:
-    return editorial.parse_date(value, what)
+    return bulletins.parse_date(value, what)
 
 
 def _parse_int(value: str | None, what: str) -> int | None:
@@ -58,8 +59,8 @@ async def _form_values(request: Request) -> dict:
     }
 
 
-def _fields(values: dict) -> editorial.BulletinFields:
-    return editorial.clean_fields(
+def _fields(values: dict) -> bulletins.BulletinFields:
+    return bulletins.clean_fields(
         title=values["title"],
         text=values["text"],
         bulletin_class=values["bulletin_class"],
@@ -121,7 +122,7 @@ def _form_page(request: Request, *, values: dict, bulletin=None, error: str | No
             "frequencies": list(Frequency),
             "slot_choices": _slot_names(request),
             "topics": _topics(request),
-            "max_recording_mb": editorial.MAX_RECORDING_BYTES // (1024 * 1024),
+            "max_recording_mb": bulletins.MAX_RECORDING_BYTES // (1024 * 1024),
         },
         status_code=status_code,
     )
@@ -155,8 +156,8 @@ def bulletins_page(request: Request, status: str | None = None, page: str | None
     status = status if status in LIST_STATUSES else None
     number = int(page) if page and page.isdigit() else 1
     with Session(station_of(request).db) as session:
-        result = editorial.list_page(session=session, status=status, page=number, query=q)
-        counts = editorial.status_counts(session=session)
+        result = bulletins.list_page(session=session, status=status, page=number, query=q)
+        counts = bulletins.status_counts(session=session)
 
     def link(**changes) -> str:
         params = {"status": status or "", "q": q or "", "page": result.page}
@@ -182,7 +183,7 @@ async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_o
     try:
         fields = _fields(values)
         with Session(station_of(request).db) as session:
-            bulletin = editorial.create_draft(session=session, fields=fields, by=user.name)
+            bulletin = bulletins.create_draft(session=session, fields=fields, by=user.name)
             session.commit()
             new_id = bulletin.id
     except InputError as exc:
@@ -200,11 +201,11 @@ async def bulletin_import_docx(request: Request, user: CurrentUser = Depends(edi
              "frequency": "every_slot", "times": "", "slot_names": [], "topic": ""}
     if upload is None or not hasattr(upload, "read"):
         return _form_page(request, values=empty, error="Chưa chọn tệp .docx", status_code=400)
-    data = await upload.read(editorial.MAX_DOCX_BYTES + 1)
+    data = await upload.read(documents.MAX_DOCX_BYTES + 1)
     try:
         if not (upload.filename or "").lower().endswith(".docx"):
             raise InputError("Chỉ nhập được tệp Word .docx")
-        title, text = editorial.import_docx(data)
+        title, text = documents.import_docx(data)
     except InputError as exc:
         return _form_page(request, values=empty, error=str(exc), status_code=400)
     return _form_page(request, values=dict(empty, title=title, text=text),
@@ -222,13 +223,13 @@ async def bulletin_reading(request: Request, user: CurrentUser = Depends(require
 @router.get("/bulletins/{bulletin_id}")
 def bulletin_view(request: Request, bulletin_id: int, user: CurrentUser = Depends(require_user)):
     with Session(station_of(request).db) as session:
-        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+        bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
         history = accounts.audit_log(session=session, object_type="bulletin", object_id=bulletin_id, limit=50)
     return render(request, "bulletin_view.html", {
         "title": bulletin.title, "b": bulletin, "history": history,
         "spoken": _reading(request, bulletin.text),
         "has_audio": bool(bulletin.item_path and Path(bulletin.item_path).is_file()),
-        "can_edit": user.role == Role.editor and bulletin.status in editorial.EDITABLE,
+        "can_edit": user.role == Role.editor and bulletin.status in bulletins.EDITABLE,
         "can_submit": user.role == Role.editor and bulletin.status in (BulletinStatus.draft, BulletinStatus.rejected),
         "can_review": user.role == Role.leader and bulletin.status == BulletinStatus.submitted,
     })
@@ -237,7 +238,7 @@ def bulletin_view(request: Request, bulletin_id: int, user: CurrentUser = Depend
 @router.get("/bulletins/{bulletin_id}/edit")
 def bulletin_edit(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
     with Session(station_of(request).db) as session:
-        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+        bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
     return _form_page(request, values=_values_of(bulletin), bulletin=bulletin)
 
 
@@ -245,10 +246,10 @@ def bulletin_edit(request: Request, bulletin_id: int, user: CurrentUser = Depend
 async def bulletin_save(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
     values = await _form_values(request)
     with Session(station_of(request).db) as session:
-        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+        bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
         try:
             fields = _fields(values)
-            editorial.update_draft(session=session, bulletin_id=bulletin_id, fields=fields, by=user.name)
+            bulletins.update_draft(session=session, bulletin_id=bulletin_id, fields=fields, by=user.name)
             session.commit()
         except InputError as exc:
             session.rollback()
@@ -273,7 +274,7 @@ def _do(request: Request, bulletin_id: int, action, message: str):
 @router.post("/bulletins/{bulletin_id}/submit")
 def bulletin_submit(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
     return _do(request, bulletin_id,
-               lambda s: editorial.submit(session=s, bulletin_id=bulletin_id, by=user.name),
+               lambda s: bulletins.submit(session=s, bulletin_id=bulletin_id, by=user.name),
                "Đã gửi lãnh đạo duyệt.")
 
 
@@ -281,7 +282,7 @@ def bulletin_submit(request: Request, bulletin_id: int, user: CurrentUser = Depe
 async def bulletin_reject(request: Request, bulletin_id: int, user: CurrentUser = Depends(leader_only)):
     comment = str((await request.form()).get("comment") or "")
     return _do(request, bulletin_id,
-               lambda s: editorial.reject(session=s, bulletin_id=bulletin_id, by=user.name, comment=comment),
+               lambda s: bulletins.reject(session=s, bulletin_id=bulletin_id, by=user.name, comment=comment),
                "Đã trả lại bản tin kèm ý kiến.")
 
 
@@ -289,7 +290,7 @@ async def bulletin_reject(request: Request, bulletin_id: int, user: CurrentUser 
 def bulletin_approve(request: Request, bulletin_id: int, user: CurrentUser = Depends(leader_only)):
     """Approve and render ahead now; a render failure is shown (the approval stands, playout retries)."""
     try:
-        result = editorial.approve(station=station_of(request), bulletin_id=bulletin_id, by=user.name)
+        result = station_of(request).bulletins.approve(bulletin_id=bulletin_id, by=user.name)
     except InputError as exc:
         flash(request, f"Không thực hiện được: {exc}")
         return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
@@ -308,13 +309,13 @@ async def bulletin_recording(request: Request, bulletin_id: int, user: CurrentUs
     if upload is None or not hasattr(upload, "read"):
         flash(request, "Chưa chọn tệp ghi âm")
         return RedirectResponse(f"/bulletins/{bulletin_id}/edit", status_code=303)
-    data = await upload.read(editorial.MAX_RECORDING_BYTES + 1)
+    data = await upload.read(bulletins.MAX_RECORDING_BYTES + 1)
     try:
-        editorial.attach_recording(station=station_of(request), bulletin_id=bulletin_id, data=data,
-                                   filename=upload.filename or "", by=user.name)
+        station_of(request).bulletins.attach_recording(bulletin_id=bulletin_id, data=data,
+                                                      filename=upload.filename or "", by=user.name)
     except InputError as exc:
         with Session(station_of(request).db) as session:
-            bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+            bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
         return _form_page(request, values=_values_of(bulletin), bulletin=bulletin, error=str(exc), status_code=400)
     flash(request, "Đã nhận tệp ghi âm: bản tin sẽ phát giọng thu này thay cho giọng đọc máy.")
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
@@ -323,7 +324,7 @@ async def bulletin_recording(request: Request, bulletin_id: int, user: CurrentUs
 @router.post("/bulletins/{bulletin_id}/recording/delete")
 def bulletin_recording_delete(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
     return _do(request, bulletin_id,
-               lambda s: editorial.remove_recording(session=s, bulletin_id=bulletin_id, by=user.name),
+               lambda s: bulletins.remove_recording(session=s, bulletin_id=bulletin_id, by=user.name),
                "Đã bỏ tệp ghi âm: bản tin sẽ được đọc bằng giọng máy.")
 
 
@@ -331,7 +332,7 @@ def bulletin_recording_delete(request: Request, bulletin_id: int, user: CurrentU
 def bulletin_audio(request: Request, bulletin_id: int, user: CurrentUser = Depends(require_user)):
     """The rendered program item (WAV) for the preview player; only files under the data dir."""
     with Session(station_of(request).db) as session:
-        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+        bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
     path = _under_data_dir(request, bulletin.item_path)
     return FileResponse(path, media_type="audio/wav", filename=f"ban-tin-{bulletin_id}.wav",
                         content_disposition_type="inline")
@@ -341,9 +342,9 @@ def bulletin_audio(request: Request, bulletin_id: int, user: CurrentUser = Depen
 def bulletin_recording_file(request: Request, bulletin_id: int, user: CurrentUser = Depends(require_user)):
     """The officer's original recording as uploaded."""
     with Session(station_of(request).db) as session:
-        bulletin = editorial.get(session=session, bulletin_id=bulletin_id)
+        bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
     path = _under_data_dir(request, bulletin.recording_path)
-    return FileResponse(path, media_type=editorial.RECORDING_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+    return FileResponse(path, media_type=bulletins.RECORDING_TYPES.get(path.suffix.lower(), "application/octet-stream"),
                         content_disposition_type="inline")
 
 

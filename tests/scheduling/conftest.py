@@ -36,7 +36,7 @@ def station(settings, clock, durations, monkeypatch):
     from broadcaster.service import Station
 
     st = Station.open(settings, clock=clock.now)
-    monkeypatch.setattr(st, "render_text", FakeRender(st, durations))
+    monkeypatch.setattr(st.items, "render_text", FakeRender(st, durations))
     yield st
     st.close()
 

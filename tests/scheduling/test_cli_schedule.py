@@ -117,7 +117,7 @@ def test_program_shows_order_length_and_overflow(settings, data_dir, monkeypatch
 
     st = Station.open(settings)
     render = FakeRender(st, {})
-    monkeypatch.setattr(st, "render_text", render)
+    monkeypatch.setattr(st.items, "render_text", render)
     add(st, render, "Lịch tiêm phòng", 20 * 60)
     add(st, render, "Ưu tiên: bão", 8 * 60, bulletin_class=BulletinClass.priority)
     add(st, render, "Họp dân", 5 * 60)

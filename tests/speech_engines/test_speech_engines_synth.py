@@ -116,12 +116,12 @@ def test_a_crash_while_writing_leaves_no_cache_file(synth, fakes, monkeypatch):
     def power_cut(fd):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(synth_module.os, "fsync", power_cut)
+    monkeypatch.setattr(os, "fsync", power_cut)  # disk.part_file fsyncs every write
     with pytest.raises(SpeechError, match="ghi"):
         synth.speak(BULLETIN)
     assert list(synth.cache_dir.glob("*.wav")) == []
     assert [p for p in synth.cache_dir.iterdir() if p.name.endswith(".part")] == []
-    monkeypatch.setattr(synth_module.os, "fsync", real_fsync)
+    monkeypatch.setattr(os, "fsync", real_fsync)
     assert not synth.speak(BULLETIN).cached
 
 

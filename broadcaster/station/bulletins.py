@@ -1,0 +1,470 @@
+"""The one bulletin service: validation, the workflow (drafts, submission, approval with its audit
+row, rejection), officers' recordings and the day's pool of due bulletins.
+
+Keyword-only data-access functions: those taking a ``session`` add their change and its audit row to
+the caller's transaction (the caller commits, so a change and its record land together or not at all).
+`Bulletins` wraps them for callers that hold no session (the CLI, the facade); it is built with its
+engine and the items part (`station.items.Items`), which renders what is approved. Both the web
+console and the CLI go through here: one set of rules.
+
+Workflow (who may do what is the web layer's business; these functions check the states):
+
+    draft ──submit──▶ submitted ──approve──▶ approved (rendered ahead) ──▶ scheduled / aired / expired
+      ▲                   │
+      └──edit── rejected ◀┘ reject (with a comment)
+
+Editing a submitted or approved bulletin sends it back to draft: what a leader approved is
+exactly what airs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from .. import accounts
+from ..db import as_utc
+from ..disk import write_atomic
+from ..exceptions import AudioError, InputError, NotFoundError
+from ..models import (
+    Bulletin,
+    BulletinClass,
+    BulletinPublic,
+    BulletinStatus,
+    Frequency,
+    utcnow,
+)
+
+from .cache import convert_once
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .items import Items
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+RECORDING_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4"}
+MAX_RECORDING_BYTES = 50 * 1024 * 1024
+MIN_RECORDING_S = 0.5
+# ---- input limits (issue 9 item 4): checked before anything is stored or rendered
+MAX_TITLE_CHARS = 300
+MAX_TEXT_CHARS = 100_000  # a bulletin this long already reads for hours; a 5 MB text took 4 GB to render
+EDITABLE = {BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submitted,
+            BulletinStatus.approved, BulletinStatus.scheduled}
+
+
+
+def check_title(title: str) -> None:
+    if len(title) > MAX_TITLE_CHARS:
+        raise InputError(f"Tiêu đề dài quá {MAX_TITLE_CHARS} ký tự ({len(title)} ký tự)")
+
+
+def check_text_length(text: str) -> None:
+    """Refuse a text too long to air (before it is stored or rendered)."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"Nội dung dài quá {MAX_TEXT_CHARS} ký tự ({len(text)} ký tự); hãy chia thành nhiều bản tin")
+
+
+def parse_date(value: str | None, what: str) -> date | None:
+    """A date typed by an officer (YYYY-MM-DD or DD/MM/YYYY; empty = none); InputError names the field."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise InputError(f"{what}: ngày '{value}' không hợp lệ (dùng DD/MM/YYYY hoặc YYYY-MM-DD)")
+
+@dataclass(frozen=True)
+class BulletinFields:
+    """What an editor types into the bulletin form (validated by `clean_fields`)."""
+
+    title: str
+    text: str
+    bulletin_class: BulletinClass = BulletinClass.normal
+    valid_from: date | None = None
+    valid_until: date | None = None
+    frequency: Frequency = Frequency.every_slot
+    times: int | None = None
+    slot_names: list[str] | None = None
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class BulletinPage:
+    items: list[BulletinPublic]
+    total: int
+    page: int
+    pages: int
+
+
+def _nfc(value: str | None) -> str:
+    return unicodedata.normalize("NFC", value or "").strip()
+
+
+def clean_fields(
+    *,
+    title: str,
+    text: str,
+    bulletin_class: str | BulletinClass = BulletinClass.normal,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    frequency: str | Frequency = Frequency.every_slot,
+    times: int | None = None,
+    slot_names: list[str] | None = None,
+    topic: str | None = None,
+) -> BulletinFields:
+    """Check and normalize (NFC, trimmed) a bulletin's fields; raise InputError with the first problem."""
+    from ..scheduling.programme import check_frequency
+
+    title, text = _nfc(title), _nfc(text).replace("\r\n", "\n")
+    if not title:
+        raise InputError("Tiêu đề bản tin trống")
+    check_title(title)
+    if not text:
+        raise InputError("Nội dung bản tin trống")
+    check_text_length(text)
+    try:
+        bulletin_class = BulletinClass(bulletin_class)
+    except ValueError as exc:
+        raise InputError(f"Loại tin '{bulletin_class}' không có") from exc
+    try:
+        frequency = Frequency(frequency)
+    except ValueError as exc:
+        raise InputError(f"Tần suất '{frequency}' không hợp lệ") from exc
+    if valid_from and valid_until and valid_until < valid_from:
+        raise InputError("Ngày kết thúc trước ngày bắt đầu")
+    names = [_nfc(n) for n in slot_names or [] if _nfc(n)] or None
+    problem = check_frequency(frequency, times, names)
+    if problem:
+        raise InputError(problem)
+    topic = _nfc(topic) or None
+    if topic and len(topic) > 200:
+        raise InputError("Chủ đề dài quá 200 ký tự")
+    return BulletinFields(
+        title=title,
+        text=text,
+        bulletin_class=bulletin_class,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        frequency=frequency,
+        times=times if frequency == Frequency.n_times else None,
+        slot_names=names if frequency == Frequency.chosen_slots else None,
+        topic=topic,
+    )
+
+
+def _get(session: Session, bulletin_id: int) -> Bulletin:
+    bulletin = session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise NotFoundError(f"Không có bản tin số {bulletin_id}")
+    return bulletin
+
+
+def get(*, session: Session, bulletin_id: int) -> BulletinPublic:
+    return BulletinPublic.model_validate(_get(session, bulletin_id))
+
+
+def list_page(*, session: Session, status: str | None = None, page: int = 1,
+              page_size: int = PAGE_SIZE, query: str | None = None) -> BulletinPage:
+    """Newest first, one page. `status` filters through the status index; `query` searches titles."""
+    conditions = []
+    if status:
+        try:
+            conditions.append(Bulletin.status == BulletinStatus(status))
+        except ValueError as exc:
+            raise InputError(f"Trạng thái '{status}' không có") from exc
+    if query and query.strip():
+        conditions.append(col(Bulletin.title).contains(query.strip()))
+    total = session.exec(select(func.count()).select_from(Bulletin).where(*conditions)).one()
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    rows = session.exec(
+        select(Bulletin).where(*conditions).order_by(col(Bulletin.id).desc())
+        .offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    return BulletinPage([BulletinPublic.model_validate(b) for b in rows], total, page, pages)
+
+
+def status_counts(*, session: Session) -> dict[str, int]:
+    rows = session.exec(select(Bulletin.status, func.count()).group_by(Bulletin.status)).all()
+    return {str(status): n for status, n in rows}
+
+
+def create_draft(*, session: Session, fields: BulletinFields, by: str | None) -> Bulletin:
+    """A new draft written by `by` (flushed, so its id is known; the caller commits)."""
+    bulletin = Bulletin(
+        **fields.__dict__,
+        status=BulletinStatus.draft,
+        created_by=by,
+        created_at=utcnow(),
+    )
+    session.add(bulletin)
+    session.flush()
+    accounts.record(session=session, user=by, action="bulletin.create", object_type="bulletin",
+                    object_id=bulletin.id, detail=fields.title)
+    return bulletin
+
+
+def _back_to_draft(bulletin: Bulletin) -> None:
+    """An edit invalidates an approval: the leader must approve what will air."""
+    bulletin.status = BulletinStatus.draft
+    bulletin.approved_at = None
+    bulletin.approved_by = None
+    bulletin.submitted_at = None
+    bulletin.item_path = None
+    bulletin.item_engine = None
+    bulletin.item_duration_s = None
+    bulletin.render_error = None
+
+
+def update_draft(*, session: Session, bulletin_id: int, fields: BulletinFields, by: str) -> Bulletin:
+    """Save an edit. A submitted/approved/rejected bulletin becomes a draft again; aired or expired ones
+    are the station's record and cannot be changed."""
+    bulletin = _get(session, bulletin_id)
+    if bulletin.status not in EDITABLE:
+        raise InputError(f"Bản tin đã {_label(bulletin.status)}: không sửa được nữa (hãy tạo bản tin mới)")
+    before = bulletin.status
+    for key, value in fields.__dict__.items():
+        setattr(bulletin, key, value)
+    _back_to_draft(bulletin)
+    bulletin.updated_at = utcnow()
+    bulletin.updated_by = by
+    session.add(bulletin)
+    accounts.record(session=session, user=by, action="bulletin.edit", object_type="bulletin",
+                    object_id=bulletin_id, detail=f"{before} → draft")
+    return bulletin
+
+
+def submit(*, session: Session, bulletin_id: int, by: str | None) -> Bulletin:
+    """Send a draft (or a rejected bulletin after its edit) to the leaders."""
+    bulletin = _get(session, bulletin_id)
+    if bulletin.status not in (BulletinStatus.draft, BulletinStatus.rejected):
+        raise InputError(f"Chỉ gửi duyệt được bản nháp (bản tin này: {_label(bulletin.status)})")
+    bulletin.status = BulletinStatus.submitted
+    bulletin.submitted_at = utcnow()
+    bulletin.updated_by = by
+    bulletin.updated_at = bulletin.submitted_at
+    session.add(bulletin)
+    accounts.record(session=session, user=by, action="bulletin.submit", object_type="bulletin",
+                    object_id=bulletin_id)
+    return bulletin
+
+
+def approve(*, session: Session, bulletin_id: int, by: str | None, at: datetime | None = None) -> Bulletin:
+    """A leader approves a submitted bulletin: its state and its audit row, in the caller's
+    transaction. Rendering ahead is `Bulletins.approve` (after the commit)."""
+    bulletin = _get(session, bulletin_id)
+    if bulletin.status != BulletinStatus.submitted:
+        raise InputError(f"Chỉ duyệt được bản tin đang chờ duyệt (bản tin này: {_label(bulletin.status)})")
+    bulletin.status = BulletinStatus.approved
+    bulletin.approved_at = at or utcnow()
+    bulletin.approved_by = by
+    bulletin.review_comment = None
+    session.add(bulletin)
+    accounts.record(session=session, user=by, action="bulletin.approve", object_type="bulletin",
+                    object_id=bulletin_id)
+    return bulletin
+
+
+def reject(*, session: Session, bulletin_id: int, by: str, comment: str) -> Bulletin:
+    """A leader sends a submitted bulletin back with a comment (required: the editor must know why)."""
+    comment = _nfc(comment)
+    if not comment:
+        raise InputError("Cần ghi lý do trả lại để người viết biết cần sửa gì")
+    bulletin = _get(session, bulletin_id)
+    if bulletin.status != BulletinStatus.submitted:
+        raise InputError(f"Chỉ trả lại được bản tin đang chờ duyệt (bản tin này: {_label(bulletin.status)})")
+    bulletin.status = BulletinStatus.rejected
+    bulletin.review_comment = comment
+    bulletin.updated_by = by
+    bulletin.updated_at = utcnow()
+    session.add(bulletin)
+    accounts.record(session=session, user=by, action="bulletin.reject", object_type="bulletin",
+                    object_id=bulletin_id, detail=comment[:500])
+    return bulletin
+
+
+# ------------------------------------------------------------------- recordings
+def recordings_dir(settings) -> Path:
+    return settings.data_dir / "recordings"
+
+
+def check_recording(*, data: bytes, filename: str, sample_rate: int) -> float:
+    """Refuse what is not a usable recording; return its length in seconds.
+
+    The extension must be .mp3/.wav/.m4a, the size within MAX_RECORDING_BYTES, and ffmpeg must decode
+    at least MIN_RECORDING_S of audio from it (a renamed text file or a truncated upload fails here)."""
+    from .. import media
+
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in RECORDING_TYPES:
+        raise InputError("Tệp ghi âm phải là MP3, WAV hoặc M4A")
+    if not data:
+        raise InputError("Tệp ghi âm trống")
+    if len(data) > MAX_RECORDING_BYTES:
+        raise InputError(f"Tệp ghi âm lớn quá {MAX_RECORDING_BYTES // (1024 * 1024)} MB")
+    try:
+        samples = media.decode(bytes(data), sample_rate=sample_rate, channels=1)
+    except AudioError as exc:
+        raise InputError(f"Tệp '{Path(filename).name}' không phải âm thanh đọc được: {exc}") from exc
+    seconds = len(samples) / sample_rate
+    if seconds < MIN_RECORDING_S:
+        raise InputError(f"Tệp ghi âm quá ngắn ({seconds:.1f} giây)")
+    return seconds
+
+
+def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, data: bytes, filename: str,
+                     by: str) -> BulletinPublic:
+    """Store an officer's own recording for a bulletin (it airs instead of synthesized speech).
+
+    Checked first (check_recording), then written under <data_dir>/recordings/ named by its content
+    hash; the bulletin goes back to draft (a leader approves the recording too)."""
+    seconds = check_recording(data=data, filename=filename, sample_rate=settings.sample_rate)
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    path = recordings_dir(settings) / f"{digest}{Path(filename).suffix.lower()}"
+    with Session(engine) as session:
+        bulletin = _get(session, bulletin_id)
+        if bulletin.status not in EDITABLE:
+            raise InputError(f"Bản tin đã {_label(bulletin.status)}: không đổi được nữa")
+        # named by content: the same upload is stored once; whole or not at all (a full disk leaves no .part)
+        convert_once(path, lambda out: write_atomic(out, data))
+        bulletin.recording_path = str(path)
+        _back_to_draft(bulletin)
+        bulletin.updated_by = by
+        bulletin.updated_at = utcnow()
+        session.add(bulletin)
+        accounts.record(session=session, user=by, action="bulletin.recording", object_type="bulletin",
+                        object_id=bulletin_id, detail=f"{Path(filename).name} ({seconds:.1f} s)")
+        session.commit()
+        return BulletinPublic.model_validate(bulletin)
+
+
+def remove_recording(*, session: Session, bulletin_id: int, by: str) -> Bulletin:
+    """Go back to synthesized speech (the file stays: other bulletins or the log may use it)."""
+    bulletin = _get(session, bulletin_id)
+    if bulletin.status not in EDITABLE:
+        raise InputError(f"Bản tin đã {_label(bulletin.status)}: không đổi được nữa")
+    bulletin.recording_path = None
+    _back_to_draft(bulletin)
+    bulletin.updated_by = by
+    bulletin.updated_at = utcnow()
+    session.add(bulletin)
+    accounts.record(session=session, user=by, action="bulletin.recording_removed", object_type="bulletin",
+                    object_id=bulletin_id)
+    return bulletin
+
+
+def list_all(*, session: Session) -> list[BulletinPublic]:
+    """Every bulletin, oldest first (the CLI's list)."""
+    rows = session.exec(select(Bulletin).order_by(col(Bulletin.id))).all()
+    return [BulletinPublic.model_validate(b) for b in rows]
+
+
+def due(*, session: Session, day: date) -> list[BulletinPublic]:
+    """Approved bulletins valid on a station-local day, in airing order (ưu tiên first, then by approval).
+
+    Slot by slot selection (frequency, maximum length) is the programme's; this is the day's pool."""
+    from ..scheduling.store import airing_counts
+
+    live = [BulletinStatus.approved, BulletinStatus.scheduled]
+    rows = session.exec(select(Bulletin).where(col(Bulletin.status).in_(live))).all()
+    counts = airing_counts(session=session, bulletin_ids=[b.id for b in rows if b.frequency == "n_times"])
+    pool = [
+        BulletinPublic.model_validate(b)
+        for b in rows
+        if (b.valid_from is None or b.valid_from <= day)
+        and (b.valid_until is None or day <= b.valid_until)
+        and not (b.frequency == Frequency.n_times and counts.get(b.id, 0) >= (b.times or 1))
+    ]
+    rank = {BulletinClass.emergency: 0, BulletinClass.priority: 1, BulletinClass.normal: 2}
+    pool.sort(key=lambda b: (rank[b.bulletin_class], as_utc(b.approved_at) or b.created_at, b.id))
+    return pool
+
+
+# ---------------------------------------------------------------------- the service
+class Bulletins:
+    """The bulletin service for callers without a session of their own (the CLI through the facade,
+    the web console's approval and recordings): each call is one transaction with its audit rows.
+
+    Built with the database `engine`, the station `settings`, the `items` part that renders an
+    approved bulletin ahead, and a `clock` (UTC now) for the approval time."""
+
+    def __init__(self, *, engine: Engine, settings: Settings, items: Items,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.items = items
+        self.clock = clock
+
+    def over_engine(self, engine: Engine, items: Items) -> Bulletins:
+        """The same service on another connection pool (serve's web console has its own)."""
+        return Bulletins(engine=engine, settings=self.settings, items=items, clock=self.clock)
+
+    def add(self, *, title: str, text: str, by: str | None = None, approve: bool = False,
+            **fields) -> BulletinPublic:
+        """Check (clean_fields) and store a new draft with its audit row; `approve` then submits and
+        approves it at once (both audit rows) and renders it ahead. `fields` are clean_fields'."""
+        clean = clean_fields(title=title, text=text, **fields)  # before anything is stored
+        with Session(self.engine) as session:
+            bulletin = create_draft(session=session, fields=clean, by=by)
+            session.commit()
+            bulletin_id = bulletin.id
+        if approve:
+            return self.approve(bulletin_id=bulletin_id, by=by, submit_draft=True)
+        return self.get(bulletin_id)
+
+    def get(self, bulletin_id: int) -> BulletinPublic:
+        with Session(self.engine) as session:
+            return get(session=session, bulletin_id=bulletin_id)
+
+    def list(self) -> list[BulletinPublic]:
+        with Session(self.engine) as session:
+            return list_all(session=session)
+
+    def due(self, day: date) -> list[BulletinPublic]:
+        with Session(self.engine) as session:
+            return due(session=session, day=day)
+
+    def approve(self, *, bulletin_id: int, by: str | None = None, submit_draft: bool = False) -> BulletinPublic:
+        """Approve a submitted bulletin (with `submit_draft`, a draft is submitted first: the CLI's
+        one-step approval, both audit rows) and render it ahead at once.
+
+        The approval is committed before rendering (a slow or failed render does not undo it); the
+        result carries render_error when no file could be made, and that failure has its audit row."""
+        with Session(self.engine) as session:
+            if submit_draft and _get(session, bulletin_id).status == BulletinStatus.draft:
+                submit(session=session, bulletin_id=bulletin_id, by=by)
+            approve(session=session, bulletin_id=bulletin_id, by=by, at=self.clock())
+            session.commit()
+        result = self.items.prepare_bulletin(bulletin_id)
+        if result.render_error:
+            with Session(self.engine) as session:
+                accounts.record(session=session, user=by, action="bulletin.render_failed", object_type="bulletin",
+                                object_id=bulletin_id, detail=result.render_error[:500])
+                session.commit()
+        return result
+
+    def attach_recording(self, *, bulletin_id: int, data: bytes, filename: str, by: str) -> BulletinPublic:
+        """An officer's own recording for a bulletin (see `attach_recording`)."""
+        return attach_recording(engine=self.engine, settings=self.settings, bulletin_id=bulletin_id,
+                                data=data, filename=filename, by=by)
+
+
+def _label(status) -> str:
+    from ..models import STATUS_LABELS
+
+    return STATUS_LABELS.get(str(status), str(status))
