@@ -42,6 +42,7 @@ def serve_in_process(data_dir: Path):
     from broadcaster.config import load_settings
     from broadcaster.onair import OnAir
     from broadcaster.playout.memory import MemoryCard
+    from broadcaster.playout.outcome import Outcome
     from broadcaster.playout.player import Player
     from broadcaster.service import Station
     from broadcaster.web.app import create_app
@@ -179,7 +180,7 @@ def main() -> None:
                 shot("09-nhat-ky-dien-thoai")
                 browser.close()
         finally:
-            onair.player.interrupt("kết thúc chụp ảnh") if onair.player.is_open else None
+            onair.player.interrupt(Outcome.INTERRUPTED) if onair.player.is_open else None
             onair.urgent.shutdown()
             server.should_exit = True
             time.sleep(0.5)

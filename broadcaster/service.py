@@ -36,9 +36,10 @@ from .models import (
     BulletinStatus,
     utcnow,
 )
+from .playout.outcome import Outcome
 
 if TYPE_CHECKING:
-    from .playout.player import Player
+    from .playout.protocol import PlayerProtocol as Player
     from .scheduling.programme import Programme
     from .scheduling.timetable import Slot, Timetable
     from .speech.synth import SpeechResult, Synthesizer
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CRASH_REASON = "Phần mềm dừng đột ngột khi đang phát (mất điện, tắt máy hoặc lỗi)"
-# how Player.play words a timeout: for a relay that is the normal end of its set time
-RELAY_TIMEOUT_PREFIX = "Quá thời gian phát"
 STREAM_SCHEMES = ("http://", "https://", "rtmp://", "rtsp://", "mms://", "mmsh://", "udp://", "srt://")
 
 
@@ -581,7 +580,11 @@ class Station:
         row_id = self._open_row(title=title, **fields)
         return self._close_row(row_id, status=AsRunStatus.failed, reason=reason)
 
-    def play_file(
+    def play_file(self, path: Path, *, player: Player, **fields) -> AsRunPublic:
+        """Play one file through the player with its as-run row (see play_file_outcome)."""
+        return self.play_file_outcome(path, player=player, **fields)[0]
+
+    def play_file_outcome(
         self,
         path: Path,
         *,
@@ -592,13 +595,14 @@ class Station:
         engine: str | None = None,
         planned_at: datetime | None = None,
         **row_fields,
-    ) -> AsRunPublic:
-        """Play one file through the player with its as-run row.
+    ) -> tuple[AsRunPublic, Outcome | None]:
+        """Play one file through the player with its as-run row; the row and what happened.
 
         The row is committed (on_air) before the first sample and closed after the last
         with aired, interrupted or failed and the reason; its start is when the first sample
         was handed to the card. `row_fields` are further as-run columns (kind,
-        bulletin_class, requested_at, operator for urgent items).
+        bulletin_class, requested_at, operator for urgent items). The outcome is None when
+        the player could not be reached at all (the row says why).
         """
         path = Path(path)
         row_id = self._open_row(
@@ -612,27 +616,30 @@ class Station:
         )
         return self._play_with_row(row_id, player, lambda: player.play(path), what=str(path))
 
-    def _play_with_row(self, row_id: int, player: Player, play, *, what: str) -> AsRunPublic:
+    def _play_with_row(self, row_id: int, player: Player, play, *, what: str) -> tuple[AsRunPublic, Outcome | None]:
         """Open the card if needed, run `play()` and close the row with how it went; never leaves it on_air.
 
         The row's start becomes the moment the first sample was handed to the card.
         """
+        from .station.outcomes import as_run_status, reason_text
+
         try:
             if not player.is_open:
                 player.open()
             result = play()
         except PlayoutError as exc:
-            return self._close_row(row_id, status=AsRunStatus.failed, reason=str(exc))
+            return self._close_row(row_id, status=AsRunStatus.failed, reason=str(exc)), None
         except Exception as exc:  # never leave a row on_air because of an unexpected error
             log.exception("playout of %s failed", what)
-            return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi phát: {exc}")
-        return self._close_row(
+            return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi phát: {exc}"), None
+        row = self._close_row(
             row_id,
-            status=AsRunStatus(result.status),
-            reason=result.reason,
-            started_at=getattr(result, "first_sample_at", None) or result.started_at,
+            status=as_run_status(result.outcome),
+            reason=reason_text(result),
+            started_at=result.first_sample_at or result.started_at,
             ended_at=result.ended_at,
         )
+        return row, result.outcome
 
     def as_run_log(self, *, since: date | None = None, limit: int | None = None) -> list[AsRunPublic]:
         """As-run rows, oldest first; `since` is a station-local date."""
@@ -835,10 +842,14 @@ class Station:
             write_wav(out, samples, sample_rate=rate)  # whole or not at all (media.write_wav)
         return out
 
-    def _air_relay(self, *, slot: Slot, planned_at: datetime, player: Player, note: str | None) -> AsRunPublic:
+    def _air_relay(
+        self, *, slot: Slot, planned_at: datetime, player: Player, note: str | None
+    ) -> tuple[AsRunPublic, Outcome | None]:
+        from dataclasses import replace
         from datetime import timedelta
 
         from .models import AsRunKind
+        from .station.outcomes import as_run_status, reason_text
 
         fields = {
             "title": f"Tiếp sóng: {slot.name}",
@@ -849,7 +860,7 @@ class Station:
         }
         remaining = (planned_at + timedelta(seconds=slot.length_s) - self.clock()).total_seconds()
         if remaining <= 0:
-            return self.log_failure(reason="Đã quá giờ kết thúc tiếp sóng", **fields)
+            return self.log_failure(reason="Đã quá giờ kết thúc tiếp sóng", **fields), None
         source = slot.source or ""
         if is_stream_url(source):
             from .sources import check_stream_url
@@ -857,18 +868,15 @@ class Station:
             try:
                 check_stream_url(source)  # an older database may hold rtsp://, file:…
             except BroadcasterError as exc:
-                return self.log_failure(reason=str(exc), **fields)
-            play_stream = getattr(player, "play_stream", None)
-            if play_stream is None:
-                return self.log_failure(reason="Trình phát chưa hỗ trợ tiếp sóng luồng (URL)", **fields)
+                return self.log_failure(reason=str(exc), **fields), None
 
             def play():
-                return play_stream(source, duration_s=remaining)
+                return player.play_stream(source, duration_s=remaining)
         else:
             try:
                 path = self.relay_file(slot)
             except BroadcasterError as exc:
-                return self.log_failure(reason=str(exc), **fields)
+                return self.log_failure(reason=str(exc), **fields), None
 
             def play():
                 return player.play(path, timeout=remaining)
@@ -879,15 +887,16 @@ class Station:
             result = play()
         except Exception as exc:  # never leave a row on_air
             log.exception("relay %s failed", slot.name)
-            return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi tiếp sóng: {exc}")
-        status, reason = result.status, result.reason
-        if status == "interrupted" and (reason or "").startswith(RELAY_TIMEOUT_PREFIX):
-            status, reason = "aired", None  # a relay ends when its set time is over
-        if status == "aired" and note and not reason:
+            return self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi tiếp sóng: {exc}"), None
+        if result.outcome is Outcome.TIMEOUT:
+            result = replace(result, outcome=Outcome.AIRED)  # a relay ends when its set time is over
+        status, reason = as_run_status(result.outcome), reason_text(result)
+        if status == AsRunStatus.aired and note and not reason:
             reason = note
-        return self._close_row(
-            row_id, status=AsRunStatus(status), reason=reason, started_at=result.started_at, ended_at=result.ended_at
+        row = self._close_row(
+            row_id, status=status, reason=reason, started_at=result.started_at, ended_at=result.ended_at
         )
+        return row, result.outcome
 
     def air_slot(self, *, slot: Slot | str, planned_at: datetime, player: Player) -> list[AsRunPublic]:
         """Air one slot occurrence: its programme in order, each item with its as-run row.
@@ -938,7 +947,7 @@ class Station:
                         continue
                     gate.enter_item()
                     try:
-                        row = self.play_file(
+                        row, outcome = self.play_file_outcome(
                             Path(item.item_path),
                             player=player,
                             title=item.title,
@@ -953,13 +962,13 @@ class Station:
                     if note and row.status == AsRunStatus.aired and not row.reason:
                         row = self._close_row(row.id, reason=note)
                     rows.append(row)
-                    if _silent_on_air(row):  # dead air: alarm, filler, then the next item
+                    if outcome is Outcome.SILENCE:  # dead air: alarm, filler, then the next item
                         gate.enter_item()  # an urgent announcement may cut the filler too
                         try:
                             rows += self.silence_fallback(player=player, slot=slot.name, planned_at=planned_utc, reason=row.reason)
                         finally:
                             gate.leave_item()
-                    if _cut_for_urgent(row):
+                    if outcome is Outcome.URGENT_CUT:
                         gate.wait_clear()
                         if self.settings.urgent_resume == "resume" and not gate.take_stop_programme():
                             continue  # the same item again from its start, with a row of its own
@@ -1019,11 +1028,11 @@ class Station:
             while True:
                 gate.enter_item()
                 try:
-                    row = self._air_relay(slot=slot, planned_at=planned_at, player=player, note=note)
+                    row, outcome = self._air_relay(slot=slot, planned_at=planned_at, player=player, note=note)
                 finally:
                     gate.leave_item()
                 rows.append(row)
-                if not _cut_for_urgent(row):
+                if outcome is not Outcome.URGENT_CUT:
                     break
                 gate.wait_clear()
                 if self.settings.urgent_resume != "resume":
@@ -1037,7 +1046,7 @@ class Station:
     def play_source(self, source, *, player: Player, title: str, **row_fields) -> AsRunPublic:
         """Play a live source (player.play_source: the microphone) with its as-run row, like play_file."""
         row_id = self._open_row(title=title, **row_fields)
-        return self._play_with_row(row_id, player, lambda: player.play_source(source, label=title), what=title)
+        return self._play_with_row(row_id, player, lambda: player.play_source(source, label=title), what=title)[0]
 
     def on_air_row(self) -> AsRunPublic | None:
         """The as-run row on air now (the latest still open), or None."""
@@ -1122,6 +1131,7 @@ class Station:
         """After dead air: an alarm row with the reason, then the station filler (its own row,
         kind filler). Returns both rows; the caller goes on with the next item."""
         from .models import AsRunKind
+        from .station.outcomes import as_run_status, reason_text
 
         fields = {"slot": slot, "planned_at": planned_at}
         alarm = self.log_alarm(title="Cảnh báo: im lặng trên sóng", reason=reason or "Im lặng trên sóng", **fields)
@@ -1140,7 +1150,7 @@ class Station:
             log.exception("filler failed")
             return [alarm, self._close_row(row_id, status=AsRunStatus.failed, reason=f"Lỗi phát: {exc}")]
         filler = self._close_row(
-            row_id, status=AsRunStatus(result.status), reason=result.reason,
+            row_id, status=as_run_status(result.outcome), reason=reason_text(result),
             started_at=result.started_at, ended_at=result.ended_at,
         )
         return [alarm, filler]
@@ -1158,18 +1168,6 @@ def _db_reason(exc: BaseException) -> str:
     """SQLite's own words for a database error (no SQLAlchemy links or statements)."""
     orig = getattr(exc, "orig", None)
     return str(orig if orig is not None else exc).splitlines()[0]
-
-
-def _silent_on_air(row: AsRunPublic) -> bool:
-    from .playout.player import SILENCE_PREFIX
-
-    return row.status == AsRunStatus.failed and (row.reason or "").startswith(SILENCE_PREFIX)
-
-
-def _cut_for_urgent(row: AsRunPublic) -> bool:
-    from .urgent import URGENT_CUT_REASON
-
-    return row.status == AsRunStatus.interrupted and row.reason == URGENT_CUT_REASON
 
 
 __all__ = ["Station", "RenderOutcome", "init_data_dir", "CRASH_REASON"]
