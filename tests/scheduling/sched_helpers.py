@@ -42,6 +42,8 @@ class FakePlayer:
         self.now_playing_label: str | None = None
         self.played: list[tuple[str, datetime, datetime]] = []
         self.interrupts: list[Outcome] = []
+        # path → PlayResult fields for its next airing only (e.g. {"outcome": Outcome.SILENCE, "seconds": 8.0})
+        self.next_results: dict[str, dict] = {}
         self.lock = threading.Lock()
         self._cause: Outcome | None = None
         self._airing = False
@@ -123,7 +125,9 @@ class FakePlayer:
             outcome = self._cause  # interrupted while the clock ran
         with self.lock:
             self.played.append((what, started, ended))
-        return PlayResult(outcome, 0, started, ended, seconds=seconds)
+        result = PlayResult(outcome, 0, started, ended, seconds=seconds)
+        staged = self.next_results.pop(what, None)
+        return replace(result, **staged) if staged else result
 
 
 def write_wav(path: Path, seconds: float = 0.01, rate: int = 48000) -> Path:
