@@ -89,6 +89,7 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
     from broadcaster.config import load_settings
     from broadcaster.db import as_utc
     from broadcaster.station.runtime import OnAir
+    from broadcaster.playout.outcome import Outcome
     from broadcaster.playout.player import Player
     from broadcaster.service import Station
     from broadcaster.web import api
@@ -170,7 +171,7 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
         print(f"run {n + 1}/{runs}: dispatch {results['dispatch'][-1]:.0f} ms, script {results['script'][-1]:.0f} ms",
               file=sys.stderr)
     stop_programme.set()
-    onair.player.interrupt("kết thúc đo")
+    onair.player.interrupt(Outcome.INTERRUPTED)
     onair.urgent.shutdown()
     http.should_exit = True
     onair.player.close()

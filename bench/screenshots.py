@@ -179,7 +179,9 @@ def main() -> None:
                 shot("09-nhat-ky-dien-thoai")
                 browser.close()
         finally:
-            onair.player.interrupt("kết thúc chụp ảnh") if onair.player.is_open else None
+            from broadcaster.playout.outcome import Outcome
+
+            onair.player.interrupt(Outcome.INTERRUPTED) if onair.player.is_open else None
             onair.urgent.shutdown()
             server.should_exit = True
             time.sleep(0.5)

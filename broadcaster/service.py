@@ -33,7 +33,7 @@ from .station.gate import AirGate
 from .station.slots import SlotAirer
 
 if TYPE_CHECKING:
-    from .playout.player import Player
+    from .playout.protocol import PlayerProtocol as Player
     from .scheduling.programme import Programme
     from .scheduling.timetable import Slot, Timetable
     from .speech.synth import SpeechResult, Synthesizer

@@ -22,10 +22,12 @@ from sqlmodel import Session, col, select
 from ..db import as_utc
 from ..exceptions import PlayoutError
 from ..models import AsRun, AsRunKind, AsRunPublic, AsRunStatus
+from ..playout.outcome import Outcome, PlayResult
+from .outcomes import as_run_status, reason_text
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..playout.player import Player
+    from ..playout.protocol import PlayerProtocol as Player
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +51,13 @@ class _HeldRows:
         self.lock = threading.RLock()
 
 
-def _played(result: Any) -> dict[str, Any]:
-    """How a play() result closes its row: status, reason, first sample handed to the card, end."""
+def _played(result: PlayResult) -> dict[str, Any]:
+    """How a play() result closes its row: status and reason made from its outcome (station/outcomes.py),
+    started when the first sample was handed to the card, ended when the last was."""
     return {
-        "status": AsRunStatus(result.status),
-        "reason": result.reason,
-        "started_at": getattr(result, "first_sample_at", None) or result.started_at,
+        "status": as_run_status(result.outcome),
+        "reason": reason_text(result),
+        "started_at": result.first_sample_at or result.started_at,
         "ended_at": result.ended_at,
     }
 
@@ -222,13 +225,16 @@ class AsRunLog:
         self,
         row_id: int,
         player: Player,
-        play: Callable[[], Any],
+        play: Callable[[], PlayResult],
         *,
         what: str,
         error_prefix: str | None = None,
-        outcome: Callable[[Any], dict[str, Any]] = _played,
-    ) -> AsRunPublic:
+        outcome: Callable[[PlayResult], dict[str, Any]] = _played,
+    ) -> tuple[AsRunPublic, Outcome | None]:
         """Open the card if needed, run `play()` and close the row with how it went; never leaves it on_air.
+
+        Returns the closed row and what happened on air (the player's typed outcome; None when
+        the player could not be reached at all: the row says why).
 
         `outcome(result)` gives the columns the row closes with (default: the player's status and
         reason, started when the first sample was handed to the card). A failure closes it failed:
@@ -242,14 +248,19 @@ class AsRunLog:
         except PlayoutError as exc:
             if error_prefix is not None:
                 log.exception("playout of %s failed", what)
-                return self.close_row(row_id, status=AsRunStatus.failed, reason=f"{error_prefix}: {exc}")
-            return self.close_row(row_id, status=AsRunStatus.failed, reason=str(exc))
+                return self.close_row(row_id, status=AsRunStatus.failed, reason=f"{error_prefix}: {exc}"), None
+            return self.close_row(row_id, status=AsRunStatus.failed, reason=str(exc)), None
         except Exception as exc:  # never leave a row on_air because of an unexpected error
             log.exception("playout of %s failed", what)
-            return self.close_row(row_id, status=AsRunStatus.failed, reason=f"{error_prefix or 'Lỗi phát'}: {exc}")
-        return self.close_row(row_id, **outcome(result))
+            failed = self.close_row(row_id, status=AsRunStatus.failed, reason=f"{error_prefix or 'Lỗi phát'}: {exc}")
+            return failed, None
+        return self.close_row(row_id, **outcome(result)), result.outcome
 
-    def play_file(
+    def play_file(self, path: Path, *, player: Player, **fields) -> AsRunPublic:
+        """Play one file through the player with its as-run row (the row of play_file_outcome)."""
+        return self.play_file_outcome(path, player=player, **fields)[0]
+
+    def play_file_outcome(
         self,
         path: Path,
         *,
@@ -260,8 +271,8 @@ class AsRunLog:
         engine: str | None = None,
         planned_at: datetime | None = None,
         **row_fields,
-    ) -> AsRunPublic:
-        """Play one file through the player with its as-run row.
+    ) -> tuple[AsRunPublic, Outcome | None]:
+        """Play one file through the player with its as-run row; the row and what happened.
 
         The row is committed (on_air) before the first sample and closed after the last
         with aired, interrupted or failed and the reason; its start is when the first sample
@@ -283,7 +294,7 @@ class AsRunLog:
     def play_source(self, source, *, player: Player, title: str, **row_fields) -> AsRunPublic:
         """Play a live source (player.play_source: the microphone) with its as-run row, like play_file."""
         row_id = self.open_row(title=title, **row_fields)
-        return self.play_with_row(row_id, player, lambda: player.play_source(source, label=title), what=title)
+        return self.play_with_row(row_id, player, lambda: player.play_source(source, label=title), what=title)[0]
 
     # ------------------------------------------------------------------ reading
     def as_run_log(self, *, since: date | None = None, limit: int | None = None) -> list[AsRunPublic]:

@@ -9,23 +9,25 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..exceptions import BroadcasterError, InputError
 from ..models import AsRunPublic, AsRunStatus
+from ..playout.outcome import Outcome, PlayResult
+from .outcomes import as_run_status, reason_text
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..playout.player import Player
+    from ..playout.protocol import PlayerProtocol as Player
     from ..scheduling.timetable import Slot
     from .asrun import AsRunLog
 
 log = logging.getLogger(__name__)
 
 # how Player.play words a timeout: for a relay that is the normal end of its set time
-RELAY_TIMEOUT_PREFIX = "Quá thời gian phát"
 STREAM_SCHEMES = ("http://", "https://", "rtmp://", "rtsp://", "mms://", "mmsh://", "udp://", "srt://")
 
 
@@ -73,7 +75,9 @@ class RelayAirer:
         return out
 
 
-    def air_relay(self, *, slot: Slot, planned_at: datetime, player: Player, note: str | None) -> AsRunPublic:
+    def air_relay(self, *, slot: Slot, planned_at: datetime, player: Player, note: str | None
+    ) -> tuple[AsRunPublic, Outcome | None]:
+        """Air a relay slot (a stream or a file) for the rest of its set time; its row and what happened."""
         from datetime import timedelta
 
         from ..models import AsRunKind
@@ -87,7 +91,7 @@ class RelayAirer:
         }
         remaining = (planned_at + timedelta(seconds=slot.length_s) - self.clock()).total_seconds()
         if remaining <= 0:
-            return self.asrun.log_failure(reason="Đã quá giờ kết thúc tiếp sóng", **fields)
+            return self.asrun.log_failure(reason="Đã quá giờ kết thúc tiếp sóng", **fields), None
         source = slot.source or ""
         if is_stream_url(source):
             from ..sources import check_stream_url
@@ -95,30 +99,27 @@ class RelayAirer:
             try:
                 check_stream_url(source)  # an older database may hold rtsp://, file:…
             except BroadcasterError as exc:
-                return self.asrun.log_failure(reason=str(exc), **fields)
-            play_stream = getattr(player, "play_stream", None)
-            if play_stream is None:
-                return self.asrun.log_failure(reason="Trình phát chưa hỗ trợ tiếp sóng luồng (URL)", **fields)
+                return self.asrun.log_failure(reason=str(exc), **fields), None
 
             def play():
-                return play_stream(source, duration_s=remaining)
+                return player.play_stream(source, duration_s=remaining)
         else:
             try:
                 path = self.relay_file(slot)
             except BroadcasterError as exc:
-                return self.asrun.log_failure(reason=str(exc), **fields)
+                return self.asrun.log_failure(reason=str(exc), **fields), None
 
             def play():
                 return player.play(path, timeout=remaining)
         row_id = self.asrun.open_row(**fields)
 
-        def relay_outcome(result) -> dict:
-            status, reason = result.status, result.reason
-            if status == "interrupted" and (reason or "").startswith(RELAY_TIMEOUT_PREFIX):
-                status, reason = "aired", None  # a relay ends when its set time is over
-            if status == "aired" and note and not reason:
+        def relay_outcome(result: PlayResult) -> dict:
+            if result.outcome is Outcome.TIMEOUT:
+                result = replace(result, outcome=Outcome.AIRED)  # a relay ends when its set time is over
+            status, reason = as_run_status(result.outcome), reason_text(result)
+            if status == AsRunStatus.aired and note and not reason:
                 reason = note
-            return {"status": AsRunStatus(status), "reason": reason, "started_at": result.started_at,
+            return {"status": status, "reason": reason, "started_at": result.started_at,
                     "ended_at": result.ended_at}
 
         return self.asrun.play_with_row(
@@ -126,4 +127,4 @@ class RelayAirer:
         )
 
 
-__all__ = ["RelayAirer", "RELAY_TIMEOUT_PREFIX", "STREAM_SCHEMES", "is_stream_url"]
+__all__ = ["RelayAirer", "STREAM_SCHEMES", "is_stream_url"]

@@ -21,11 +21,13 @@ from ..models import AsRunStatus
 from ..scheduling.clock import Clock, RealClock
 from ..scheduling.lock import DataDirLock
 from ..scheduling.timetable import Slot, Timetable
+from ..playout.outcome import Outcome
 from .amp import Amplifier
-from .urgent import SKIP_REASON, STOP_PROGRAMME_REASON
+from .outcomes import fault_text
 from .urgent_job import _iso_ms
 
 if TYPE_CHECKING:
+    from ..playout.protocol import PlayerProtocol
     from ..service import Station
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ class OnAir:
         station: Station,
         timetable: Timetable | None = None,
         *,
-        player_factory: Callable[[], object],
+        player_factory: Callable[[], PlayerProtocol],
         stop: threading.Event | None = None,
         say: Callable[[str], None] = print,
         clock: Clock | None = None,
@@ -81,8 +83,8 @@ class OnAir:
             if self.player.is_open:
                 self._log_device_gaps()
                 return True
-            broken = getattr(self.player, "failed_at", None) is not None
-            if (broken or self._device_lost_at is not None) and getattr(self.player, "uses_portaudio", False):
+            broken = self.player.failed_at is not None
+            if (broken or self._device_lost_at is not None) and self.player.uses_portaudio:
                 # PortAudio lists devices once, at start: without a restart a card that comes
                 # back (USB re-plugged, sound server restarted) stays invisible to us
                 self.player.close()
@@ -137,8 +139,9 @@ class OnAir:
 
     def _log_device_gaps(self) -> list[tuple[datetime, datetime, str | None]]:
         """An alarm row per sound-card gap that ended since the last call (see ensure_device)."""
-        take = getattr(self.player, "take_recoveries", None)
-        gaps: list[tuple[datetime, datetime, str | None]] = list(take()) if take is not None else []
+        gaps: list[tuple[datetime, datetime, str | None]] = [
+            (lost, back, fault_text(fault)) for lost, back, fault in self.player.take_recoveries()
+        ]
         if self._device_lost_at is not None:
             gaps.append((self._device_lost_at, self.station.clock(), self._device_lost_reason))
             self._device_lost_at = self._device_lost_reason = None
@@ -333,7 +336,7 @@ class OnAir:
             upcoming = {"slot": found[0].name, "at": found[1].astimezone(timezone.utc).isoformat(timespec="seconds")}
         return {
             "now": _iso_ms(now),
-            "device_open": bool(getattr(self.player, "is_open", False)),
+            "device_open": bool(self.player.is_open),
             "playing": playing,
             "slot": gate.slot,
             "next_in_slot": list(gate.upcoming),
@@ -347,10 +350,7 @@ class OnAir:
         Never touches an urgent announcement. Returns whether an item was playing.
         """
         gate = self.station.air_gate
-        interrupt = getattr(self.player, "interrupt", None)
-        if interrupt is None:
-            return gate.item_active and not gate.urgent_active
-        return gate.interrupt_item(lambda: interrupt(SKIP_REASON))
+        return gate.interrupt_item(lambda: self.player.interrupt(Outcome.SKIPPED))
 
     def stop_programme(self) -> bool:
         """Fade out the programme item on air and drop the rest of the slot (rows say so).
@@ -360,9 +360,7 @@ class OnAir:
         gate = self.station.air_gate
         if not gate.ask_stop_programme():
             return False
-        interrupt = getattr(self.player, "interrupt", None)
-        if interrupt is not None:
-            gate.interrupt_item(lambda: interrupt(STOP_PROGRAMME_REASON))
+        gate.interrupt_item(lambda: self.player.interrupt(Outcome.PROGRAMME_STOPPED))
         return True
 
 

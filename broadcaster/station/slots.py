@@ -22,12 +22,14 @@ from sqlmodel import Session
 from ..db import as_utc
 from ..exceptions import BroadcasterError
 from ..models import AsRunPublic, AsRunStatus, Bulletin, BulletinPublic, BulletinStatus
+from ..playout.outcome import Outcome
 from .asrun import _db_reason
+from .outcomes import as_run_status, reason_text
 from .relay import RelayAirer, is_stream_url
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..playout.player import Player
+    from ..playout.protocol import PlayerProtocol as Player
     from ..scheduling.programme import Programme
     from ..scheduling.timetable import Slot, Timetable
     from .asrun import AsRunLog
@@ -291,7 +293,7 @@ class SlotAirer:
                         continue
                     gate.enter_item()
                     try:
-                        row = self.asrun.play_file(
+                        row, outcome = self.asrun.play_file_outcome(
                             Path(item.item_path),
                             player=player,
                             title=item.title,
@@ -306,13 +308,13 @@ class SlotAirer:
                     if note and row.status == AsRunStatus.aired and not row.reason:
                         row = self.asrun.close_row(row.id, reason=note)
                     rows.append(row)
-                    if _silent_on_air(row):  # dead air: alarm, filler, then the next item
+                    if outcome is Outcome.SILENCE:  # dead air: alarm, filler, then the next item
                         gate.enter_item()  # an urgent announcement may cut the filler too
                         try:
                             rows += self.silence_fallback(player=player, slot=slot.name, planned_at=planned_utc, reason=row.reason)
                         finally:
                             gate.leave_item()
-                    if _cut_for_urgent(row):
+                    if outcome is Outcome.URGENT_CUT:
                         gate.wait_clear()
                         if self.settings.urgent_resume == "resume" and not gate.take_stop_programme():
                             continue  # the same item again from its start, with a row of its own
@@ -363,11 +365,11 @@ class SlotAirer:
             while True:
                 gate.enter_item()
                 try:
-                    row = self.relays.air_relay(slot=slot, planned_at=planned_at, player=player, note=note)
+                    row, outcome = self.relays.air_relay(slot=slot, planned_at=planned_at, player=player, note=note)
                 finally:
                     gate.leave_item()
                 rows.append(row)
-                if not _cut_for_urgent(row):
+                if outcome is not Outcome.URGENT_CUT:
                     break
                 gate.wait_clear()
                 if self.settings.urgent_resume != "resume":
@@ -394,24 +396,12 @@ class SlotAirer:
         except BroadcasterError as exc:
             return [alarm, self.asrun.log_failure(title=title, reason=str(exc), kind=AsRunKind.filler, **fields)]
         row_id = self.asrun.open_row(title=title, path=str(path), kind=AsRunKind.filler, **fields)
-        filler = self.asrun.play_with_row(
+        filler, _ = self.asrun.play_with_row(
             row_id, player, lambda: player.play(path), what="the filler", error_prefix="Lỗi phát",
-            outcome=lambda result: {"status": AsRunStatus(result.status), "reason": result.reason,
+            outcome=lambda result: {"status": as_run_status(result.outcome), "reason": reason_text(result),
                                     "started_at": result.started_at, "ended_at": result.ended_at},
         )
         return [alarm, filler]
-
-
-def _silent_on_air(row: AsRunPublic) -> bool:
-    from ..playout.player import SILENCE_PREFIX
-
-    return row.status == AsRunStatus.failed and (row.reason or "").startswith(SILENCE_PREFIX)
-
-
-def _cut_for_urgent(row: AsRunPublic) -> bool:
-    from .urgent import URGENT_CUT_REASON
-
-    return row.status == AsRunStatus.interrupted and row.reason == URGENT_CUT_REASON
 
 
 __all__ = ["SlotAirer", "SlotItems"]

@@ -23,26 +23,32 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..exceptions import BroadcasterError, InputError, NotFoundError
+from ..exceptions import BroadcasterError, InputError
 from .gate import SEIZE_POLL_S, SEIZE_TIMEOUT_S
 from .urgent_audio import prepare_attention_tone, prepare_recording
 from .urgent_job import MAX_EVERY_MIN, UrgentJob, _clean_text, check_every_min
 from .urgent_mic import air_mic
 
+from ..playout.outcome import Outcome
+from .outcomes import (  # re-exported: the wordings live in station/outcomes.py
+    SKIP_REASON,
+    STOP_PROGRAMME_REASON,
+    URGENT_CUT_REASON,
+    URGENT_SHUTDOWN_REASON,
+    URGENT_STOP_REASON,
+)
+
 if TYPE_CHECKING:
     from ..config import Settings
     from ..models import AsRunPublic
+    from ..playout.protocol import PlayerProtocol
     from .asrun import AsRunLog
     from .gate import AirGate
 
 log = logging.getLogger(__name__)
 
-# reasons written into as-run rows (what an officer reads in the log)
-URGENT_CUT_REASON = "Bị ngắt để phát thông báo khẩn cấp"
-URGENT_STOP_REASON = "Dừng thông báo khẩn cấp theo lệnh trực đài"
-URGENT_SHUTDOWN_REASON = "Dừng thông báo khẩn cấp do tắt đài"
-SKIP_REASON = "Bỏ qua theo lệnh trực đài"
-STOP_PROGRAMME_REASON = "Dừng chương trình theo lệnh trực đài"
+# reasons written into as-run rows (what an officer reads in the log); those of a played
+# item are made from its outcome in station/outcomes.py
 DROPPED_REASON = "Bỏ phần còn lại của khung giờ sau thông báo khẩn cấp (cài đặt urgent_resume = drop)"
 
 TONE_TITLE = "Tín hiệu chú ý (khẩn cấp)"
@@ -69,7 +75,7 @@ class UrgentDesk:
         settings: Settings,
         asrun: AsRunLog,
         render_text: UrgentRenderer,
-        player: Any,
+        player: PlayerProtocol,
         gate: AirGate,
         ensure_device: Callable[[], bool] | None = None,
         say: Callable[[str], None] | None = None,
@@ -206,7 +212,7 @@ class UrgentDesk:
             live = [job for job in self._jobs if not job.finished]
         for job in live:
             job.stop_event.set()
-        self._interrupt_own(URGENT_STOP_REASON)
+        self._interrupt_own(Outcome.URGENT_STOPPED)
         return bool(live)
 
     def shutdown(self, timeout: float = 5.0) -> None:
@@ -216,7 +222,7 @@ class UrgentDesk:
             live = [job for job in self._jobs if not job.finished]
         for job in live:
             job.stop_event.set()
-        self._interrupt_own(URGENT_SHUTDOWN_REASON)
+        self._interrupt_own(Outcome.URGENT_SHUTDOWN)
         deadline = time.monotonic() + timeout
         for job in live:
             job.done.wait(max(0.0, deadline - time.monotonic()))
@@ -263,8 +269,6 @@ class UrgentDesk:
         try:
             from ..playout.live import MicSource
         except ImportError:
-            return None
-        if not hasattr(self.player, "play_source"):
             return None
         return MicSource
 
@@ -313,10 +317,9 @@ class UrgentDesk:
             job.state, job.error = "failed", "Không có thiết bị âm thanh"
             self._log_failed(job, TONE_TITLE, job.error)
             return
-        interrupt = getattr(self.player, "interrupt", None)
-        cut = self.gate.seize((lambda: interrupt(URGENT_CUT_REASON)) if interrupt else None)
-        if interrupt is not None and getattr(self.player, "now_playing", None) is not None:
-            interrupt(URGENT_CUT_REASON)  # something played outside the gate: it gives way too
+        cut = self.gate.seize(lambda: self.player.interrupt(Outcome.URGENT_CUT))
+        if self.player.now_playing is not None:
+            self.player.interrupt(Outcome.URGENT_CUT)  # something played outside the gate: it gives way too
             cut = True
         self._holding = job
         try:
@@ -411,7 +414,7 @@ class UrgentDesk:
         """The microphone to the output until stop(); the recording is archived as a WAV."""
         air_mic(self, job)
 
-    def _interrupt_own(self, reason: str) -> None:
+    def _interrupt_own(self, cause: Outcome) -> None:
         # only the desk's own items are ours to stop: the microphone, or a play_file() of _play()
         live = self._live
         if live is not None:
@@ -421,9 +424,7 @@ class UrgentDesk:
             except Exception:
                 log.exception("stopping the microphone failed")
             return
-        interrupt = getattr(self.player, "interrupt", None)
-        if interrupt is None:
-            return
+        interrupt = self.player.interrupt
         with self._play_cond:
             if not self._playing:
                 return  # between items: the job sees its stop_event before it plays again
@@ -435,7 +436,7 @@ class UrgentDesk:
             deadline = time.monotonic() + SEIZE_TIMEOUT_S
             with self._play_cond:
                 while self._playing and self._play_seq == seq:
-                    interrupt(reason)
+                    interrupt(cause)
                     if time.monotonic() > deadline:
                         log.warning("the urgent item did not stop within %.0f s", SEIZE_TIMEOUT_S)
                         return

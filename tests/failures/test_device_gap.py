@@ -14,6 +14,8 @@ import threading
 import time
 
 import numpy as np
+from broadcaster.playout.outcome import Outcome
+from broadcaster.station.outcomes import reason_text
 import pytest
 from support.pulse import pulse_server  # noqa: F401  (fixture)
 from failure_helpers import (
@@ -111,7 +113,7 @@ def test_ensure_device_logs_the_gap_once_the_card_is_back(station, tmp_path):
     stream = card.last
     threading.Timer(0.2, lambda: stream.fail_after(stream.frames)).start()  # unplugged mid-item
     result = onair.player.play(item)
-    assert result.status == "failed" and "Luồng âm thanh bị dừng" in result.reason
+    assert result.outcome is Outcome.DEVICE_LOST and "Luồng âm thanh bị dừng" in reason_text(result)
     card.missing = True
     assert not onair.ensure_device() and not onair.ensure_device()  # still gone: retried quietly
     assert sum("Không mở được thiết bị âm thanh" in s for s in said) == 1
@@ -130,7 +132,7 @@ def test_ensure_device_logs_the_gap_once_the_card_is_back(station, tmp_path):
     # lost again, and this time reopened by the slot's next item before the retry loop looks
     stream = card.last
     threading.Timer(0.2, lambda: stream.fail_after(stream.frames)).start()
-    assert onair.player.play(item).status == "failed"
+    assert onair.player.play(item).outcome is Outcome.NOT_OPEN
     time.sleep(0.3)
     row = station.play_file(item, player=onair.player, title="Mục sau")  # opens the card itself
     assert row.status.value == "aired"

@@ -11,6 +11,8 @@ import time
 from datetime import timezone
 
 import numpy as np
+from broadcaster.playout.outcome import Outcome
+from broadcaster.station.outcomes import reason_text
 import pytest
 from playout_helpers import ALL_SINKS, PACED_SINKS, RATE, dominant_hz, locate, mono, rms, tone, write_wav
 
@@ -37,7 +39,7 @@ def test_two_items_air_back_to_back_exactly(sink, tmp_path):
     heard = mono(sink.heard())
 
     for result, item in zip(results, (first, second)):
-        assert (result.status, result.reason, result.frames) == ("aired", None, len(item))
+        assert (result.outcome, reason_text(result), result.frames) == (Outcome.AIRED, None, len(item))
         assert result.started_at.tzinfo == timezone.utc and result.started_at <= result.ended_at
     assert len(marks) == 2, "on_start is called once per item"
 
@@ -91,11 +93,11 @@ def test_unplayable_files_fail_without_touching_the_stream(sink, tmp_path):
     for path, words in _bad_files(tmp_path):
         called = []
         result = player.play(path, on_start=lambda: called.append(True))
-        assert result.status == "failed", path
-        assert words in result.reason and str(path) in result.reason
+        assert result.outcome is Outcome.FAILED, path
+        assert words in reason_text(result) and str(path) in reason_text(result)
         assert result.frames == 0 and not called
         assert player.is_open and player.now_playing is None
-    assert player.play(write_wav(tmp_path / "good.wav", good)).status == "aired"
+    assert player.play(write_wav(tmp_path / "good.wav", good)).outcome is Outcome.AIRED
     heard = mono(sink.heard())
     start = locate(heard, good)
     assert start is not None
@@ -117,9 +119,9 @@ def test_open_is_idempotent_and_close_leaves_no_stream(sink, tmp_path):
     assert sink.streams_open() == 0
     player.close()  # closing twice is harmless
     result = player.play(item)
-    assert result.status == "failed" and "chưa được mở" in result.reason
+    assert result.outcome is Outcome.NOT_OPEN and "chưa được mở" in reason_text(result)
     player.open()
-    assert player.is_open and player.play(item).status == "aired"
+    assert player.is_open and player.play(item).outcome is Outcome.AIRED
     player.close()
     assert sink.streams_open() == 0
 
@@ -143,11 +145,11 @@ def test_interrupt_fades_out_within_fade_and_a_block(sink, tmp_path):
     assert player.now_playing == path
     mark = sink.mark()
     asked = time.monotonic()
-    player.interrupt("Ưu tiên: thông báo khẩn")
+    player.interrupt(Outcome.URGENT_CUT)
     worker.join(5)
     result = outcome["result"]
     returned_s = outcome["returned"] - asked
-    assert (result.status, result.reason) == ("interrupted", "Ưu tiên: thông báo khẩn")
+    assert (result.outcome, reason_text(result)) == (Outcome.URGENT_CUT, "Bị ngắt để phát thông báo khẩn cấp")
     assert returned_s < 0.5, f"play() returned {returned_s:.3f} s after interrupt()"
     assert player.now_playing is None and player.is_open
 

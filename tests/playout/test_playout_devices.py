@@ -12,6 +12,7 @@ import pytest
 from playout_helpers import file_capture_asoundrc, locate, tone, write_wav
 from support.pulse import read_wav_lenient
 
+from broadcaster.playout.outcome import Outcome
 from broadcaster.exceptions import PlayoutError
 from broadcaster.playout.devices import DeviceInfo, list_devices, resolve_device
 from broadcaster.playout.player import Player
@@ -68,7 +69,7 @@ def test_player_opens_the_device_named_in_settings(capture_home, tmp_path):
     item = tone(1000, 0.3)
     with Player(device="Default") as player:
         opened_with = player.output_channels
-        assert player.play(write_wav(tmp_path / "item.wav", item)).status == "aired"
+        assert player.play(write_wav(tmp_path / "item.wav", item)).outcome is Outcome.AIRED
     heard, _, channels = read_wav_lenient(capture_home)
     assert channels == opened_with == 2  # the capture device takes stereo, so stereo it gets
     for channel in range(channels):
@@ -87,7 +88,7 @@ def test_a_card_that_needs_two_channels_gets_the_item_on_both(alsa_home, tmp_pat
     try:
         with Player() as player:
             assert player.output_channels == 2
-            assert player.play(write_wav(tmp_path / "item.wav", item)).status == "aired"
+            assert player.play(write_wav(tmp_path / "item.wav", item)).outcome is Outcome.AIRED
         heard, _, channels = read_wav_lenient(capture)
         assert channels == 2
         for channel in (0, 1):

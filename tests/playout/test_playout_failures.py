@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from playout_helpers import PACED_SINKS, RATE, locate, mono, tone, write_wav
 
+from broadcaster.playout.outcome import DeviceFault, Outcome
+from broadcaster.station.outcomes import reason_text
 from broadcaster.exceptions import PlayoutError
 from broadcaster.playout.memory import MemoryCard
 from broadcaster.playout.player import Player
@@ -30,8 +32,8 @@ def test_card_vanishing_mid_item_fails_and_the_player_can_reopen(sink, tmp_path)
     result = player.play(path)
     took = time.monotonic() - began
     vanish.join()
-    assert result.status == "failed"
-    assert "Luồng âm thanh bị dừng" in result.reason
+    assert (result.outcome, result.fault) == (Outcome.DEVICE_LOST, DeviceFault.STOPPED)
+    assert "Luồng âm thanh bị dừng" in reason_text(result)
     assert took < 0.5 / sink.speed + 1.0, f"play() noticed the missing card after {took:.2f} s"
     print(f"\n[{sink.name}] card vanished after {0.5 / sink.speed:.3f} s; play() returned after {took:.3f} s")
     assert 0 < result.frames < 3 * RATE
@@ -42,7 +44,7 @@ def test_card_vanishing_mid_item_fails_and_the_player_can_reopen(sink, tmp_path)
         sink.server.restart()  # the card is plugged back in
     player.open()
     assert player.is_open
-    assert player.play(write_wav(tmp_path / "short.wav", tone(1000, 0.2))).status == "aired"
+    assert player.play(write_wav(tmp_path / "short.wav", tone(1000, 0.2))).outcome is Outcome.AIRED
     player.close()
     assert sink.streams_open() == 0
 
@@ -55,7 +57,7 @@ def test_card_that_stalls_is_noticed_and_dropped(memory_sink, tmp_path):
     stream.fail_after(stream.frames + 4096, mode="stall")  # no callbacks, no word from the driver
     began = time.monotonic()
     result = player.play(path)
-    assert result.status == "failed" and "ngừng nhận dữ liệu" in result.reason
+    assert result.fault is DeviceFault.STALLED and "ngừng nhận dữ liệu" in reason_text(result)
     assert time.monotonic() - began < 1.5
     assert not player.is_open
     player.open()
@@ -67,7 +69,7 @@ def test_timeout_interrupts_the_item(memory_sink, tmp_path):
     player = memory_sink.make_player()
     player.open()
     result = player.play(path, timeout=0.2)
-    assert result.status == "interrupted" and "Quá thời gian phát" in result.reason
+    assert result.outcome is Outcome.TIMEOUT and "Quá thời gian phát" in reason_text(result)
     assert result.frames < 4 * RATE
     assert player.is_open
 
@@ -84,17 +86,17 @@ def test_close_during_an_item_fades_it_and_closes(memory_sink, tmp_path):
     time.sleep(0.1)
     player.close()
     worker.join(5)
-    assert outcome["r"].status == "interrupted" and "Đã đóng" in outcome["r"].reason
+    assert outcome["r"].outcome is Outcome.CLOSED and "Đã đóng" in reason_text(outcome["r"])
     assert not player.is_open and memory_sink.card.open_streams == []
 
 
 def test_interrupt_when_idle_does_nothing(memory_sink, tmp_path):
     player = memory_sink.make_player()
-    player.interrupt("nothing to stop")  # not even open
+    player.interrupt(Outcome.SKIPPED)  # not even open
     player.open()
-    player.interrupt("nothing to stop")
+    player.interrupt(Outcome.SKIPPED)
     item = tone(1000, 0.3)
-    assert player.play(write_wav(tmp_path / "item.wav", item)).status == "aired"
+    assert player.play(write_wav(tmp_path / "item.wav", item)).outcome is Outcome.AIRED
     assert locate(mono(memory_sink.heard()), item) is not None
 
 
@@ -106,8 +108,8 @@ def test_interrupt_once_the_row_is_committed_is_never_lost(memory_sink, tmp_path
     path = write_wav(tmp_path / "item.wav", item)
     player = memory_sink.make_player()
     player.open()
-    result = player.play(path, on_start=lambda: player.interrupt("Bỏ qua theo lệnh trực đài"))
-    assert (result.status, result.reason) == ("interrupted", "Bỏ qua theo lệnh trực đài")
+    result = player.play(path, on_start=lambda: player.interrupt(Outcome.SKIPPED))
+    assert (result.outcome, reason_text(result)) == (Outcome.SKIPPED, "Bỏ qua theo lệnh trực đài")
     assert result.frames < RATE, "the interrupted item played on"
     assert player.is_open and player.now_playing is None
 
@@ -141,7 +143,7 @@ def test_stereo_only_card_gets_the_item_on_both_channels(tmp_path):
     item = tone(1000, 0.3)
     with Player(stream_factory=card) as player:
         assert player.output_channels == 2
-        assert player.play(write_wav(tmp_path / "mono.wav", item)).status == "aired"
+        assert player.play(write_wav(tmp_path / "mono.wav", item)).outcome is Outcome.AIRED
     heard = card.last.captured()
     assert heard.shape[1] == 2
     assert locate(mono(heard), item) is not None  # mono() checks both channels are identical
@@ -152,7 +154,7 @@ def test_stereo_file_is_mixed_down_for_a_mono_card(tmp_path):
     left, right = tone(1000, 0.3), tone(440, 0.3)
     path = write_wav(tmp_path / "stereo.wav", np.stack([left, right], axis=1))
     with Player(stream_factory=card) as player:
-        assert player.play(path).status == "aired"
+        assert player.play(path).outcome is Outcome.AIRED
     expected = ((left.astype(np.int32) + right) // 2).astype(np.int16)
     assert locate(card.last.captured()[:, 0], expected) is not None
 
@@ -208,5 +210,5 @@ def test_a_long_programme_is_streamed_not_loaded(tmp_path):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert result.status == "aired" and result.frames == 600 * RATE
+    assert result.outcome is Outcome.AIRED and result.frames == 600 * RATE
     assert peak < 8_000_000, f"peak Python allocations {peak / 1e6:.1f} MB for a 57.6 MB file"

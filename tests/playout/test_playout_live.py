@@ -18,9 +18,11 @@ import numpy as np
 import pytest
 from playout_helpers import RATE, FakeToneInput, tone, write_wav
 
+from broadcaster.playout.outcome import Outcome
+from broadcaster.station.outcomes import reason_text, silence_reason
 from broadcaster.playout.live import MicSource, StreamSource, ffmpeg_exe
 from broadcaster.playout.memory import MemoryCard
-from broadcaster.playout.player import Player, silence_reason
+from broadcaster.playout.player import Player
 
 
 def dominant_hz(samples: np.ndarray, rate: int = RATE) -> float:
@@ -80,7 +82,7 @@ def test_stream_relay_plays_the_stream_for_its_set_time(http_dir, card_player):
     began = time.monotonic()
     result = player.play_stream(f"{base}/radio.mp3", duration_s=2.0)
     wall = time.monotonic() - began
-    assert result.status == "aired", result.reason
+    assert result.outcome is Outcome.AIRED, reason_text(result)
     assert 1.9 <= wall <= 4.5
     heard = card.last.captured()[:, 0]
     loud = np.flatnonzero(np.abs(heard) > 3000)
@@ -94,8 +96,8 @@ def test_stream_that_ends_early_is_failed_with_the_reason(http_dir, card_player)
     make_mp3(root / "short.mp3", hz=800, seconds=1.0)
     _, make = card_player
     result = make().play_stream(f"{base}/short.mp3", duration_s=5.0)
-    assert result.status == "failed"
-    assert "kết thúc sớm" in result.reason
+    assert result.outcome is Outcome.ENDED_EARLY
+    assert "kết thúc sớm" in reason_text(result)
 
 
 @pytest.mark.parametrize("what", ["missing-file", "refused"])
@@ -113,8 +115,8 @@ def test_stream_that_cannot_be_opened_is_failed_with_ffmpegs_reason(http_dir, ca
     _, make = card_player
     began = time.monotonic()
     result = make().play_stream(url, duration_s=5.0)
-    assert result.status == "failed"
-    assert result.reason and "Không phát được luồng" in result.reason and url in result.reason
+    assert result.outcome is Outcome.FAILED
+    assert "Không phát được luồng" in reason_text(result) and url in reason_text(result)
     assert time.monotonic() - began < 5.0  # a dead stream is noticed, not waited out
 
 
@@ -151,8 +153,8 @@ def test_silence_longer_than_the_setting_ends_the_item_as_failed(tmp_path, card_
     began = time.monotonic()
     result = player.play(path)
     wall = time.monotonic() - began
-    assert result.status == "failed"
-    assert result.reason == silence_reason(1.5) and "Im lặng" in result.reason
+    assert (result.outcome, result.seconds) == (Outcome.SILENCE, 1.5)
+    assert reason_text(result) == silence_reason(1.5) and "Im lặng" in reason_text(result)
     # 1 s of tone, then exactly silence_s of silence, then the end (not the second tone)
     assert result.frames == pytest.approx(2.5 * RATE, abs=4096)
     assert wall < 3.5
@@ -168,14 +170,14 @@ def test_quiet_but_not_silent_audio_and_short_gaps_are_not_dead_air(tmp_path, ca
     path = write_wav(tmp_path / "quiet.wav", item)
     _, make = card_player
     result = make(silence_s=1.5).play(path)
-    assert result.status == "aired", result.reason
+    assert result.outcome is Outcome.AIRED, reason_text(result)
     assert result.frames == len(item)
 
 
 def test_without_a_silence_setting_a_silent_item_airs(tmp_path, card_player):
     path = write_wav(tmp_path / "silent.wav", np.zeros(2 * RATE, dtype=np.int16))
     _, make = card_player
-    assert make().play(path).status == "aired"
+    assert make().play(path).outcome is Outcome.AIRED
 
 
 # ------------------------------------------------------------------------------- microphone
@@ -188,7 +190,7 @@ def test_mic_source_feeds_the_player_until_stopped_and_archives_what_aired(tmp_p
     source = MicSource(archive=archive, sample_rate=RATE, block_frames=1024, stream_factory=FakeToneInput)
     threading.Timer(1.5, source.stop).start()
     result = player.play_source(source, label="micro")
-    assert result.status == "aired", result.reason
+    assert result.outcome is Outcome.AIRED, reason_text(result)
     assert 1.2 * RATE <= result.frames <= 2.0 * RATE
     with wave.open(str(archive), "rb") as wav:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (RATE, 1, 2)
@@ -227,7 +229,7 @@ def test_microphone_on_pulseaudio_reaches_the_output_and_the_archive(pulse_defau
         feeder.terminate()
         feeder.wait(5)
         recorder.stop()
-    assert result.status == "aired", result.reason
+    assert result.outcome is Outcome.AIRED, reason_text(result)
     heard = recorder.samples()[:, 0]
     loud = np.flatnonzero(np.abs(heard) > 2000)
     assert len(loud) > 1.5 * RATE, "the microphone did not reach the output"

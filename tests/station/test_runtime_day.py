@@ -80,10 +80,10 @@ class LoggingPlayer(FakePlayer):
         super().__init__(clock, durations)
         self.path = path
 
-    def play(self, path, **kw):
+    def play(self, path, *, on_start=None, timeout=None):
         with open(self.path, "a", encoding="utf-8") as f:
             f.write("play\n")
-        return super().play(path, **kw)
+        return super().play(path, on_start=on_start, timeout=timeout)
 
 
 def note(path, word):

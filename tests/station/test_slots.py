@@ -7,6 +7,7 @@ from sched_helpers import local
 from sched_helpers import add, write_wav
 
 from broadcaster.models import DEFERRED_LABEL, BulletinClass, Frequency
+from broadcaster.playout.outcome import Outcome
 from broadcaster.scheduling import store
 from broadcaster.scheduling.timetable import Slot
 
@@ -146,3 +147,47 @@ def test_relay_problems_are_failed_rows(station, player, clock):
     assert row.status == "failed" and "nowhere.mp3" in row.reason
     (row,) = station.air_slot(slot=stream, planned_at=eleven, player=player)  # FakePlayer has no play_stream
     assert row.status == "failed" and "luồng" in row.reason
+
+
+def _item_path(station, bulletin) -> str:
+    return station.get_bulletin(bulletin.id).item_path
+
+
+def test_dead_air_is_known_by_its_outcome_alarm_filler_then_the_next_item(station, render, player, clock):
+    t = seed(station)
+    a = add(station, render, "A", 60)
+    add(station, render, "B", 60)
+    player.next_results[_item_path(station, a)] = {"outcome": Outcome.SILENCE, "seconds": 8.0}
+    six = local(2026, 11, 28, 6, 0)
+    clock.set(six)
+    rows = station.air_slot(slot=t.slot_named("Buổi sáng"), planned_at=six, player=player)
+    assert statuses(rows) == [
+        ("A", "failed"), ("Cảnh báo: im lặng trên sóng", "alarm"), ("Nhạc đệm (sau sự cố im lặng)", "aired"),
+        ("B", "aired"),
+    ]
+    assert rows[0].reason == rows[1].reason == "Im lặng trên sóng quá 8 giây"
+
+
+def test_an_urgent_cut_is_known_by_its_outcome_and_the_item_airs_again(station, render, player, clock):
+    t = seed(station)
+    a = add(station, render, "A", 60)
+    add(station, render, "B", 60)
+    player.next_results[_item_path(station, a)] = {"outcome": Outcome.URGENT_CUT}
+    six = local(2026, 11, 28, 6, 0)
+    clock.set(six)
+    rows = station.air_slot(slot=t.slot_named("Buổi sáng"), planned_at=six, player=player)
+    assert statuses(rows) == [("A", "interrupted"), ("A", "aired"), ("B", "aired")]
+    assert rows[0].reason == "Bị ngắt để phát thông báo khẩn cấp"
+
+
+def test_a_failure_worded_like_silence_is_not_taken_for_silence(station, render, player, clock):
+    # the slot loop reads the outcome, not the words: a file error that happens to start like a
+    # silence fault (once recognized by its prefix) gets no alarm and no filler
+    t = seed(station)
+    a = add(station, render, "A", 60)
+    add(station, render, "B", 60)
+    player.next_results[_item_path(station, a)] = {"outcome": Outcome.FAILED, "detail": "Im lặng trên sóng? tệp hỏng"}
+    six = local(2026, 11, 28, 6, 0)
+    clock.set(six)
+    rows = station.air_slot(slot=t.slot_named("Buổi sáng"), planned_at=six, player=player)
+    assert statuses(rows) == [("A", "failed"), ("B", "aired")]

@@ -11,6 +11,7 @@ import pytest
 from playout_helpers import RATE, FakeToneInput, dominant_hz, locate, mono, rms, tone
 from urgent_helpers import air_in_thread, attention_samples, on_air_title, ready_bulletin, summary, wait_for
 
+from broadcaster.playout.outcome import Outcome
 from broadcaster.audio import measure
 from broadcaster.db import as_utc
 from broadcaster.exceptions import InputError, NotFoundError
@@ -168,7 +169,7 @@ def test_every_minutes_cuts_in_each_time_and_the_programme_plays_between(station
         ("Thông báo khẩn cấp", "aired"),
     ]
     wait_for(lambda: on_air_title(station) == "Tin A")  # and resumed once more
-    player.interrupt("kết thúc thử")
+    player.interrupt(Outcome.INTERRUPTED)
     thread.join(60)
 
 
@@ -252,7 +253,7 @@ def test_microphone_airs_after_the_tone_until_stopped_and_is_archived(station, p
     assert desk.stop() is True
     assert job.done.wait(20) and job.state == "done", job.public()
     wait_for(lambda: on_air_title(station) == "Tin A")  # the programme resumed
-    player.interrupt("kết thúc thử")
+    player.interrupt(Outcome.INTERRUPTED)
     thread.join(30)
     rows = station.as_run_log()
     assert [(r.title, r.status.value) for r in rows[:3]] == [
@@ -301,7 +302,7 @@ def test_relay_cut_by_urgent_goes_on_for_the_rest_of_its_set_time(station, playe
     # is a no-op until then (documented): keep asking until the relay thread has ended
     deadline = time.monotonic() + 30
     while thread.is_alive() and time.monotonic() < deadline:
-        player.interrupt("kết thúc thử")
+        player.interrupt(Outcome.INTERRUPTED)
         thread.join(0.2)
     rows = box["rows"]
     assert [(r.title, r.status.value, r.reason) for r in rows][0] == (

@@ -17,6 +17,7 @@ from playout_helpers import RATE, locate, mono, tone
 from serve_helpers import ApiServer
 from urgent_helpers import air_in_thread, attention_samples, on_air_title, ready_bulletin, wait_for
 
+from broadcaster.playout.outcome import Outcome
 from broadcaster.db import as_utc
 from broadcaster.station.runtime import OnAir
 from broadcaster.playout.player import Player
@@ -83,7 +84,7 @@ def test_cli_to_first_tone_sample_within_500_ms_on_a_paced_card(
         wait_for(lambda: on_air_title(station) == "Tin A")
         # the resumed item is in the recording before the test ends it (not: a second went by)
         wait_for(lambda: _resumed(station, mono(recorder.samples()), item) is not None, step=0.25)
-        pulse_onair.player.interrupt("kết thúc thử")
+        pulse_onair.player.interrupt(Outcome.INTERRUPTED)
         thread.join(30)
     recorder.stop()
 
