@@ -20,7 +20,7 @@ import hashlib
 import io
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func
@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from . import accounts
 from .exceptions import AudioError, InputError, NotFoundError
+from .localtime import parse_day
 from .models import (
     Bulletin,
     BulletinClass,
@@ -88,15 +89,7 @@ def decode_text_file(raw: bytes, name: str) -> str:
 
 def parse_date(value: str | None, what: str) -> date | None:
     """A date typed by an officer (YYYY-MM-DD or DD/MM/YYYY; empty = none); InputError names the field."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise InputError(f"{what}: ngày '{value}' không hợp lệ (dùng DD/MM/YYYY hoặc YYYY-MM-DD)")
+    return parse_day(value, what)
 
 @dataclass(frozen=True)
 class BulletinFields:

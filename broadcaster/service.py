@@ -26,6 +26,7 @@ from .config import Settings, settings_template
 from .db import as_utc, create_schema, make_engine
 from .disk import part_file, write_atomic
 from .exceptions import AudioError, BroadcasterError, InputError, NotFoundError, PlayoutError
+from .localtime import local_midnight_utc
 from .models import (
     AsRun,
     AsRunPublic,
@@ -660,7 +661,7 @@ class Station:
         return ZoneInfo(self.settings.timezone)
 
     def local_midnight_utc(self, day: date) -> datetime:
-        return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(timezone.utc)
+        return local_midnight_utc(day, self.tz)
 
     def local_today(self) -> date:
         return self.clock().astimezone(self.tz).date()
