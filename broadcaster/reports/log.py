@@ -83,7 +83,6 @@ class LogFilter:
         return out
 
 
-
 def _parse_enum(enum, value: str | None, what: str):
     value = (value or "").strip()
     if not value:
@@ -158,7 +157,6 @@ class LogPage:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
-
 
 
 STATION_WRITTEN_DIRS = ("archive", "cache")  # what the station itself writes and may play back
@@ -330,7 +328,6 @@ def _log_values(row: AsRun, tz: ZoneInfo, klass: str | None) -> list:
     ]
 
 
-
 def log_csv(*, session: Session, tz: ZoneInfo | str, filters: LogFilter = LogFilter()) -> Iterator[bytes]:
     """The filtered log as CSV (UTF-8 with BOM so spreadsheet programs read the diacritics),
     streamed in chunks; times in the station's zone."""
@@ -351,8 +348,6 @@ def log_csv(*, session: Session, tz: ZoneInfo | str, filters: LogFilter = LogFil
 def _xlsx_time(value: datetime | None) -> datetime | None:
     # spreadsheets have no zones: write the station-local wall time
     return value.replace(tzinfo=None) if value is not None else None
-
-
 
 
 def log_xlsx(*, session: Session, tz: ZoneInfo | str, filters: LogFilter = LogFilter(), title: str = "Nhật ký phát sóng") -> bytes:
@@ -417,7 +412,6 @@ def _filter_description(filters: LogFilter) -> str:
     if filters.operator:
         parts.append(f"người yêu cầu {filters.operator}")
     return "Lọc: " + ("; ".join(parts) if parts else "tất cả")
-
 
 
 __all__ = [

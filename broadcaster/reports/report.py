@@ -30,6 +30,7 @@ from .cells import csv_cell, enum_value, excel_text
 from .schema import _prepare_for
 from .topics import NO_TOPIC, ensure_topics
 
+
 @dataclass(frozen=True)
 class Period:
     """A month or a quarter of station-local days: [start, end)."""
@@ -331,7 +332,6 @@ def report_xlsx(report: Report, *, station_name: str = "Đài truyền thanh xã
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
 
 
 __all__ = ["Period", "ReportLine", "BulletinLine", "Report", "build_report", "report_csv", "report_xlsx", "REPORT_HEADERS"]

@@ -11,6 +11,7 @@ import weakref
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+
 def ensure_indexes(engine: Engine) -> list[str]:
     """Create the indexes the models declare that an older database lacks (idempotent).
 

@@ -1,5 +1,4 @@
-"""broadcaster.reports.chart: the report's inline SVG bar chart.
-"""
+"""broadcaster.reports.chart: the report's inline SVG bar chart."""
 
 from __future__ import annotations
 
@@ -7,6 +6,7 @@ import pytest
 
 from broadcaster.reports.chart import bar_chart_svg
 from broadcaster.reports.report import ReportLine
+
 
 def test_chart_svg_escapes_and_scales():
     lines = [ReportLine("a", "<script>alert(1)</script>", airings=2, seconds=600),

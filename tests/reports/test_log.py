@@ -17,8 +17,18 @@ from sqlmodel import Session, select
 
 from broadcaster.exceptions import InputError
 from broadcaster.models import TONE_TITLE, AsRun, AsRunKind, AsRunStatus, BulletinClass
-from broadcaster.reports.log import LOG_HEADERS, LOG_HEADER_ROW, LogFilter, iter_log, log_csv, log_xlsx, playable_path, query_log
+from broadcaster.reports.log import (
+    LOG_HEADER_ROW,
+    LOG_HEADERS,
+    LogFilter,
+    iter_log,
+    log_csv,
+    log_xlsx,
+    playable_path,
+    query_log,
+)
 from reports_helpers import add_bulletin, add_row, vn, write_wav
+
 
 # -------------------------------------------------------------------------------- log
 @pytest.fixture
@@ -155,8 +165,6 @@ def test_log_export_streams_many_rows_in_order(station):
         ids = [row.id for row, _klass in iter_log(session=session, tz=station.tz, batch=1000)]
     assert len(ids) == 4500 == len(set(ids))
     assert ids == sorted(ids)
-
-
 
 
 def test_rows_without_a_class_take_their_bulletins(station):

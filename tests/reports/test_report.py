@@ -1,5 +1,4 @@
-"""broadcaster.reports.report: the monthly/quarterly report and its exports.
-"""
+"""broadcaster.reports.report: the monthly/quarterly report and its exports."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from broadcaster.models import TONE_TITLE, AsRunKind, AsRunStatus, BulletinClass
 from broadcaster.reports.report import Period, build_report, report_csv, report_xlsx
 from broadcaster.reports.topics import NO_TOPIC, ensure_topics
 from reports_helpers import add_bulletin, add_row, vn
+
 
 # ----------------------------------------------------------------------------- report
 def test_period_parse_and_bounds():

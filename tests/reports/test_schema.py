@@ -1,5 +1,4 @@
-"""broadcaster.reports.schema: the indexes the log's filters use on an upgraded database.
-"""
+"""broadcaster.reports.schema: the indexes the log's filters use on an upgraded database."""
 
 from __future__ import annotations
 
@@ -7,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from broadcaster.reports.schema import ensure_indexes
+
 
 def test_ensure_indexes_upgrades_an_old_database(station):
     with station.db.begin() as conn:

@@ -14,6 +14,7 @@ from broadcaster.models import Bulletin, Topic
 from broadcaster.reports.topics import add_topic, ensure_topics, list_topics, remove_topic, rename_topic
 from reports_helpers import add_bulletin
 
+
 # ----------------------------------------------------------------------------- topics
 def test_topics_are_seeded_once_from_the_plan(station):
     with Session(station.db) as session:

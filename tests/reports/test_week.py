@@ -1,5 +1,4 @@
-"""broadcaster.reports.week: the week view, built from its collaborators (no station).
-"""
+"""broadcaster.reports.week: the week view, built from its collaborators (no station)."""
 
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ from reports_helpers import add_bulletin, add_row, vn, write_wav
 def week_of(station, *, week_start, now):
     """The week view from the pieces the console hands it: the engine, the timetable, the zone, now."""
     return week_view(engine=station.db, timetable=station.timetable(), tz=station.tz, week_start=week_start, now=now)
+
 
 def test_week_view_programme_overflow_problems_and_past(station, tmp_path):
     # the default timetable: Buổi sáng 06:00 and Buổi chiều 17:00, 30 minutes, every day
