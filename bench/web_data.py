@@ -26,7 +26,7 @@ from broadcaster.models import (
     BulletinStatus,
     Frequency,
 )
-from broadcaster.reports import DEFAULT_TOPICS, ensure_topics
+from broadcaster.reports.topics import DEFAULT_TOPICS, ensure_topics
 from broadcaster.service import init_data_dir
 from broadcaster.service import Station
 

@@ -272,7 +272,7 @@ class Station:
         return ZoneInfo(self.settings.timezone)
 
     def local_midnight_utc(self, day: date) -> datetime:
-        return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(timezone.utc)
+        return local_midnight_utc(day, self.tz)
 
     def local_today(self) -> date:
         return self.clock().astimezone(self.tz).date()

@@ -9,6 +9,7 @@ a running scheduler polls: the CLI writes from another process, so this counter 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -32,7 +33,7 @@ from ..models import (
     utcnow,
 )
 from .programme import LIVE_STATUSES, Candidate
-from .timetable import Slot, Timetable, builtin_schedule, load_timetable, validate_slot
+from .timetable import Slot, Timetable, builtin_schedule, load_timetable, slot_from_mapping, validate_slot
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -363,6 +364,83 @@ def live_or_finished_bulletins(*, session: Session) -> list[Bulletin]:
     return list(session.exec(select(Bulletin).where(Bulletin.status != BulletinStatus.draft)).all())
 
 
+# ------------------------------------------------------------------ slot editing
+def slot_from_form(form: dict, *, where: str = "Khung giờ") -> Slot:
+    """A validated Slot from a web form's fields (name, time, days, max_minutes, kind, date,
+    from, until, source, duration_min, enabled); ScheduleError with a Vietnamese reason."""
+    raw: dict = {}
+    for key in ("name", "time", "kind", "date", "from", "until", "source"):
+        value = str(form.get(key) or "").strip()
+        if value:
+            raw[key] = unicodedata.normalize("NFC", value)
+    days = form.get("days")
+    if isinstance(days, (list, tuple)):
+        picked = [str(d).strip() for d in days if str(d).strip()]
+        raw["days"] = picked if picked and len(picked) < 7 else "daily"
+    elif str(days or "").strip():
+        text = str(days).strip()
+        raw["days"] = text if text.lower() in ("daily", "hằng ngày", "hang ngay") else [d.strip() for d in text.split(",") if d.strip()]
+    if raw.get("days") in ("hằng ngày", "hang ngay"):
+        raw["days"] = "daily"
+    for key in ("max_minutes", "duration_min"):
+        value = str(form.get(key) or "").strip()
+        if value:
+            if not value.isdigit():
+                raise ScheduleError(f"{where}: '{key}' phải là số phút nguyên dương")
+            raw[key] = int(value)
+    enabled = form.get("enabled", True)
+    raw["enabled"] = enabled if isinstance(enabled, bool) else str(enabled).lower() in ("1", "true", "on", "yes")
+    if raw.get("kind") != "relay":
+        raw.pop("source", None)
+        raw.pop("duration_min", None)
+    return slot_from_mapping(raw, where)
+
+
+def update_slot(*, session: Session, ref: str | int, slot: Slot, settings=None) -> SlotPublic:
+    """Change a slot in place (same id). A new name must be free; bulletins that chose the
+    slot by its old name follow the rename. Commits once; bumps the timetable version so a
+    running serve reconciles its jobs."""
+    record = _find(session, ref)
+    slot = check_source(validate_slot(slot), settings=settings)
+    old_name = record.name
+    if slot.name != old_name:
+        if session.exec(select(SlotRecord).where(SlotRecord.name == slot.name)).first() is not None:
+            raise ScheduleError(f"Đã có khung giờ tên '{slot.name}' / a slot with this name exists", name=slot.name)
+        for bulletin in session.exec(select(Bulletin).where(col(Bulletin.slot_names).is_not(None))).all():
+            names = list(bulletin.slot_names or [])
+            if old_name in names:
+                bulletin.slot_names = [slot.name if n == old_name else n for n in names]
+                session.add(bulletin)
+    for key, value in _record_values(slot).items():
+        setattr(record, key, value)
+    session.add(record)
+    bump_timetable_version(session=session)
+    session.commit()
+    session.refresh(record)
+    return SlotPublic.model_validate(record)
+
+
+def slot_form_values(slot: SlotPublic | None) -> dict:
+    """A slot as the edit form's initial values (the inverse of slot_from_form)."""
+    if slot is None:
+        return {"name": "", "time": "06:00", "days": [], "max_minutes": 30, "kind": "recurring", "date": "",
+                "from": "", "until": "", "source": "", "duration_min": "", "enabled": True}
+    kind = str(getattr(slot.kind, "value", slot.kind))
+    return {
+        "name": slot.name,
+        "time": slot.at.strftime("%H:%M"),
+        "days": list(slot.weekdays) if slot.weekdays is not None else [],
+        "max_minutes": slot.max_minutes,
+        "kind": kind,
+        "date": slot.on_date.isoformat() if slot.on_date else "",
+        "from": slot.date_from.isoformat() if slot.date_from else "",
+        "until": slot.date_until.isoformat() if slot.date_until else "",
+        "source": slot.source or "",
+        "duration_min": slot.duration_min or "",
+        "enabled": bool(slot.enabled),
+    }
+
+
 __all__ = [
     "add_missing_columns",
     "ensure_schema",
@@ -387,4 +465,7 @@ __all__ = [
     "candidates",
     "airing_counts",
     "live_or_finished_bulletins",
+    "slot_from_form",
+    "update_slot",
+    "slot_form_values",
 ]

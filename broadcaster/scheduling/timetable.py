@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..exceptions import ScheduleError
+from ..exceptions import InputError, ScheduleError
+from ..localtime import parse_day
 from ..resources import data_file
 
 WEEKDAYS = {  # Vietnamese and English names → Python weekday (Monday = 0)
@@ -246,12 +247,10 @@ def parse_date(value: object, where: str) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(str(value).strip(), fmt).date()
-        except ValueError:
-            continue
-    raise ScheduleError(f"{where}: ngày '{value}' không hợp lệ (dùng YYYY-MM-DD hoặc DD/MM/YYYY)")
+    try:
+        return parse_day(str(value), where)
+    except InputError as exc:  # a timetable error, as everything else wrong in a timetable
+        raise ScheduleError(str(exc)) from None
 
 
 def _positive_int(value: object, where: str, key: str, *, upper: int = 24 * 60) -> int:

@@ -35,6 +35,7 @@ from sqlmodel import Session, col, select
 from .. import accounts
 from ..db import as_utc
 from ..disk import write_atomic
+from ..localtime import parse_day
 from ..exceptions import AudioError, InputError, NotFoundError
 from ..models import (
     Bulletin,
@@ -78,15 +79,8 @@ def check_text_length(text: str) -> None:
 
 def parse_date(value: str | None, what: str) -> date | None:
     """A date typed by an officer (YYYY-MM-DD or DD/MM/YYYY; empty = none); InputError names the field."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise InputError(f"{what}: ngày '{value}' không hợp lệ (dùng DD/MM/YYYY hoặc YYYY-MM-DD)")
+    return parse_day(value, what)
+
 
 @dataclass(frozen=True)
 class BulletinFields:

@@ -29,6 +29,7 @@ from .urgent_audio import prepare_attention_tone, prepare_recording
 from .urgent_job import MAX_EVERY_MIN, UrgentJob, _clean_text, check_every_min
 from .urgent_mic import air_mic
 
+from ..models import TONE_TITLE  # as-run title of the attention tone (reports count by it)
 from ..playout.outcome import Outcome
 from .outcomes import (  # re-exported: the wordings live in station/outcomes.py
     SKIP_REASON,
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 # item are made from its outcome in station/outcomes.py
 DROPPED_REASON = "Bỏ phần còn lại của khung giờ sau thông báo khẩn cấp (cài đặt urgent_resume = drop)"
 
-TONE_TITLE = "Tín hiệu chú ý (khẩn cấp)"
 TEXT_TITLE_CHARS = 60
 
 

@@ -96,11 +96,10 @@ def _slot_names(request: Request) -> list[str]:
 
 def _topics(request: Request) -> list[str]:
     try:
-        from .. import reports
+        from ..reports.topics import ensure_topics
 
         with Session(station_of(request).db) as session:
-            ensure = getattr(reports, "ensure_topics", None)
-            topics = ensure(session=session) if ensure else reports.list_topics(session=session)
+            topics = ensure_topics(session=session)
             session.commit()
             return [t.name for t in topics]
     except Exception:  # no topic table yet: a plain text field

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 from sqlmodel import Session
 
-from .. import reports
+from ..reports import log as log_data
 from ..exceptions import InputError, NotFoundError
 from ..models import CLASS_LABELS, KIND_LABELS, STATUS_LABELS, AsRunKind, AsRunStatus, BulletinClass
 from .load import chunked, export_stream
@@ -26,9 +26,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".ogg": "audio/ogg"}
 
 
-def _filters(request: Request) -> reports.LogFilter:
+def _filters(request: Request) -> log_data.LogFilter:
     q = request.query_params
-    return reports.LogFilter.parse(
+    return log_data.LogFilter.parse(
         date_from=q.get("date_from"),
         date_until=q.get("date_until"),
         bulletin_class=q.get("bulletin_class"),
@@ -51,16 +51,16 @@ def log_page(request: Request, user: CurrentUser = Depends(require_user)):
     try:
         filters = _filters(request)
     except InputError as exc:
-        error, filters = str(exc), reports.LogFilter()
+        error, filters = str(exc), log_data.LogFilter()
     with Session(station.db) as session:
         try:
-            page = reports.query_log(session=session, tz=station.tz, filters=filters, page=_page_number(request),
+            page = log_data.query_log(session=session, tz=station.tz, filters=filters, page=_page_number(request),
                                      data_dir=station.settings.data_dir)
         except InputError as exc:
             error = str(exc)
-            filters = reports.LogFilter()
-            page = reports.query_log(session=session, tz=station.tz, data_dir=station.settings.data_dir)
-        names = reports.operators(session=session)
+            filters = log_data.LogFilter()
+            page = log_data.query_log(session=session, tz=station.tz, data_dir=station.settings.data_dir)
+        names = log_data.operators(session=session)
     params = filters.query_params()
     return render(request, "log.html", {
         "title": "Nhật ký phát sóng",
@@ -82,8 +82,8 @@ def log_audio(row_id: int, request: Request, user: CurrentUser = Depends(require
     """The file an as-run row played, if it still exists in the station's archive or cache."""
     station = station_of(request)
     with Session(station.db) as session:
-        row = reports.log_row(session=session, row_id=row_id)
-        path = reports.playable_path(row.path, station.settings.data_dir)
+        row = log_data.log_row(session=session, row_id=row_id)
+        path = log_data.playable_path(row.path, station.settings.data_dir)
     if path is None:
         raise NotFoundError(
             "Không còn tệp âm thanh của dòng nhật ký này (hoặc tệp không do đài ghi vào kho lưu trữ/bộ nhớ đệm)"
@@ -91,7 +91,7 @@ def log_audio(row_id: int, request: Request, user: CurrentUser = Depends(require
     return FileResponse(path, media_type=AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream"))
 
 
-def _export_name(filters: reports.LogFilter, suffix: str) -> str:
+def _export_name(filters: log_data.LogFilter, suffix: str) -> str:
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     return f"nhat-ky-phat-song-{stamp}.{suffix}"
 
@@ -108,7 +108,7 @@ def log_export_csv(request: Request, user: CurrentUser = Depends(require_user)) 
 
     def body():
         with Session(station.db) as session:
-            yield from reports.log_csv(session=session, tz=station.tz, filters=filters)
+            yield from log_data.log_csv(session=session, tz=station.tz, filters=filters)
 
     return export_stream(request, body, media_type="text/csv; charset=utf-8",
                          headers=_attachment(_export_name(filters, "csv")))
@@ -122,7 +122,7 @@ def log_export_xlsx(request: Request, user: CurrentUser = Depends(require_user))
 
     def body():
         with Session(station.db) as session:
-            data = reports.log_xlsx(session=session, tz=station.tz, filters=filters)
+            data = log_data.log_xlsx(session=session, tz=station.tz, filters=filters)
         yield from chunked(data)
 
     return export_stream(request, body, media_type=XLSX_TYPE, headers=_attachment(_export_name(filters, "xlsx")))

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from .. import reports
+from ..reports.log import query_log
 from ..exceptions import BroadcasterError, InputError
 from ..models import Role
 from ..scheduling.programme import format_duration
@@ -65,7 +65,7 @@ def _context(request: Request, user: CurrentUser) -> dict:
         at = datetime.fromisoformat(status["next_slot"]["at"]).astimezone(station.tz)
         next_slot = {"slot": status["next_slot"]["slot"], "at": at.strftime("%H:%M %d/%m/%Y")}
     with Session(station.db) as session:
-        recent = reports.query_log(session=session, tz=station.tz, per_page=8).entries
+        recent = query_log(session=session, tz=station.tz, per_page=8).entries
     return {
         "title": "Trực đài",
         "status": status,

@@ -13,9 +13,12 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
 
-from .. import accounts, reports
+from .. import accounts
 from ..exceptions import InputError
 from ..models import Role
+from ..reports import chart
+from ..reports import report as monthly
+from ..reports import topics as topic_list
 from .load import chunked, export_stream
 from .security import CurrentUser, require_role, require_user, station_of
 from .templating import flash, render
@@ -26,8 +29,8 @@ TOPIC_EDITORS = (Role.admin, Role.leader)
 PAGE_DETAIL = 20  # the page lists the most aired bulletins; exports list all
 
 
-def _period(request: Request, station) -> reports.Period:
-    return reports.Period.parse(request.query_params.get("period"), today=station.local_today())
+def _period(request: Request, station) -> monthly.Period:
+    return monthly.Period.parse(request.query_params.get("period"), today=station.local_today())
 
 
 def _station_name(station) -> str:
@@ -42,18 +45,18 @@ def report_page(request: Request, user: CurrentUser = Depends(require_user)):
     try:
         period = _period(request, station)
     except InputError as exc:
-        error, period = str(exc), reports.Period.containing(station.local_today())
+        error, period = str(exc), monthly.Period.containing(station.local_today())
     with Session(station.db) as session:
-        report = reports.build_report(session=session, tz=station.tz, period=period, detail_limit=PAGE_DETAIL)
-        topics = reports.list_topics(session=session)
+        report = monthly.build_report(session=session, tz=station.tz, period=period, detail_limit=PAGE_DETAIL)
+        topics = topic_list.list_topics(session=session)
     today = station.local_today()
-    months = [reports.Period("month", today.year - (m > today.month), m) for m in range(1, 13)]
+    months = [monthly.Period("month", today.year - (m > today.month), m) for m in range(1, 13)]
     months.sort(key=lambda p: (p.year, p.number), reverse=True)
-    quarters = [reports.Period("quarter", y, q) for y in (today.year, today.year - 1) for q in (4, 3, 2, 1)]
+    quarters = [monthly.Period("quarter", y, q) for y in (today.year, today.year - 1) for q in (4, 3, 2, 1)]
     quarters = [q for q in quarters if q.start <= today]
     charts = {
-        "topic": Markup(reports.bar_chart_svg(report.by_topic, title="Số phút phát theo chủ đề")),
-        "class": Markup(reports.bar_chart_svg(report.by_class, title="Số phút phát theo mức độ")),
+        "topic": Markup(chart.bar_chart_svg(report.by_topic, title="Số phút phát theo chủ đề")),
+        "class": Markup(chart.bar_chart_svg(report.by_class, title="Số phút phát theo mức độ")),
     }
     return render(request, "report.html", {
         "title": f"Báo cáo phát sóng {period.label}",
@@ -82,8 +85,8 @@ def report_xlsx(request: Request, user: CurrentUser = Depends(require_user)) -> 
 
     def body():
         with Session(station.db) as session:
-            report = reports.build_report(session=session, tz=station.tz, period=period)
-        yield from chunked(reports.report_xlsx(report, station_name=_station_name(station)))
+            report = monthly.build_report(session=session, tz=station.tz, period=period)
+        yield from chunked(monthly.report_xlsx(report, station_name=_station_name(station)))
 
     return export_stream(request, body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          headers=_attachment(f"bao-cao-phat-song-{period.key}.xlsx"))
@@ -97,8 +100,8 @@ def report_csv(request: Request, user: CurrentUser = Depends(require_user)) -> R
 
     def body():
         with Session(station.db) as session:
-            report = reports.build_report(session=session, tz=station.tz, period=period)
-        data = reports.report_csv(report, station_name=_station_name(station))
+            report = monthly.build_report(session=session, tz=station.tz, period=period)
+        data = monthly.report_csv(report, station_name=_station_name(station))
         yield from chunked(data.encode("utf-8") if isinstance(data, str) else data)
 
     return export_stream(request, body, media_type="text/csv; charset=utf-8",
@@ -118,7 +121,7 @@ async def topic_add(request: Request, user: CurrentUser = Depends(require_role(*
     with Session(station_of(request).db) as session:
         accounts.record(session=session, user=user.name, action="topic.add", object_type="topic",
                         detail=str(form.get("name") or "")[:200])
-        topic = reports.add_topic(session=session, name=str(form.get("name") or ""), by=user.name)
+        topic = topic_list.add_topic(session=session, name=str(form.get("name") or ""), by=user.name)
     flash(request, f"Đã thêm chủ đề «{topic.name}».")
     return _back(request, form)
 
@@ -130,7 +133,7 @@ async def topic_rename(topic_id: int, request: Request, user: CurrentUser = Depe
     with Session(station_of(request).db) as session:
         accounts.record(session=session, user=user.name, action="topic.rename", object_type="topic",
                         object_id=topic_id, detail=str(form.get("name") or "")[:200])
-        topic = reports.rename_topic(session=session, topic_id=topic_id, name=str(form.get("name") or ""), by=user.name)
+        topic = topic_list.rename_topic(session=session, topic_id=topic_id, name=str(form.get("name") or ""), by=user.name)
     flash(request, f"Đã đổi tên chủ đề thành «{topic.name}».")
     return _back(request, form)
 
@@ -141,6 +144,6 @@ async def topic_delete(topic_id: int, request: Request, user: CurrentUser = Depe
     form = await request.form()
     with Session(station_of(request).db) as session:
         accounts.record(session=session, user=user.name, action="topic.remove", object_type="topic", object_id=topic_id)
-        topic = reports.remove_topic(session=session, topic_id=topic_id)
+        topic = topic_list.remove_topic(session=session, topic_id=topic_id)
     flash(request, f"Đã bỏ chủ đề «{topic.name}» khỏi danh sách.")
     return _back(request, form)

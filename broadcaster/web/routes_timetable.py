@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from .. import accounts, reports
+from .. import accounts
 from ..exceptions import InputError, NotFoundError, ScheduleError
 from ..models import Role
+from ..reports.week import week_start_of, week_view
 from ..scheduling import store
 from ..scheduling.programme import format_duration
 from ..scheduling.timetable import KIND_LABELS, WEEKDAY_NAMES
@@ -32,10 +33,10 @@ def _week(request: Request, station) -> date:
     value = (request.query_params.get("week") or "").strip()
     if value:
         try:
-            return reports.week_start_of(date.fromisoformat(value))
+            return week_start_of(date.fromisoformat(value))
         except ValueError:
             raise InputError(f"Tuần '{value}' không hợp lệ (dạng 2026-12-07)") from None
-    return reports.week_start_of(station.local_today())
+    return week_start_of(station.local_today())
 
 
 @router.get("/timetable")
@@ -43,7 +44,7 @@ def timetable_page(request: Request, user: CurrentUser = Depends(require_user)):
     """The week view (?week=any day of the week) and the list of slots."""
     station = station_of(request)
     week = _week(request, station)
-    days = reports.week_view(station=station, week_start=week)
+    days = week_view(engine=station.db, timetable=station.timetable(), tz=station.tz, week_start=week, now=station.clock())
     with Session(station.db) as session:
         slots = store.list_slots(session=session)
     slot_rows = [(s, store.slot_from_record(s)) for s in slots]
@@ -54,7 +55,7 @@ def timetable_page(request: Request, user: CurrentUser = Depends(require_user)):
         "week_end": week + timedelta(days=6),
         "prev_week": (week - timedelta(days=7)).isoformat(),
         "next_week": (week + timedelta(days=7)).isoformat(),
-        "this_week": reports.week_start_of(station.local_today()).isoformat(),
+        "this_week": week_start_of(station.local_today()).isoformat(),
         "slot_rows": slot_rows,
         "kind_labels": KIND_LABELS,
         "can_edit": user.role in SLOT_EDITORS,
@@ -83,7 +84,7 @@ def _form_context(values: dict, *, slot_id: int | None, error: str | None = None
 
 @router.get("/timetable/slots/new")
 def slot_new(request: Request, user: CurrentUser = Depends(require_role(*SLOT_EDITORS))):
-    return render(request, "timetable_slot.html", _form_context(reports.slot_form_values(None), slot_id=None))
+    return render(request, "timetable_slot.html", _form_context(store.slot_form_values(None), slot_id=None))
 
 
 @router.get("/timetable/slots/{slot_id}/edit")
@@ -92,7 +93,7 @@ def slot_edit(slot_id: int, request: Request, user: CurrentUser = Depends(requir
         found = next((s for s in store.list_slots(session=session) if s.id == slot_id), None)
     if found is None:
         raise NotFoundError(f"Không có khung giờ số {slot_id}")
-    return render(request, "timetable_slot.html", _form_context(reports.slot_form_values(found), slot_id=slot_id))
+    return render(request, "timetable_slot.html", _form_context(store.slot_form_values(found), slot_id=slot_id))
 
 
 def _submitted(form) -> dict:
@@ -114,7 +115,7 @@ async def slot_create(request: Request, user: CurrentUser = Depends(require_role
     """Add a slot; a bad form comes back with the reason and nothing stored."""
     form = await request.form()
     try:
-        slot = reports.slot_from_form(_submitted(form))
+        slot = store.slot_from_form(_submitted(form))
         with Session(station_of(request).db) as session:
             # the audit row commits with the change (store commits the session)
             accounts.record(session=session, user=user.name, action="slot.add", object_type="slot",
@@ -131,11 +132,11 @@ async def slot_update(slot_id: int, request: Request, user: CurrentUser = Depend
     """Change a slot in place."""
     form = await request.form()
     try:
-        slot = reports.slot_from_form(_submitted(form))
+        slot = store.slot_from_form(_submitted(form))
         with Session(station_of(request).db) as session:
             accounts.record(session=session, user=user.name, action="slot.edit", object_type="slot",
                             object_id=slot_id, detail=f"{slot.name} {slot.at:%H:%M} {slot.days_label()}")
-            updated = reports.update_slot(session=session, ref=slot_id, slot=slot,
+            updated = store.update_slot(session=session, ref=slot_id, slot=slot,
                                           settings=station_of(request).settings)
     except ScheduleError as exc:
         return _redisplay(request, form, slot_id, str(exc))

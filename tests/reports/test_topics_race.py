@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from broadcaster import reports
+from broadcaster.reports.topics import DEFAULT_TOPICS, ensure_topics
 
 
 def test_a_concurrent_first_seed_is_not_an_error(station):
@@ -19,9 +19,9 @@ def test_a_concurrent_first_seed_is_not_an_error(station):
                 # another request seeds (and commits) right after this one found no topic
                 seeded.append(True)
                 with Session(station.db) as other:
-                    reports.ensure_topics(session=other)
+                    ensure_topics(session=other)
             return result
 
         session.exec = exec_
-        names = [t.name for t in reports.ensure_topics(session=session)]
-    assert seeded and names == list(reports.DEFAULT_TOPICS)
+        names = [t.name for t in ensure_topics(session=session)]
+    assert seeded and names == list(DEFAULT_TOPICS)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from broadcaster.exceptions import ScheduleError
 from broadcaster.scheduling import store
-from broadcaster.scheduling.scheduler import SlotScheduler, SlotTrigger
+from broadcaster.scheduling.scheduler import SlotScheduler
 from broadcaster.scheduling.timetable import Slot
 
 
@@ -45,18 +45,6 @@ def settled(station, count=1):
 
 def rows(station):
     return [(r.slot, r.planned_at, r.status.value, r.title, r.reason) for r in station.as_run_log()]
-
-
-def test_trigger_follows_the_timetable_with_an_offset():
-    from zoneinfo import ZoneInfo
-
-    vn = ZoneInfo("Asia/Ho_Chi_Minh")
-    trigger = SlotTrigger(Slot(name="a", at=time(6, 0)), vn, -timedelta(seconds=5))
-    first = trigger.get_next_fire_time(None, local(2026, 11, 28, 5, 59, 55))
-    assert first == local(2026, 11, 28, 5, 59, 55)  # inclusive at the start
-    assert trigger.get_next_fire_time(first, first) == local(2026, 11, 29, 5, 59, 55)
-    one_off = SlotTrigger(Slot(name="b", at=time(7), kind="oneoff", on_date=local(2026, 11, 28).date()), vn)
-    assert one_off.get_next_fire_time(local(2026, 11, 28, 7, 0), local(2026, 11, 28, 7, 0)) is None
 
 
 def test_a_slot_fires_when_the_clock_reaches_it(station, clock, render, player, make_scheduler):

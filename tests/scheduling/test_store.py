@@ -1,12 +1,13 @@
 """The timetable in the database: seeding, changes, the version counter, old databases."""
 
 import sqlite3
-from datetime import time
+from datetime import date, time
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from broadcaster.exceptions import ScheduleError
+from broadcaster.models import Bulletin, BulletinStatus, Frequency, SlotRecord
 from broadcaster.scheduling import store
 from broadcaster.scheduling.timetable import Slot
 
@@ -109,3 +110,49 @@ def test_an_older_database_gets_the_new_columns(tmp_path):
         assert old.frequency == Frequency.every_slot and old.times is None and old.slot_names is None
     assert store.add_missing_columns(engine) == []  # idempotent
     engine.dispose()
+
+
+# ------------------------------------------------------------------ web-form slot editing
+def test_slot_from_form_builds_and_validates():
+    slot = store.slot_from_form({"name": " Tiếp sóng VOV ", "time": "19:00", "kind": "relay", "days": [],
+                                   "source": "http://127.0.0.1/vov1", "duration_min": "60", "enabled": "on"})
+    assert (slot.name, slot.kind, slot.duration_min, slot.weekdays, slot.enabled) == (
+        "Tiếp sóng VOV", "relay", 60, None, True)
+    once = store.slot_from_form({"name": "Họp dân", "time": "08:00", "kind": "oneoff", "date": "2026-12-24",
+                                   "source": "ignored", "enabled": ""})
+    assert once.on_date == date(2026, 12, 24) and once.source is None and once.enabled is False
+    for bad in (
+        {"name": "", "time": "06:00"},
+        {"name": "X", "time": "25:00"},
+        {"name": "X", "time": "06:00", "max_minutes": "-5"},
+        {"name": "X", "time": "06:00", "kind": "oneoff"},
+        {"name": "X", "time": "06:00", "kind": "relay"},
+    ):
+        with pytest.raises(ScheduleError):
+            store.slot_from_form(bad)
+
+
+def test_update_slot_renames_and_bulletins_follow(station):
+    with Session(station.db) as session:
+        before = store.timetable_version(session=session)
+        chosen = Bulletin(title="Chỉ buổi sáng", text="Chỉ buổi sáng.", status=BulletinStatus.approved,
+                          frequency=Frequency.chosen_slots, slot_names=["Buổi sáng"])
+        session.add(chosen)
+        session.commit()
+        session.refresh(chosen)
+        morning = session.exec(select(SlotRecord).where(SlotRecord.name == "Buổi sáng")).one()
+        form = store.slot_form_values(store.list_slots(session=session)[0])
+        assert form["name"] == "Buổi sáng" and form["time"] == "06:00"
+        form.update({"name": "Sáng sớm", "time": "05:45", "max_minutes": "20", "days": ["T2", "T4"]})
+        updated = store.update_slot(session=session, ref=morning.id, slot=store.slot_from_form(form))
+        assert updated.id == morning.id and updated.at == time(5, 45) and updated.weekdays == [0, 2]
+        assert store.timetable_version(session=session) == before + 1
+        session.expire_all()
+        assert session.get(Bulletin, chosen.id).slot_names == ["Sáng sớm"]
+        clash = store.slot_from_form({**form, "name": "Buổi chiều"})
+        with pytest.raises(ScheduleError):
+            store.update_slot(session=session, ref=morning.id, slot=clash)
+        session.rollback()
+        assert session.get(SlotRecord, morning.id).name == "Sáng sớm"
+        with pytest.raises(ScheduleError):
+            store.update_slot(session=session, ref=9999, slot=clash)

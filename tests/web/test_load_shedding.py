@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from w2_helpers import login
 
-from broadcaster import reports
+from broadcaster.reports import log as report_log
 from broadcaster.config import load_settings
 from broadcaster.service import Station
 from broadcaster.web.app import create_app
@@ -92,14 +92,14 @@ def one_export(data_dir):
 def test_a_second_export_at_once_is_refused_and_the_slot_comes_back(one_export, monkeypatch):
     small = one_export
     entered, release = threading.Event(), threading.Event()
-    real = reports.log_csv
+    real = report_log.log_csv
 
     def slow_csv(**kwargs):
         entered.set()
         release.wait(30)
         yield from real(**kwargs)
 
-    monkeypatch.setattr(reports, "log_csv", slow_csv)
+    monkeypatch.setattr(report_log, "log_csv", slow_csv)
     app = create_app(small)
     editor = login(app, small, "bt1", "editor")
     with TestClient(app, raise_server_exceptions=False) as client:

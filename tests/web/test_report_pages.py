@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from w2_helpers import anonymous, login, make_app, text_of
 
 from broadcaster.models import AsRun, AsRunStatus, Bulletin, BulletinClass, BulletinStatus, Topic
-from broadcaster.reports import ensure_topics
+from broadcaster.reports.topics import ensure_topics
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
