@@ -21,7 +21,6 @@ import html
 import io
 import re
 import unicodedata
-import weakref
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,8 +30,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from .db import as_utc
 from .exceptions import InputError, NotFoundError, ScheduleError
@@ -160,69 +158,6 @@ def remove_topic(*, session: Session, topic_id: int) -> TopicPublic:
     return public
 
 
-# ------------------------------------------------------------------------ schema
-def ensure_indexes(engine: Engine) -> list[str]:
-    """Create the indexes the models declare that an older database lacks (idempotent).
-
-    create_all() makes indexes only with new tables and db.add_missing_columns adds columns
-    only, so a station upgraded in place would filter its log without them. Returns the
-    names created.
-    """
-    from sqlalchemy import inspect as sa_inspect
-
-    inspector = sa_inspect(engine)
-    tables = set(inspector.get_table_names())
-    created = []
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name not in tables:
-            continue
-        present = {ix["name"] for ix in inspector.get_indexes(table.name)}
-        for index in table.indexes:
-            if index.name not in present:
-                index.create(bind=engine, checkfirst=True)
-                created.append(index.name)
-    return created
-
-
-CLASS_TRIGGER = "as_run_bulletin_class"
-_CLASS_TRIGGER_DDL = f"""
-CREATE TRIGGER IF NOT EXISTS {CLASS_TRIGGER} AFTER INSERT ON as_run
-WHEN NEW.bulletin_class IS NULL AND NEW.bulletin_id IS NOT NULL
-BEGIN
-    UPDATE as_run SET bulletin_class = (SELECT bulletin_class FROM bulletin WHERE id = NEW.bulletin_id)
-    WHERE id = NEW.id;
-END
-"""
-_prepared: weakref.WeakSet = weakref.WeakSet()  # engines already prepared
-
-
-def prepare_database(engine: Engine, *, force: bool = False) -> None:
-    """What the log review and reports need of a database (idempotent; once per engine):
-
-    * the as_run indexes of the models (ensure_indexes);
-    * every as-run row about a bulletin carries the bulletin's class as it was when the row was
-      written: a trigger fills it in for writers that leave it out (the slot loop does), and
-      rows written before the trigger existed are filled in once here. The log's class filter
-      is then one index lookup instead of a join over 100,000 rows.
-    """
-    if not force and engine in _prepared:
-        return
-    ensure_indexes(engine)
-    from sqlalchemy import text
-
-    with engine.begin() as conn:
-        conn.execute(text(_CLASS_TRIGGER_DDL))
-        conn.execute(text(
-            "UPDATE as_run SET bulletin_class = (SELECT bulletin_class FROM bulletin WHERE id = as_run.bulletin_id) "
-            "WHERE bulletin_class IS NULL AND bulletin_id IS NOT NULL"
-        ))
-    _prepared.add(engine)
-
-
-def _prepare_for(session: Session) -> None:
-    prepare_database(session.get_bind())
-
-
 # --------------------------------------------------------------------------- time
 def _tz(value: ZoneInfo | str) -> ZoneInfo:
     return value if isinstance(value, ZoneInfo) else ZoneInfo(value)
@@ -335,7 +270,7 @@ def _log_where(query, filters: LogFilter, tz: ZoneInfo):
     if filters.date_until:
         query = query.where(col(AsRun.started_at) < local_midnight_utc(filters.date_until + timedelta(days=1), tz))
     if filters.bulletin_class:
-        # rows about a bulletin carry its class (prepare_database): one index lookup
+        # rows about a bulletin carry its class (the baseline migration's trigger): one index lookup
         query = query.where(AsRun.bulletin_class == filters.bulletin_class)
     if filters.status:
         query = query.where(AsRun.status == filters.status)
@@ -475,7 +410,6 @@ def query_log(
 
     `data_dir` lets each entry say whether its file can be played back in the console.
     """
-    _prepare_for(session)
     tz = _tz(tz)
     per_page = max(1, min(int(per_page), MAX_PER_PAGE))
     page = max(1, int(page))
@@ -507,7 +441,6 @@ def iter_log(
 ) -> Iterator[tuple[AsRun, str | None]]:
     """Every matching row with its class (the bulletin's when the row has none), oldest first,
     fetched in batches (exports of 100,000 rows)."""
-    _prepare_for(session)
     tz = _tz(tz)
     query = _log_where(select(AsRun), filters, tz).order_by(col(AsRun.started_at), col(AsRun.id))
     last: tuple[datetime, int] | None = None
@@ -801,7 +734,6 @@ REPORT_CACHE_KIB = 32 * 1024
 def build_report(*, session: Session, tz: ZoneInfo | str, period: Period, detail_limit: int | None = None) -> Report:
     """The report of one period (see Report for what is counted). `detail_limit` keeps only the
     most-aired bulletins in `bulletins` (a page shows a few; an export shows all)."""
-    _prepare_for(session)
     # A quarter reads ~25,000 rows scattered over the file: with SQLite's default 2 MB page cache
     # every report re-reads them from the OS; 32 MB (per pooled connection, allocated only as
     # used) keeps them, and halves the report's time on 100,000 rows (bench/bench_web.py).
@@ -1253,7 +1185,6 @@ __all__ = [
     "add_topic",
     "rename_topic",
     "remove_topic",
-    "ensure_indexes",
     "LogFilter",
     "LogEntry",
     "LogPage",
