@@ -32,6 +32,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .dbcopy import (  # noqa: F401  (re-exported: callers import these from here)
+    REQUIRED_TABLES,
+    BackupError,
+    _check_copy,
+    _fsync_dir,
+    _fsync_file,
+    _uri,
+    copy_database,
+    private_database,
+    private_dir,
+    private_file,
+)
 from .exceptions import BroadcasterError, ConfigError, NotFoundError
 
 if TYPE_CHECKING:
@@ -44,16 +56,11 @@ BACKUP_DIR = "backups"
 MARKER = Path("run") / "station.json"
 STATION_ID_KEY = "station_id"
 # the tables every database this program made has; a backup without them is not a station's
-REQUIRED_TABLES = frozenset({"schema_version", "bulletin", "as_run", "slot", "scheduler_state"})
 NAME_RE = re.compile(r"^broadcaster-(\d{4}-\d{2}-\d{2}T\d{6}Z)(?:-(\d+))?\.db$")
 STAMP = "%Y-%m-%dT%H%M%SZ"
 RETRY_AFTER_FAILURE = timedelta(hours=1)  # a failing automatic backup is retried hourly, not every tick
 STALE_PART = timedelta(hours=1)
 ALARM_TITLE = "Cảnh báo: sao lưu cơ sở dữ liệu không được"
-
-
-class BackupError(BroadcasterError):
-    """A backup could not be made or a restore could not be done."""
 
 
 class DatabaseLostError(ConfigError):
@@ -87,68 +94,6 @@ def backups_dir(settings: Settings) -> Path:
 
 def marker_path(settings: Settings) -> Path:
     return settings.data_dir / MARKER
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # Windows cannot open a directory; its renames are durable enough
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def private_dir(path: Path) -> None:
-    """Make a directory (and its parents) owner-only (0700) if it does not exist yet."""
-    if not path.exists():
-        path.mkdir(parents=True, exist_ok=True)
-        try:
-            path.chmod(0o700)
-        except OSError:
-            pass
-
-
-def private_file(path: Path) -> bool:
-    """Create an empty owner-only (0600) file, or take group/other rights away from an existing
-    one. SQLite gives its -wal and -shm files the database file's mode. Returns True if created."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        return True
-    except FileExistsError:
-        pass
-    try:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-    except OSError:
-        pass
-    return False
-
-
-def private_database(path: Path) -> bool:
-    """The database file owner-only (created empty if missing), and its -wal/-shm if present.
-    Returns True when the file was created."""
-    created = private_file(path)
-    for suffix in ("-wal", "-shm"):
-        side = Path(str(path) + suffix)
-        if side.exists():
-            private_file(side)
-    return created
-
-
-def _uri(path: Path, *, read_only: bool) -> str:
-    return f"{path.resolve().as_uri()}?mode={'ro' if read_only else 'rw'}"
 
 
 # ----------------------------------------------------------------------- marker
@@ -338,44 +283,6 @@ def list_backups(settings: Settings) -> list[BackupInfo]:
         found.append((parsed, BackupInfo(entry.name, Path(entry.path), size, parsed[0])))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [info for _, info in found]
-
-
-def _check_copy(con: sqlite3.Connection, what: str) -> None:
-    """A database is worth keeping: intact, and a station's (schema present)."""
-    rows = con.execute("PRAGMA integrity_check").fetchall()
-    if [r[0] for r in rows] != ["ok"]:
-        raise BackupError(f"{what} bị hỏng (integrity_check: {rows[0][0] if rows else '?'})")
-    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    missing = sorted(REQUIRED_TABLES - tables)
-    if missing:
-        raise BackupError(f"{what} không phải cơ sở dữ liệu của đài (thiếu bảng {', '.join(missing)})")
-
-
-def copy_database(source: Path, target: Path, *, what: str) -> None:
-    """Copy a live database into `target` (an existing empty 0600 file) with the online backup API,
-    as one self-contained file (rollback journal, not WAL), checked and fsynced."""
-    try:
-        # read-write but query_only: a read-only connection would leave an empty -wal/-shm
-        # behind (it cannot remove them when it is the last to close); this one never writes
-        src = sqlite3.connect(_uri(source, read_only=False), uri=True, timeout=30)
-        src.execute("PRAGMA query_only=1")
-    except sqlite3.Error as exc:
-        raise BackupError(f"Không mở được {source}: {exc}") from exc
-    try:
-        dst = sqlite3.connect(target, timeout=30)
-        try:
-            # one step (pages=-1): a single read transaction, so the copy is one consistent
-            # moment; in WAL mode the station's writers are not held up meanwhile
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode=DELETE")
-            _check_copy(dst, what)
-        finally:
-            dst.close()
-    except sqlite3.Error as exc:
-        raise BackupError(f"Không sao lưu được {source}: {exc}") from exc
-    finally:
-        src.close()
-    _fsync_file(target)
 
 
 def _reserve(directory: Path, now: datetime) -> tuple[Path, Path]:

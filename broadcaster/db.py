@@ -8,13 +8,14 @@ from pathlib import Path
 import logging
 
 from sqlalchemy import event, text
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from . import models  # noqa: F401  (registers the tables)
 from .exceptions import ConfigError, plain_message
 
+# the schema_version row every release has written (backup.verify_backup reads it); the schema
+# itself is versioned by Alembic now (migrations/)
 SCHEMA_VERSION = 1
 
 log = logging.getLogger(__name__)
@@ -49,24 +50,135 @@ def make_engine(db_path: Path | str, *, pool_size: int | None = None, max_overfl
     return engine
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables and record the schema version (idempotent)."""
+def create_schema(engine: Engine, *, now: datetime | None = None) -> Path | None:
+    """Bring the database to this release's schema (idempotent): the Alembic migrations, in one
+    transaction, after a backup copy when there is anything to upgrade (see migrate).
+
+    Every failure is one ConfigError line (a newer release's database, a full disk, a failed
+    revision: the database is then as it was)."""
     try:
-        SQLModel.metadata.create_all(engine)
-        add_missing_columns(engine)
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
-            current = conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar()
-            if current is None:
-                conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
-            elif current > SCHEMA_VERSION:
-                raise ConfigError(
-                    f"Cơ sở dữ liệu thuộc phiên bản mới hơn ({current} > {SCHEMA_VERSION}); hãy cập nhật phần mềm."
-                )
+        return migrate(engine, now=now)
     except ConfigError:
         raise
     except Exception as exc:
         raise ConfigError(open_failure(engine, exc)) from exc
+
+
+def _current_revision(conn) -> str | None:
+    """alembic_version's row, or None for a database made before Alembic (or a new one)."""
+    if conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")).first():
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None
+
+
+def _migration_engine(engine: Engine) -> Engine:
+    """An engine on the same file whose transactions hold DDL too.
+
+    pysqlite starts transactions only before INSERT/UPDATE/DELETE, so a CREATE or ALTER would be
+    committed on its own and a failed upgrade would leave half a schema. SQLAlchemy's documented
+    remedy (pysqlite "Serializable isolation / Savepoints / Transactional DDL"): turn the driver's
+    own transaction handling off and emit BEGIN ourselves. IMMEDIATE: two processes starting at
+    once upgrade one after the other, the second then sees head and does nothing."""
+    from sqlalchemy.pool import NullPool
+
+    mig = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool)
+
+    @event.listens_for(mig, "connect")
+    def _connect(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(mig, "begin")
+    def _begin(conn) -> None:  # pragma: no cover - trivial
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return mig
+
+
+def _newer_release(engine: Engine, revision: str) -> ConfigError:
+    path = Path(engine.url.database or "")
+    return ConfigError(
+        f"Cơ sở dữ liệu {path} thuộc phiên bản mới hơn của phần mềm (lược đồ {revision}); hãy cập nhật phần mềm"
+        f" / the database was made by a newer release (schema {revision}): upgrade the software",
+        path=str(path), revision=revision,
+    )
+
+
+def upgrade_backup_path(db_path: Path, revision: str | None, now: datetime) -> Path:
+    """Where the copy taken before an upgrade goes: <data dir>/backups/before-upgrade-<from>-<UTC time>.sqlite
+    (a name the periodic backups' pruning never matches, so it is kept until an officer removes it)."""
+    stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    return db_path.parent / "backups" / f"before-upgrade-{revision or 'pre-alembic'}-{stamp}.sqlite"
+
+
+def _backup_before_upgrade(db_path: Path, revision: str | None, now: datetime) -> Path:
+    """A consistent, checked, fsynced 0600 copy of the database as it is (dbcopy.copy_database)."""
+    import os
+
+    from .dbcopy import _fsync_dir, copy_database, private_dir
+
+    target = upgrade_backup_path(db_path, revision, now)
+    private_dir(target.parent)
+    n = 1
+    while True:
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            break
+        except FileExistsError:
+            n += 1
+            target = target.with_name(f"{upgrade_backup_path(db_path, revision, now).stem}-{n}.sqlite")
+    try:
+        # any release's database, even one lacking tables the baseline will add: only intact
+        copy_database(db_path, target, what=f"Bản sao trước khi nâng cấp {target.name}", required=frozenset())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+    log.info("database backed up to %s before the schema upgrade", target)
+    return target
+
+
+def migrate(engine: Engine, *, now: datetime | None = None) -> Path | None:
+    """Run the Alembic migrations up to head, all in one transaction. Returns the backup copy
+    taken first (None when nothing was to be upgraded, or the database had no tables to keep).
+
+    A database already at head is left untouched (one read, no Alembic import). One whose
+    revision this release does not know was made by a newer release: refused, untouched."""
+    from .migrations import HEAD, MIGRATIONS_DIR
+
+    with engine.connect() as conn:
+        current = _current_revision(conn)
+        has_tables = conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table'")).first() is not None
+    if current == HEAD:
+        return None
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    script = ScriptDirectory.from_config(config)
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except CommandError:
+            raise _newer_release(engine, current) from None
+    db_path = Path(engine.url.database or "")
+    backup = _backup_before_upgrade(db_path, current, now or datetime.now(timezone.utc)) if has_tables else None
+    mig = _migration_engine(engine)
+    try:
+        with mig.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    finally:
+        mig.dispose()
+    log.info("database schema upgraded from %s to %s", current or "pre-alembic", script.get_current_head())
+    return backup
 
 
 def disk_full_message(path: Path) -> str:
@@ -94,40 +206,6 @@ def open_failure(engine: Engine, exc: BaseException) -> str:
     return f"Không mở được cơ sở dữ liệu {path}: {plain_message(exc) or type(exc).__name__}"
 
 
-def add_missing_columns(engine: Engine) -> list[str]:
-    """Add columns that newer models have and an older database lacks (SQLite ALTER TABLE).
-
-    create_all() makes missing tables but never touches existing ones; without this a
-    data directory made by an earlier version could not load a Bulletin. Added columns
-    are nullable with the model's scalar default. Returns "table.column" for each one added.
-    """
-    added: list[str] = []
-    inspector = sa_inspect(engine)
-    existing_tables = set(inspector.get_table_names())
-    with engine.begin() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name not in existing_tables:
-                continue
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present or column.primary_key:
-                    continue
-                ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column.type.compile(engine.dialect)}'
-                default = getattr(column.default, "arg", None)
-                if isinstance(default, bool):
-                    ddl += f" DEFAULT {int(default)}"
-                elif isinstance(default, (int, float)):
-                    ddl += f" DEFAULT {default}"
-                elif isinstance(default, str):
-                    stored = getattr(default, "name", default)  # SQLAlchemy stores enum names
-                    ddl += " DEFAULT '" + str(stored).replace("'", "''") + "'"
-                conn.execute(text(ddl))
-                added.append(f"{table.name}.{column.name}")
-    if added:
-        log.info("database upgraded: added %s", ", ".join(added))
-    return added
-
-
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite gives back naive datetimes; everything we store is UTC."""
     if value is None or value.tzinfo is not None:
@@ -135,4 +213,4 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc)
 
 
-__all__ = ["make_engine", "create_schema", "add_missing_columns", "Session", "as_utc", "SCHEMA_VERSION"]
+__all__ = ["make_engine", "create_schema", "migrate", "Session", "as_utc", "SCHEMA_VERSION"]

@@ -92,8 +92,6 @@ KIND_LABELS = {
 
 
 DEFERRED_LABEL = "chuyển sang khung sau"
-# the as-run title of the attention tone before an urgent message (reports do not count it as an airing)
-TONE_TITLE = "Tín hiệu chú ý (khẩn cấp)"
 
 STATUS_LABELS = {
     "draft": "bản nháp",
@@ -182,7 +180,7 @@ class AsRun(SQLModel, table=True):
     __tablename__ = "as_run"
     # the log review filters by one of these and lists newest first: (filter, started_at) lets
     # SQLite walk the index in order and stop after a page, even with 100,000 rows
-    # (reports.schema.ensure_indexes adds them to databases made before they existed)
+    # (the baseline migration adds them to databases made before they existed)
     __table_args__ = (
         Index("ix_as_run_class_started", "bulletin_class", "started_at"),
         Index("ix_as_run_operator_started", "operator", "started_at"),

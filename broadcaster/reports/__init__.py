@@ -11,8 +11,8 @@ layer: the pages, the CLI or a script can call the same functions. One module pe
   and its exports for the district/province; chart: its inline SVG bar chart;
 * week: what each slot of a week airs (programme, length, overflow, render problems) or,
   for occurrences already past, what the as-run log says aired;
-* schema: the indexes and the class trigger the log needs (to be replaced by migrations);
 * cells: the small value helpers the exports share.
 
-Web-form slot editing lives with the timetable store (scheduling.store).
+Web-form slot editing lives with the timetable store (scheduling.store); the indexes and the
+class trigger the log relies on are made by the database migrations (broadcaster/migrations).
 """

@@ -27,7 +27,6 @@ from ..models import (
     BulletinClass,
 )
 from .cells import csv_cell, enum_value, excel_text
-from .schema import _prepare_for
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -101,7 +100,7 @@ def _log_where(query, filters: LogFilter, tz: ZoneInfo):
     if filters.date_until:
         query = query.where(col(AsRun.started_at) < local_midnight_utc(filters.date_until + timedelta(days=1), tz))
     if filters.bulletin_class:
-        # rows about a bulletin carry its class (prepare_database): one index lookup
+        # rows about a bulletin carry its class (the baseline migration's trigger): one index lookup
         query = query.where(AsRun.bulletin_class == filters.bulletin_class)
     if filters.status:
         query = query.where(AsRun.status == filters.status)
@@ -235,7 +234,6 @@ def query_log(
 
     `data_dir` lets each entry say whether its file can be played back in the console.
     """
-    _prepare_for(session)
     tz = as_zone(tz)
     per_page = max(1, min(int(per_page), MAX_PER_PAGE))
     page = max(1, int(page))
@@ -267,7 +265,6 @@ def iter_log(
 ) -> Iterator[tuple[AsRun, str | None]]:
     """Every matching row with its class (the bulletin's when the row has none), oldest first,
     fetched in batches (exports of 100,000 rows)."""
-    _prepare_for(session)
     tz = as_zone(tz)
     query = _log_where(select(AsRun), filters, tz).order_by(col(AsRun.started_at), col(AsRun.id))
     last: tuple[datetime, int] | None = None

@@ -27,7 +27,6 @@ from ..models import (
     utcnow,
 )
 from .cells import csv_cell, enum_value, excel_text
-from .schema import _prepare_for
 from .topics import NO_TOPIC, ensure_topics
 
 
@@ -151,7 +150,6 @@ REPORT_CACHE_KIB = 32 * 1024
 def build_report(*, session: Session, tz: ZoneInfo | str, period: Period, detail_limit: int | None = None) -> Report:
     """The report of one period (see Report for what is counted). `detail_limit` keeps only the
     most-aired bulletins in `bulletins` (a page shows a few; an export shows all)."""
-    _prepare_for(session)
     # A quarter reads ~25,000 rows scattered over the file: with SQLite's default 2 MB page cache
     # every report re-reads them from the OS; 32 MB (per pooled connection, allocated only as
     # used) keeps them, and halves the report's time on 100,000 rows (bench/bench_web.py).

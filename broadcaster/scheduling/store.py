@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from ..db import add_missing_columns, as_utc, create_schema
+from ..db import as_utc, create_schema
 from ..exceptions import ScheduleError
 from ..models import (
     AsRun,
@@ -48,7 +48,7 @@ SEEDED_KEY = "timetable_seeded"
 # ------------------------------------------------------------------------ schema
 def ensure_schema(engine: Engine) -> None:
     """Tables and columns this version needs (idempotent)."""
-    create_schema(engine)  # adds missing columns too
+    create_schema(engine)  # the migrations (db.migrate)
 
 
 # ------------------------------------------------------------------------- state
@@ -442,7 +442,6 @@ def slot_form_values(slot: SlotPublic | None) -> dict:
 
 
 __all__ = [
-    "add_missing_columns",
     "ensure_schema",
     "ensure_timetable",
     "get_state",

@@ -120,3 +120,29 @@ def test_installed_wheel_inits_and_renders_with_jingles_from_any_folder(installe
     assert speech_only > 2, speech_only
     # intro and outro (3.0 s + 2.5 s) are in the item, around the same speech
     assert with_jingles - speech_only >= jingles - 0.1, (with_jingles, speech_only, jingles)
+
+
+def test_installed_wheel_migrates_a_database_of_the_previous_release(installed):
+    """The migration scripts ship in the wheel: a data directory made by release 4af059f
+    (tests/data/release-4af059f.sql) is upgraded to head by the installed code, backup first."""
+    import sqlite3
+
+    names = set(__import__("zipfile").ZipFile(installed["wheel"]).namelist())
+    for script in ("env.py", "versions/0001_baseline.py", "versions/0002_login_failure.py"):
+        assert f"broadcaster/migrations/{script}" in names, f"{script} is not in the wheel"
+    venv, outside, env = installed["venv"], installed["outside"], installed["env"]
+    data = outside / "old-station"
+    data.mkdir(mode=0o700)
+    con = sqlite3.connect(data / "broadcaster.db")
+    con.executescript((REPO / "tests" / "data" / "release-4af059f.sql").read_text(encoding="utf-8"))
+    con.close()
+    listed = _run([venv / "bin" / "broadcaster", "bulletin", "list", "--data-dir", data], cwd=outside,
+                  env={**env, "COLUMNS": "200"}).stdout
+    assert "Phòng chống bão" in listed and "Thu thuế đất" in listed, listed
+    head = _run([installed["python"], "-c", "from broadcaster.migrations import HEAD, MIGRATIONS_DIR; "
+                 "print(HEAD, MIGRATIONS_DIR)"], cwd=outside, env=env).stdout.split()
+    assert Path(head[1]).is_relative_to(installed["site"]), head
+    con = sqlite3.connect(data / "broadcaster.db")
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head[0]
+    con.close()
+    assert len(list((data / "backups").glob("before-upgrade-pre-alembic-*.sqlite"))) == 1

@@ -27,7 +27,7 @@ def test_reports_is_a_package_of_small_modules():
     sizes = import_graph.long_modules(600, REPO)
     assert not {m: n for m, n in sizes.items() if m.startswith("broadcaster.reports") or m == "broadcaster.localtime"}
     assert {"broadcaster.reports.log", "broadcaster.reports.report", "broadcaster.reports.chart",
-            "broadcaster.reports.week", "broadcaster.reports.topics", "broadcaster.reports.schema"} <= set(_reports_modules())
+            "broadcaster.reports.week", "broadcaster.reports.topics"} <= set(_reports_modules())
 
 
 def test_reports_never_import_a_higher_layer():
