@@ -46,7 +46,8 @@ import numpy as np
 
 from .. import media
 from ..exceptions import BroadcasterError, InputError, SpeechError
-from .engines import Speech, SpeechEngine, SpeechResult, build_engines
+from .base import Speech, SpeechEngine, SpeechResult
+from .engines import build_engines
 
 if TYPE_CHECKING:
     from ..config import Settings
