@@ -1,4 +1,4 @@
-"""`broadcaster backup create | list | restore`: the station's database backups (see backup.py).
+"""`broadcaster backup create | list | restore`: the station's database backups (see broadcaster/backup.py).
 
 `create` opens the station (so a lost database is refused, never backed up); `list` and
 `restore` do not: they are how a station whose database was lost gets it back.
@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .config import Settings, load_settings
+from ..config import Settings, load_settings
 
 backup_app = typer.Typer(
     help="Sao lưu cơ sở dữ liệu: tạo bản sao, xem danh sách, khôi phục.", no_args_is_help=True
@@ -46,8 +46,8 @@ def _local(settings: Settings, when) -> str:
 @backup_app.command("create")
 def create_cmd(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Sao lưu cơ sở dữ liệu ngay (được cả khi đài đang chạy)."""
-    from . import backup
-    from .service import Station
+    from .. import backup
+    from ..service import Station
 
     station = Station.open(_settings(ctx, data_dir))
     try:
@@ -64,7 +64,7 @@ def list_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Các bản sao lưu, mới nhất trước: tên, dung lượng, thời điểm."""
-    from . import backup
+    from .. import backup
 
     settings = _settings(ctx, data_dir)
     found = backup.list_backups(settings)
@@ -87,7 +87,7 @@ def restore_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Khôi phục cơ sở dữ liệu từ một bản sao lưu (đài phải đang dừng); bản hiện tại được giữ lại bên cạnh."""
-    from . import backup
+    from .. import backup
 
     settings = _settings(ctx, data_dir)
     outcome = backup.restore_backup(settings, name)

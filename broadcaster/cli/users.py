@@ -10,10 +10,10 @@ from typing import Annotated, Optional
 import typer
 from sqlmodel import Session
 
-from . import accounts
-from .config import load_settings
-from .exceptions import InputError
-from .models import ROLE_LABELS, Role
+from .. import accounts
+from ..config import load_settings
+from ..exceptions import InputError
+from ..models import ROLE_LABELS, Role
 
 user_app = typer.Typer(help="Tài khoản bảng điều khiển web: thêm, xem, đổi mật khẩu.", no_args_is_help=True)
 
@@ -27,7 +27,7 @@ PasswordStdin = Annotated[
 
 
 def _station(ctx: typer.Context, data_dir: Path | None):
-    from .service import Station
+    from ..service import Station
 
     chosen = data_dir or ((ctx.parent.obj if ctx.parent else None) or {}).get("data_dir")
     return Station.open(load_settings(chosen))
