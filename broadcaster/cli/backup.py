@@ -13,15 +13,12 @@ from typing import Annotated, Optional
 import typer
 
 from ..config import Settings, load_settings
+from .common import DataDir
 
 backup_app = typer.Typer(
     help="Sao lưu cơ sở dữ liệu: tạo bản sao, xem danh sách, khôi phục.", no_args_is_help=True
 )
 
-DataDir = Annotated[
-    Optional[Path],
-    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
-]
 
 
 def _settings(ctx: typer.Context, data_dir: Path | None) -> Settings:

@@ -20,18 +20,21 @@ DataDir = Annotated[
 
 
 def cli_settings(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides) -> Settings:
+    """The settings of the --data-dir given to the command, else to `broadcaster`, else the default."""
     # strict: an unknown key in settings.toml stops the command; serve passes False (it keeps airing)
     chosen = data_dir or (ctx.obj or {}).get("data_dir")
     return load_settings(chosen, strict=strict, **overrides)
 
 
 def open_station(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides):
+    """The station facade over those settings (the caller closes it)."""
     from ..service import Station
 
     return Station.open(cli_settings(ctx, data_dir, strict=strict, **overrides))
 
 
 def make_player(settings: Settings, device: str | None = None):
+    """The sound-card player the settings describe (``device`` overrides output_device)."""
     from ..playout.player import Player
 
     return Player(
@@ -45,12 +48,14 @@ def make_player(settings: Settings, device: str | None = None):
 
 
 def parse_date_option(value: str | None, what: str) -> date | None:
+    """A YYYY-MM-DD option value, or one clear error naming the option ``what``."""
     from ..editorial import parse_date
 
     return parse_date(value, what)
 
 
 def read_text_file(path: Path) -> str:
+    """The text of a --file option: UTF-8, within the text limit, else one clear error."""
     from ..editorial import MAX_TEXT_CHARS, decode_text_file
 
     try:
@@ -87,4 +92,5 @@ def check_output_path(out: Path) -> Path:
 
 
 def local_time(dt: datetime | None, tz) -> str:
+    """A stored UTC time as station-local text for tables ("" when there is none)."""
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if dt else ""

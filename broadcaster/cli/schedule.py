@@ -29,16 +29,13 @@ from ..scheduling.timetable import (
     parse_days,
     _parse_time,
 )
+from .common import DataDir
 
 schedule_app = typer.Typer(
     help="Lịch phát: xem, thêm, xóa khung giờ; nhập/xuất tệp TOML.",
     no_args_is_help=True,
 )
 
-DataDir = Annotated[
-    Optional[Path],
-    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
-]
 JsonFlag = Annotated[bool, typer.Option("--json", help="In dạng JSON.")]
 
 
