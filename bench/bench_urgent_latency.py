@@ -8,7 +8,7 @@ and the HTTP API (uvicorn) in this process, found by the CLI through run/serve.j
 real `serve`; a long programme item on air, so every request cuts in on it. Each run starts
 `broadcaster urgent --text …` as a new process and reads the tone's as-run row: its
 `started_at` is when the first sample was handed to the card, `requested_at` when the API got
-the request. Two entries are measured, interleaved: the fast one (urgent_client.dispatch, what the
+the request. Two entries are measured, interleaved: the fast one (cli.entry.main, what the
 `broadcaster` script runs once pointed at it) and the installed `broadcaster` script today.
 Reference in the same invocation: a bare `python -c pass` start-up.
 
@@ -146,7 +146,7 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
     station.render_text(MESSAGE, engine="espeak", jingles=False)  # a warm speech cache for the message
     env = dict(os.environ, BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]')
     entries = {
-        "dispatch": [sys.executable, "-c", "from broadcaster.urgent_client import dispatch; dispatch()", "urgent"],
+        "dispatch": [sys.executable, "-c", "from broadcaster.cli.entry import main; main()", "urgent"],
         "script": [str(Path(sys.executable).parent / "broadcaster"), "urgent"],
     }
     results: dict[str, list[float]] = {"dispatch": [], "script": [], "in_station": [], "python_start": []}
@@ -181,7 +181,7 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
 
 def _report(results: dict[str, list[float]], runs: int) -> str:
     rows = [
-        ("`broadcaster urgent` via `urgent_client.dispatch` (fast entry) → first tone sample", results["dispatch"]),
+        ("`broadcaster urgent` via `cli.entry.main` (fast entry) → first tone sample", results["dispatch"]),
         ("the installed `broadcaster urgent` command", results["script"]),
         ("request received by the API → first tone sample (inside the station)", results["in_station"]),
         ("reference: bare `python -c pass` start-up", results["python_start"]),
@@ -208,7 +208,7 @@ def _report(results: dict[str, list[float]], runs: int) -> str:
         f"Fast entry: {'**target met**' if d_worst <= TARGET_MS else '**target missed**'} "
         f"(worst {d_worst:.0f} ms). Installed `broadcaster` command: "
         f"{'**target met**' if s_worst <= TARGET_MS else '**target missed**'} (median {s_med:.0f} ms, worst "
-        f"{s_worst:.0f} ms): its entry point is `broadcaster.urgent_client:dispatch`, which sends `urgent` to a "
+        f"{s_worst:.0f} ms): its entry point is `broadcaster.cli.entry:main`, which sends `urgent` to a "
         "running serve before importing the rest of the CLI (with the full CLI imported first it took ~880 ms).",
         MARK_END,
     ]

@@ -1,82 +1,18 @@
-"""The speech-engine boundary: one small protocol, the audio it returns, and the factory.
+"""The engine registry: the real speech engines, built from settings.
 
-Every engine (gTTS online, espeak-ng offline, fakes in the tests) turns one piece of
-already-normalized text into mono float samples. Splitting, joining, caching and the
-fallback chain live in ``synth.py``, so an engine only has to do one thing well and
-report failure as :class:`~broadcaster.exceptions.SpeechError`.
-
-This module imports no engine library: ``build_engines`` imports the adapters lazily,
-so that code which only needs the types (the service, the tests' fakes) never pays for
+The types every engine shares (``Speech``, ``SpeechEngine``, ``SpeechResult``) live in
+``base.py``, which the adapters import; this module imports the adapters, and lazily, so
+that code which only needs the types (the service, the tests' fakes) never pays for
 importing gTTS/requests or loading libespeak-ng.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..config import Settings
-
-
-@dataclass(frozen=True)
-class Speech:
-    """Synthesized audio: mono float32 samples in [-1, 1] at ``sample_rate`` Hz."""
-
-    samples: np.ndarray
-    sample_rate: int
-
-    @property
-    def duration_s(self) -> float:
-        """Length in seconds."""
-        return len(self.samples) / self.sample_rate if self.sample_rate else 0.0
-
-
-@runtime_checkable
-class SpeechEngine(Protocol):
-    """One text-to-speech engine.
-
-    ``name`` is the key used in ``settings.engine_order`` ("gtts", "espeak").
-    """
-
-    name: str
-
-    def identity(self) -> dict[str, object]:
-        """Everything that changes the sound (voice, language, rate, pitch, library version…).
-
-        JSON-serializable and cheap (it must not load the engine or touch the network):
-        it is part of the render-cache key, so two engines with equal identities must
-        produce interchangeable audio for the same text.
-        """
-        ...
-
-    def synthesize(self, text: str) -> Speech:
-        """Speak one piece of text (at most ``settings.speech_chunk_chars`` characters).
-
-        Returns non-empty mono audio. Raises SpeechError on any failure (network, missing
-        voice, empty output); never returns silence in place of an error.
-        """
-        ...
-
-
-@dataclass(frozen=True)
-class SpeechResult:
-    """What ``Synthesizer.speak`` produced.
-
-    ``path`` is a 16-bit mono PCM WAV in the render cache at ``settings.sample_rate``
-    (every engine's output is resampled once, so the audio layer can read it without ffmpeg).
-    A JSON sidecar with the same stem (``.json``) records engine, identity, spoken text and
-    creation time.
-    """
-
-    path: Path
-    engine: str
-    spoken_text: str
-    cached: bool
-    failures: tuple[str, ...] = ()
+    from .base import SpeechEngine
 
 
 def build_engines(settings: Settings) -> dict[str, SpeechEngine]:

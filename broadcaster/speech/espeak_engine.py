@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..exceptions import SpeechError
-from .engines import Speech
+from .base import Speech
 
 if TYPE_CHECKING:
     from ..config import Settings

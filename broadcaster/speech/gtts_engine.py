@@ -16,7 +16,7 @@ from gtts import gTTS, gTTSError
 
 from ..exceptions import BroadcasterError, SpeechError
 from ..media import decode
-from .engines import Speech
+from .base import Speech
 
 if TYPE_CHECKING:
     from ..config import Settings

@@ -45,7 +45,8 @@ import numpy as np
 from .. import media
 from ..disk import write_atomic
 from ..exceptions import BroadcasterError, InputError, SpeechError
-from .engines import Speech, SpeechEngine, SpeechResult, build_engines
+from .base import Speech, SpeechEngine, SpeechResult
+from .engines import build_engines
 
 if TYPE_CHECKING:
     from ..config import Settings

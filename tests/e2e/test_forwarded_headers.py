@@ -96,7 +96,7 @@ def test_forwarded_proto_does_not_make_cookies_secure(serve_url):
 
 @pytest.mark.parametrize("trusted, expected", [(None, None), ("10.0.0.5, 10.0.0.6", "10.0.0.5,10.0.0.6")])
 def test_proxy_headers_only_from_the_named_proxy(data_dir, trusted, expected):
-    from broadcaster.cli import _bind_web_socket, _WebServer
+    from broadcaster.cli.serve import _bind_web_socket, _WebServer
     from broadcaster.config import load_settings
     from broadcaster.service import Station
 

@@ -36,7 +36,7 @@ def test_shared_scorer_gives_full_marks_through_the_cli():
     score = SHARED_SPEECH / "score.py"
     if not score.exists():
         pytest.skip("shared/speech is not beside the repository")
-    command = [sys.executable, "-c", "from broadcaster.cli_speech import speech_app; speech_app()", "normalize", "-"]
+    command = [sys.executable, "-c", "from broadcaster.cli.speech import speech_app; speech_app()", "normalize", "-"]
     run = subprocess.run(
         [sys.executable, str(score), str(SHARED_SPEECH / "normalization-cases.tsv"), "--min", "100", "--", *command],
         capture_output=True, text=True, timeout=120, cwd=REPO,

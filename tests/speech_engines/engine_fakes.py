@@ -21,7 +21,7 @@ import numpy as np
 
 from broadcaster import media
 from broadcaster.exceptions import SpeechError
-from broadcaster.speech.engines import Speech
+from broadcaster.speech.base import Speech
 
 GTTS_TLD = "com.vn"  # the station's default Google host
 

@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from broadcaster.exceptions import SpeechError
-from broadcaster.speech.engines import Speech, SpeechEngine, build_engines
+from broadcaster.speech.base import Speech, SpeechEngine
+from broadcaster.speech.engines import build_engines
 from engine_fakes import MP3_SECONDS, SAMPLE_SENTENCE, FakeEngine, gtts_url_re
 
 

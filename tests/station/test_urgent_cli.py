@@ -32,7 +32,7 @@ def env(tmp_path, data_dir):
     return e
 
 
-DISPATCH = [sys.executable, "-c", "from broadcaster.urgent_client import dispatch; dispatch()"]
+DISPATCH = [sys.executable, "-c", "from broadcaster.cli.entry import main; main()"]
 
 
 def cli(*args: str, env: dict, timeout: float = 120, entry: list[str] | None = None) -> subprocess.CompletedProcess:
@@ -60,7 +60,7 @@ def as_run(env) -> list[dict]:
 )
 @pytest.mark.parametrize("entry", ["script", "dispatch"])
 def test_bad_input_one_line_error_and_no_row(env, data_dir, args, fragment, entry):
-    # the fast entry (urgent_client.dispatch) checks the same things before looking for a serve
+    # the fast entry (cli.entry.main, the console script) checks the same things before looking for a serve
     r = cli("urgent", *args, env=env, entry=DISPATCH if entry == "dispatch" else None)
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()

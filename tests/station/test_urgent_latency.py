@@ -48,7 +48,7 @@ def _cli_env(data_dir: Path) -> dict:
     return dict(os.environ, BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]')
 
 
-FAST_ENTRY = "urgent_client.dispatch"  # what `broadcaster` runs once its console script points at dispatch()
+FAST_ENTRY = "cli.entry.main"  # what the `broadcaster` console script runs, started by python directly
 
 
 @pytest.mark.parametrize("entry", ["broadcaster urgent", FAST_ENTRY])
@@ -64,7 +64,7 @@ def test_cli_to_first_tone_sample_within_500_ms_on_a_paced_card(
     if entry == "broadcaster urgent":
         command = [str(BIN), "urgent"]
     else:
-        command = [sys.executable, "-c", "from broadcaster.urgent_client import dispatch; dispatch()", "urgent"]
+        command = [sys.executable, "-c", "from broadcaster.cli.entry import main; main()", "urgent"]
     item = tone(440, 20.0)
     with ApiServer(station, pulse_onair, data_dir):
         thread, _box = air_in_thread(station, pulse_onair.player)

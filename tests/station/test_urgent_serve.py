@@ -28,7 +28,7 @@ def _serve_has_web() -> bool:
     return "--port" in help_text
 
 
-DISPATCH = [sys.executable, "-c", "from broadcaster.urgent_client import dispatch; dispatch()"]
+DISPATCH = [sys.executable, "-c", "from broadcaster.cli.entry import main; main()"]
 
 
 @pytest.mark.parametrize("entry", ["script", "dispatch"])

@@ -161,9 +161,9 @@ def test_typed_html_comes_back_escaped(station, as_role):
 def test_default_bind_is_localhost():
     import inspect
 
-    from broadcaster import cli
+    from broadcaster.cli.serve import serve
     from broadcaster.config import Settings
 
     assert Settings.model_fields["web_host"].default == "127.0.0.1"
     # the command's --host falls back to the setting (no other default hidden in the signature)
-    assert inspect.signature(cli.serve).parameters["host"].default is None
+    assert inspect.signature(serve).parameters["host"].default is None

@@ -1,6 +1,6 @@
 """`schedule list|add|remove|import|export` and `program`, through typer's CliRunner.
 
-The commands are mounted the way the lead's cli.py mounts them. Rendering is faked (the
+The commands are mounted the way cli/app.py mounts them. Rendering is faked (the
 CLI opens its own Station, so bulletins are prepared through a station in the test).
 """
 
@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from broadcaster.cli_schedule import program_cmd, schedule_app
+from broadcaster.cli.schedule import program_cmd, schedule_app
 from broadcaster.exceptions import BroadcasterError, ScheduleError
 from broadcaster.models import DEFERRED_LABEL, BulletinClass
 

@@ -20,10 +20,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from .config import Settings, resolve_data_dir
-from .exceptions import BroadcasterError
-from .speech.lexicon import Lexicon
-from .speech.normalize import normalize
+from ..config import Settings, resolve_data_dir
+from ..exceptions import BroadcasterError
+from ..speech.lexicon import Lexicon
+from ..speech.normalize import normalize
 
 speech_app = typer.Typer(help="Đọc văn bản: xem máy sẽ đọc thế nào (text normalization).", no_args_is_help=True)
 lexicon_app = typer.Typer(help="Từ điển viết tắt của đài (station lexicon).", no_args_is_help=True)

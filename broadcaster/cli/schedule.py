@@ -1,8 +1,8 @@
 """`broadcaster schedule …` and `broadcaster program`: the timetable from the command line.
 
-Thin typer commands over the station facade and scheduling.store. The lead's cli.py
+Thin typer commands over the station facade and scheduling.store. cli/app.py
 mounts them (``app.add_typer(schedule_app, name="schedule")`` and
-``app.command("program")(program_cmd)``); errors are BroadcasterErrors, which cli.run
+``app.command("program")(program_cmd)``); errors are BroadcasterErrors, which app.run
 prints as one line.
 """
 
@@ -16,12 +16,12 @@ from typing import Annotated, Optional
 import typer
 from sqlmodel import Session
 
-from .config import Settings, load_settings
-from .exceptions import InputError, ScheduleError
-from .models import CLASS_LABELS, DEFERRED_LABEL
-from .scheduling import store
-from .scheduling.programme import Programme, format_duration
-from .scheduling.timetable import (
+from ..config import Settings, load_settings
+from ..exceptions import InputError, ScheduleError
+from ..models import CLASS_LABELS, DEFERRED_LABEL
+from ..scheduling import store
+from ..scheduling.programme import Programme, format_duration
+from ..scheduling.timetable import (
     KIND_LABELS,
     Slot,
     dumps_timetable,
@@ -29,16 +29,13 @@ from .scheduling.timetable import (
     parse_days,
     _parse_time,
 )
+from .common import DataDir
 
 schedule_app = typer.Typer(
     help="Lịch phát: xem, thêm, xóa khung giờ; nhập/xuất tệp TOML.",
     no_args_is_help=True,
 )
 
-DataDir = Annotated[
-    Optional[Path],
-    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
-]
 JsonFlag = Annotated[bool, typer.Option("--json", help="In dạng JSON.")]
 
 
@@ -48,7 +45,7 @@ def _settings(ctx: typer.Context, data_dir: Path | None) -> Settings:
 
 
 def _station(ctx: typer.Context, data_dir: Path | None):
-    from .service import Station
+    from ..service import Station
 
     station = Station.open(_settings(ctx, data_dir))
     store.ensure_timetable(engine=station.db, settings=station.settings)
@@ -293,12 +290,12 @@ def schedule_export(
     if str(file) == "-":
         typer.echo(text, nl=False)
         return
-    from .cli import check_output_path
+    from .common import check_output_path
 
     if file.is_dir():
         raise InputError(f"'{file}' là một thư mục; hãy cho tên tệp .toml")
     check_output_path(file)  # never a device node, a pipe or a missing folder (issue 9 item 9)
-    from .disk import write_atomic
+    from ..disk import write_atomic
 
     write_atomic(file, text)  # whole or not at all: a full disk leaves no .part
     typer.echo(f"Đã xuất {len(station.timetable().slots)} khung giờ ra {file}")

@@ -1,4 +1,4 @@
-"""`broadcaster backup create | list | restore`: the station's database backups (see backup.py).
+"""`broadcaster backup create | list | restore`: the station's database backups (see broadcaster/backup.py).
 
 `create` opens the station (so a lost database is refused, never backed up); `list` and
 `restore` do not: they are how a station whose database was lost gets it back.
@@ -12,16 +12,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from .config import Settings, load_settings
+from ..config import Settings, load_settings
+from .common import DataDir
 
 backup_app = typer.Typer(
     help="Sao lưu cơ sở dữ liệu: tạo bản sao, xem danh sách, khôi phục.", no_args_is_help=True
 )
 
-DataDir = Annotated[
-    Optional[Path],
-    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
-]
 
 
 def _settings(ctx: typer.Context, data_dir: Path | None) -> Settings:
@@ -46,8 +43,8 @@ def _local(settings: Settings, when) -> str:
 @backup_app.command("create")
 def create_cmd(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Sao lưu cơ sở dữ liệu ngay (được cả khi đài đang chạy)."""
-    from . import backup
-    from .service import Station
+    from .. import backup
+    from ..service import Station
 
     station = Station.open(_settings(ctx, data_dir))
     try:
@@ -64,7 +61,7 @@ def list_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Các bản sao lưu, mới nhất trước: tên, dung lượng, thời điểm."""
-    from . import backup
+    from .. import backup
 
     settings = _settings(ctx, data_dir)
     found = backup.list_backups(settings)
@@ -87,7 +84,7 @@ def restore_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Khôi phục cơ sở dữ liệu từ một bản sao lưu (đài phải đang dừng); bản hiện tại được giữ lại bên cạnh."""
-    from . import backup
+    from .. import backup
 
     settings = _settings(ctx, data_dir)
     outcome = backup.restore_backup(settings, name)

@@ -2,9 +2,9 @@
 
 Standard library only (argparse, http.client, json): urgent latency is measured from the
 command, and the full CLI's imports (SQLModel, pydantic-settings, typer, every command)
-cost more than the whole 500 ms budget on a small PC. `dispatch()` is a console-script
-entry for `broadcaster` that serves `broadcaster urgent …` from here and hands every other
-command (and `urgent` with no running serve) to the full CLI.
+cost more than the whole 500 ms budget on a small PC. The console script (entry.py) serves
+`broadcaster urgent …` from here and hands every other command (and `urgent` with no
+running serve) to the full CLI; this module never imports the full CLI.
 
 A running serve is found through ``<data_dir>/run/serve.json`` ({"url", "pid"}) and its
 token in ``<data_dir>/run/api-token``; a serve.json whose process is gone is ignored.
@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from .exceptions import BroadcasterError, InputError
+from ..exceptions import BroadcasterError, InputError
 
 SERVE_INFO = Path("run") / "serve.json"
 API_TOKEN = Path("run") / "api-token"
@@ -240,27 +240,4 @@ def fast_urgent(argv: list[str]) -> int | None:
     return 0
 
 
-def dispatch() -> None:
-    """Console-script entry for `broadcaster`: `broadcaster [--data-dir D] urgent …` goes to a
-    running serve from here (no heavy imports); anything else runs the full CLI."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(encoding="utf-8")
-        except (AttributeError, ValueError):
-            pass
-    args = sys.argv[1:]
-    data_dir: list[str] = []
-    if len(args) >= 2 and args[0] == "--data-dir":
-        data_dir, args = args[:2], args[2:]
-    elif args and args[0].startswith("--data-dir="):
-        data_dir, args = ["--data-dir", args[0].split("=", 1)[1]], args[1:]
-    if args and args[0] == "urgent" and not {"-h", "--help"} & set(args):
-        code = fast_urgent(args[1:] + data_dir)
-        if code is not None:
-            sys.exit(code)
-    from .cli import main as full_cli
-
-    full_cli()
-
-
-__all__ = ["dispatch", "fast_urgent", "running_serve", "call_api", "check_request", "through_serve"]
+__all__ = ["fast_urgent", "running_serve", "call_api", "check_request", "through_serve"]

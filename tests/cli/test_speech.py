@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from broadcaster.cli_speech import lexicon_app, speech_app
+from broadcaster.cli.speech import lexicon_app, speech_app
 
 
 @pytest.fixture(name="runner")
@@ -116,7 +116,7 @@ def test_stdout_is_utf8_whatever_the_locale(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHONIOENCODING", "PYTHONUTF8"))}
     env.update(LC_ALL="C", LANG="C", PYTHONUTF8="0", BROADCASTER_DATA_DIR=str(tmp_path))
     run = subprocess.run(
-        [sys.executable, "-c", "from broadcaster.cli_speech import speech_app; speech_app()", "normalize", "-"],
+        [sys.executable, "-c", "from broadcaster.cli.speech import speech_app; speech_app()", "normalize", "-"],
         input="Thứ 4 UBND xã\n".encode(), capture_output=True, env=env, timeout=60,
     )
     assert run.returncode == 0, run.stderr.decode("utf-8", "replace")

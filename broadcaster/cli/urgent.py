@@ -4,8 +4,8 @@ When a `serve` runs on the data directory (``run/serve.json`` names it and its p
 alive), the request goes to its HTTP API with the token in ``run/api-token``; otherwise
 this command opens the sound card itself and airs the announcement.
 
-The path to a running serve lives in urgent_client.py (standard library only, with the
-`dispatch` console-script entry); this module adds the typer command mounted by cli.py and
+The path to a running serve lives in urgent_client.py (standard library only, used first by
+the console script, entry.py); this module adds the typer command mounted by app.py and
 the local playout. The station, the database and the player are imported only when the
 command plays by itself.
 """
@@ -18,11 +18,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from .exceptions import BroadcasterError, ScheduleError
+from ..exceptions import BroadcasterError, ScheduleError
 from .urgent_client import (  # stdlib only: the fast path to a running serve
     SERVE_INFO,
     check_request,
-    dispatch,
     request_body,
     resolve_data_dir,
     running_serve,
@@ -64,9 +63,9 @@ def urgent_cmd(
 
 def _play_here(directory: Path, body: dict) -> None:
     """No serve runs: take the data directory's lock, open the card and air it here."""
-    from .config import load_settings
-    from .scheduling.lock import DataDirLock
-    from .service import Station
+    from ..config import load_settings
+    from ..scheduling.lock import DataDirLock
+    from ..service import Station
 
     lock = DataDirLock(directory)
     try:
@@ -94,7 +93,7 @@ def _play_here(directory: Path, body: dict) -> None:
 
 
 def _air_locally(station, body: dict) -> None:
-    from .playout.player import Player
+    from ..playout.player import Player
 
     settings = station.settings
     station.recover_interrupted()
@@ -130,7 +129,7 @@ def _air_locally(station, body: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m broadcaster.cli_urgent --text …`: the command on its own, without the rest of
+    """`python -m broadcaster.cli.urgent --text …`: the command on its own, without the rest of
     the CLI. Errors print one `Lỗi:` line."""
     import click
 

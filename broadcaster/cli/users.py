@@ -10,24 +10,21 @@ from typing import Annotated, Optional
 import typer
 from sqlmodel import Session
 
-from . import accounts
-from .config import load_settings
-from .exceptions import InputError
-from .models import ROLE_LABELS, Role
+from .. import accounts
+from ..config import load_settings
+from ..exceptions import InputError
+from ..models import ROLE_LABELS, Role
+from .common import DataDir
 
 user_app = typer.Typer(help="Tài khoản bảng điều khiển web: thêm, xem, đổi mật khẩu.", no_args_is_help=True)
 
-DataDir = Annotated[
-    Optional[Path],
-    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
-]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Đọc mật khẩu từ một dòng của stdin (cho kịch bản).")
 ]
 
 
 def _station(ctx: typer.Context, data_dir: Path | None):
-    from .service import Station
+    from ..service import Station
 
     chosen = data_dir or ((ctx.parent.obj if ctx.parent else None) or {}).get("data_dir")
     return Station.open(load_settings(chosen))

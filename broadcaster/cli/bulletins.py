@@ -1,0 +1,107 @@
+"""`broadcaster bulletin add | list` and `broadcaster render`: bulletins and their audio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..exceptions import InputError
+from ..models import CLASS_LABELS, STATUS_LABELS, BulletinClass
+from .common import DataDir, check_output_path, open_station, parse_date_option, read_text_file
+
+bulletin_app = typer.Typer(help="Bản tin: thêm, xem danh sách.", no_args_is_help=True)
+
+
+@bulletin_app.command("add")
+def bulletin_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option("--title", help="Tiêu đề bản tin.")],
+    text: Annotated[Optional[str], typer.Option("--text", help="Nội dung bản tin.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Tệp văn bản UTF-8 chứa nội dung.")] = None,
+    approve: Annotated[bool, typer.Option("--approve", help="Duyệt ngay và dựng âm thanh trước.")] = False,
+    bulletin_class: Annotated[
+        BulletinClass, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
+    ] = BulletinClass.normal,
+    valid_from: Annotated[Optional[str], typer.Option("--from", help="Phát từ ngày (YYYY-MM-DD).")] = None,
+    valid_until: Annotated[Optional[str], typer.Option("--until", help="Phát đến ngày (YYYY-MM-DD).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Thêm bản tin; in ra số của bản tin mới."""
+    if (text is None) == (file is None):
+        raise InputError("Cần đúng một trong hai: --text hoặc --file")
+    body = text if text is not None else read_text_file(file)
+    station = open_station(ctx, data_dir)
+    bulletin = station.add_bulletin(
+        title=title,
+        text=body,
+        approve=approve,
+        bulletin_class=bulletin_class,
+        valid_from=parse_date_option(valid_from, "--from"),
+        valid_until=parse_date_option(valid_until, "--until"),
+    )
+    typer.echo(bulletin.id)
+    if bulletin.render_error:
+        typer.echo(f"Cảnh báo: chưa dựng được âm thanh: {bulletin.render_error}", err=True)
+
+
+@bulletin_app.command("list")
+def bulletin_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Danh sách bản tin."""
+    station = open_station(ctx, data_dir)
+    bulletins = station.list_bulletins()
+    if as_json:
+        typer.echo(json.dumps([b.model_dump(mode="json") for b in bulletins], ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("Số", "Tiêu đề", "Loại", "Trạng thái", "Hiệu lực", "Âm thanh")
+    for b in bulletins:
+        span = f"{b.valid_from or '…'} → {b.valid_until or '…'}"
+        audio = f"{b.item_duration_s:.0f} s ({b.item_engine})" if b.item_duration_s else (b.render_error or "")
+        table.add_row(str(b.id), b.title, CLASS_LABELS[b.bulletin_class], STATUS_LABELS[b.status], span, audio)
+    Console().print(table)
+
+
+def render(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Tệp WAV đầu ra.")],
+    bulletin: Annotated[Optional[int], typer.Option("--bulletin", help="Số bản tin.")] = None,
+    text: Annotated[Optional[str], typer.Option("--text", help="Văn bản cần đọc.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Tệp văn bản UTF-8 cần đọc.")] = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="gtts hoặc espeak (không thử máy khác).")] = None,
+    no_jingles: Annotated[bool, typer.Option("--no-jingles", help="Không chèn nhạc hiệu.")] = False,
+    show_text: Annotated[bool, typer.Option("--show-text", help="In văn bản sẽ được đọc.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Dựng một bản tin hoặc một đoạn văn bản thành tệp WAV (nhạc hiệu + giọng đọc, âm lượng chuẩn)."""
+    if sum(x is not None for x in (bulletin, text, file)) != 1:
+        raise InputError("Cần đúng một trong: --bulletin, --text hoặc --file")
+    if engine is not None and engine not in ("gtts", "espeak"):
+        raise InputError(f"Máy đọc '{engine}' không có; chọn gtts hoặc espeak")
+    check_output_path(out)
+    if file is not None:
+        text = read_text_file(file)
+    if text is not None:
+        from ..editorial import check_text_length
+
+        check_text_length(text)
+    station = open_station(ctx, data_dir)
+    body = station.get_bulletin(bulletin).text if bulletin is not None else text
+    outcome = station.render_text(body, out=out, engine=engine, jingles=not no_jingles)
+    if show_text:
+        typer.echo(outcome.spoken_text)
+    for failure in outcome.failures:
+        typer.echo(f"Cảnh báo: {failure}", err=True)
+    typer.echo(
+        f"Đã dựng {outcome.path}: {outcome.duration_s:.1f} s, {outcome.integrated_lufs:.1f} LUFS, "
+        f"đỉnh {outcome.true_peak_dbtp:.1f} dBTP, giọng {outcome.engine}",
+        err=True,
+    )

@@ -1,0 +1,96 @@
+"""Helpers every CLI command module shares: the --data-dir option, settings, the station, the
+player, date and text-file options, output paths. The bottom of cli/: it imports no other CLI
+module, so the command modules can all import it without a cycle."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..config import Settings, load_settings
+from ..exceptions import InputError
+
+DataDir = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
+]
+
+
+def cli_settings(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides) -> Settings:
+    """The settings of the --data-dir given to the command, else to `broadcaster`, else the default."""
+    # strict: an unknown key in settings.toml stops the command; serve passes False (it keeps airing)
+    chosen = data_dir or (ctx.obj or {}).get("data_dir")
+    return load_settings(chosen, strict=strict, **overrides)
+
+
+def open_station(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides):
+    """The station facade over those settings (the caller closes it)."""
+    from ..service import Station
+
+    return Station.open(cli_settings(ctx, data_dir, strict=strict, **overrides))
+
+
+def make_player(settings: Settings, device: str | None = None):
+    """The sound-card player the settings describe (``device`` overrides output_device)."""
+    from ..playout.player import Player
+
+    return Player(
+        device=device if device is not None else settings.output_device,
+        sample_rate=settings.sample_rate,
+        block_frames=settings.playout_block_frames,
+        fade_ms=settings.fade_ms,
+        silence_s=settings.silence_s,  # dead air ends an item (the slot then airs the filler)
+        silence_dbfs=settings.silence_dbfs,
+    )
+
+
+def parse_date_option(value: str | None, what: str) -> date | None:
+    """A YYYY-MM-DD option value, or one clear error naming the option ``what``."""
+    from ..editorial import parse_date
+
+    return parse_date(value, what)
+
+
+def read_text_file(path: Path) -> str:
+    """The text of a --file option: UTF-8, within the text limit, else one clear error."""
+    from ..editorial import MAX_TEXT_CHARS, decode_text_file
+
+    try:
+        if not path.is_file():
+            raise InputError(f"Không đọc được tệp {path}: không có tệp này")
+        if path.stat().st_size > MAX_TEXT_CHARS * 4 + 4:  # more bytes than the longest text can take
+            raise InputError(f"Tệp {path} dài quá {MAX_TEXT_CHARS} ký tự")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"Không đọc được tệp {path}: {exc.strerror or exc}") from exc
+    return decode_text_file(raw, str(path))
+
+
+def check_output_path(out: Path) -> Path:
+    """An output file may be a new file in an existing folder or an existing regular file: never a
+    device node, a pipe, a folder, or a folder that does not exist (issue 9 item 9)."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(out).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InputError(f"Không dùng được tệp đầu ra {out}: {exc.strerror or exc}") from exc
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputError(f"'{out}' là một thư mục; hãy cho tên tệp .wav")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputError(f"'{out}' không phải tệp thường (thiết bị, ống dẫn…); hãy cho tên một tệp")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"Thư mục '{parent}' không có; tạo nó trước hoặc chọn chỗ khác")
+    return out
+
+
+def local_time(dt: datetime | None, tz) -> str:
+    """A stored UTC time as station-local text for tables ("" when there is none)."""
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if dt else ""

@@ -1,0 +1,75 @@
+"""The speech-engine boundary: one small protocol and the audio it returns.
+
+Every engine (gTTS online, espeak-ng offline, fakes in the tests) turns one piece of
+already-normalized text into mono float samples. Splitting, joining, caching and the
+fallback chain live in ``synth.py``, so an engine only has to do one thing well and
+report failure as :class:`~broadcaster.exceptions.SpeechError`.
+
+This is the bottom of speech/: the adapters import it, and ``engines.py`` (the registry
+that builds them) imports the adapters, so nothing here imports an engine library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Synthesized audio: mono float32 samples in [-1, 1] at ``sample_rate`` Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate if self.sample_rate else 0.0
+
+
+@runtime_checkable
+class SpeechEngine(Protocol):
+    """One text-to-speech engine.
+
+    ``name`` is the key used in ``settings.engine_order`` ("gtts", "espeak").
+    """
+
+    name: str
+
+    def identity(self) -> dict[str, object]:
+        """Everything that changes the sound (voice, language, rate, pitch, library version…).
+
+        JSON-serializable and cheap (it must not load the engine or touch the network):
+        it is part of the render-cache key, so two engines with equal identities must
+        produce interchangeable audio for the same text.
+        """
+        ...
+
+    def synthesize(self, text: str) -> Speech:
+        """Speak one piece of text (at most ``settings.speech_chunk_chars`` characters).
+
+        Returns non-empty mono audio. Raises SpeechError on any failure (network, missing
+        voice, empty output); never returns silence in place of an error.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class SpeechResult:
+    """What ``Synthesizer.speak`` produced.
+
+    ``path`` is a 16-bit mono PCM WAV in the render cache at ``settings.sample_rate``
+    (every engine's output is resampled once, so the audio layer can read it without ffmpeg).
+    A JSON sidecar with the same stem (``.json``) records engine, identity, spoken text and
+    creation time.
+    """
+
+    path: Path
+    engine: str
+    spoken_text: str
+    cached: bool
+    failures: tuple[str, ...] = ()
