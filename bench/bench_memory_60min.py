@@ -112,7 +112,7 @@ def child(mode: str, work: Path, speed: float) -> dict:
     from broadcaster.playout.player import Player
     from broadcaster.scheduling import store
     from broadcaster.scheduling.timetable import Slot, Timetable
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     peak = {"sampled": 0.0}
     stop = threading.Event()

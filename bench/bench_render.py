@@ -25,7 +25,7 @@ OURS = r"""
 import json, resource, sys, time
 from pathlib import Path
 from broadcaster.config import load_settings
-from broadcaster.service import Station
+from broadcaster.station.facade import Station
 text = Path(sys.argv[1]).read_text(encoding="utf-8")
 station = Station.open(load_settings(sys.argv[2], engine_order=["espeak"]))
 t0 = time.perf_counter()

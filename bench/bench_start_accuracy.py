@@ -73,7 +73,7 @@ def _setup(data_dir: Path, item: Path, slots: int, spacing: float, lead: float) 
     from broadcaster.models import Bulletin, BulletinStatus
     from broadcaster.scheduling import store
     from broadcaster.scheduling.timetable import Slot, Timetable
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     station = Station.open(load_settings(data_dir, engine_order=["espeak"]))
     try:

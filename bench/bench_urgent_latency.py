@@ -91,7 +91,7 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
     from broadcaster.station.runtime import OnAir
     from broadcaster.playout.outcome import Outcome
     from broadcaster.playout.player import Player
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
     from broadcaster.web import api
 
     data_dir = tmp / "data"

@@ -43,7 +43,7 @@ def serve_in_process(data_dir: Path):
     from broadcaster.station.runtime import OnAir
     from broadcaster.playout.memory import MemoryCard
     from broadcaster.playout.player import Player
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
     from broadcaster.web.app import create_app
 
     settings = load_settings(data_dir, engine_order=["espeak"])

@@ -27,8 +27,8 @@ from broadcaster.models import (
     Frequency,
 )
 from broadcaster.reports.topics import DEFAULT_TOPICS, ensure_topics
-from broadcaster.service import init_data_dir
-from broadcaster.service import Station
+from broadcaster.station.facade import init_data_dir
+from broadcaster.station.facade import Station
 
 TITLES = (
     "Thông báo cắt điện thôn {n}",

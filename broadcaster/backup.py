@@ -48,7 +48,7 @@ from .exceptions import BroadcasterError, ConfigError, NotFoundError
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .service import Station
+    from .station.facade import Station
 
 log = logging.getLogger(__name__)
 

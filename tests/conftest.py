@@ -50,7 +50,7 @@ def settings(data_dir):
 
 @pytest.fixture
 def station(settings):
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     st = Station.open(settings)
     yield st

@@ -41,7 +41,7 @@ def _root(ctx: typer.Context, data_dir: DataDir = None) -> None:
 
 def init(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Chuẩn bị thư mục dữ liệu (chạy lại nhiều lần không sao)."""
-    from ..service import init_data_dir
+    from ..station.facade import init_data_dir
 
     settings = cli_settings(ctx, data_dir)
     created = init_data_dir(settings)

@@ -44,7 +44,7 @@ def _local(settings: Settings, when) -> str:
 def create_cmd(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Sao lưu cơ sở dữ liệu ngay (được cả khi đài đang chạy)."""
     from .. import backup
-    from ..service import Station
+    from ..station.facade import Station
 
     station = Station.open(_settings(ctx, data_dir))
     try:

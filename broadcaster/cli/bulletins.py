@@ -90,7 +90,7 @@ def render(
     if file is not None:
         text = read_text_file(file)
     if text is not None:
-        from ..editorial import check_text_length
+        from ..station.bulletins import check_text_length
 
         check_text_length(text)
     station = open_station(ctx, data_dir)

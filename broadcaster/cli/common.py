@@ -28,7 +28,7 @@ def cli_settings(ctx: typer.Context, data_dir: Path | None, *, strict: bool = Tr
 
 def open_station(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides):
     """The station facade over those settings (the caller closes it)."""
-    from ..service import Station
+    from ..station.facade import Station
 
     return Station.open(cli_settings(ctx, data_dir, strict=strict, **overrides))
 
@@ -49,14 +49,15 @@ def make_player(settings: Settings, device: str | None = None):
 
 def parse_date_option(value: str | None, what: str) -> date | None:
     """A YYYY-MM-DD option value, or one clear error naming the option ``what``."""
-    from ..editorial import parse_date
+    from ..station.bulletins import parse_date
 
     return parse_date(value, what)
 
 
 def read_text_file(path: Path) -> str:
     """The text of a --file option: UTF-8, within the text limit, else one clear error."""
-    from ..editorial import MAX_TEXT_CHARS, decode_text_file
+    from ..station.bulletins import MAX_TEXT_CHARS
+    from ..station.documents import decode_text_file
 
     try:
         if not path.is_file():

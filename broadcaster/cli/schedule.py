@@ -45,7 +45,7 @@ def _settings(ctx: typer.Context, data_dir: Path | None) -> Settings:
 
 
 def _station(ctx: typer.Context, data_dir: Path | None):
-    from ..service import Station
+    from ..station.facade import Station
 
     station = Station.open(_settings(ctx, data_dir))
     store.ensure_timetable(engine=station.db, settings=station.settings)

@@ -65,7 +65,7 @@ def _play_here(directory: Path, body: dict) -> None:
     """No serve runs: take the data directory's lock, open the card and air it here."""
     from ..config import load_settings
     from ..scheduling.lock import DataDirLock
-    from ..service import Station
+    from ..station.facade import Station
 
     lock = DataDirLock(directory)
     try:

@@ -24,7 +24,7 @@ PasswordStdin = Annotated[
 
 
 def _station(ctx: typer.Context, data_dir: Path | None):
-    from ..service import Station
+    from ..station.facade import Station
 
     chosen = data_dir or ((ctx.parent.obj if ctx.parent else None) or {}).get("data_dir")
     return Station.open(load_settings(chosen))

@@ -28,7 +28,7 @@ from .lock import DataDirLock
 from .timetable import Slot, Timetable
 
 if TYPE_CHECKING:
-    from ..service import Station
+    from ..station.facade import Station
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from .urgent_job import _iso_ms
 
 if TYPE_CHECKING:
     from ..playout.protocol import PlayerProtocol
-    from ..service import Station
+    from .facade import Station
 
 log = logging.getLogger(__name__)
 

@@ -152,7 +152,7 @@ class UrgentDesk:
         if source == "text":
             if not text:
                 raise InputError("Nội dung thông báo khẩn cấp trống")
-            from ..editorial import check_text_length
+            from .bulletins import check_text_length
 
             check_text_length(text)  # before the tone goes out (issue 9 item 4)
             label = text if len(text) <= TEXT_TITLE_CHARS else text[: TEXT_TITLE_CHARS - 1].rstrip() + "…"

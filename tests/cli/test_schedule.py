@@ -113,7 +113,7 @@ def test_a_bad_import_changes_nothing(data_dir, tmp_path):
 def test_program_shows_order_length_and_overflow(settings, data_dir, monkeypatch):
     from sched_helpers import FakeRender, add
 
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     st = Station.open(settings)
     render = FakeRender(st, {})

@@ -4,7 +4,7 @@ import pytest
 
 from broadcaster.config import load_settings, settings_template
 from broadcaster.exceptions import ConfigError
-from broadcaster.service import init_data_dir
+from broadcaster.station.facade import init_data_dir
 
 
 def test_sources_order(tmp_path, monkeypatch):

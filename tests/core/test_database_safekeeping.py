@@ -38,7 +38,7 @@ def test_database_files_are_private_in_a_private_data_dir(station):
 
 
 def test_an_existing_database_is_made_private_when_opened(settings):
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     Station.open(settings).close()
     settings.db_path.chmod(0o644)
@@ -200,7 +200,7 @@ def test_restore_from_a_path_onto_a_new_machine(station, tmp_path):
     """A backup carried on a USB stick to a new PC: restored by path into a directory that does not exist."""
     from broadcaster import backup
     from broadcaster.config import load_settings
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     station.add_bulletin(title="Giữ lại", text="Nội dung cần giữ.")
     made = backup.create_backup(station.settings)

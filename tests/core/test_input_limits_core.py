@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import text as sql
 from sqlmodel import Session, select
 
-from broadcaster import editorial
+from broadcaster.station import bulletins
+from broadcaster.station import documents
 from broadcaster.exceptions import InputError
 from broadcaster.models import Bulletin
 
@@ -15,12 +16,12 @@ def test_station_add_bulletin_checks_title_and_text_before_storing(station):
     with pytest.raises(InputError, match="300"):
         station.add_bulletin(title="T" * 400, text="Nội dung")
     with pytest.raises(InputError, match="100000"):
-        station.add_bulletin(title="Dài", text="a" * (editorial.MAX_TEXT_CHARS + 1))
+        station.add_bulletin(title="Dài", text="a" * (bulletins.MAX_TEXT_CHARS + 1))
     with pytest.raises(InputError, match="100000"):
-        station.render_text("a" * (editorial.MAX_TEXT_CHARS + 1))
+        station.render_text("a" * (bulletins.MAX_TEXT_CHARS + 1))
     with Session(station.db) as s:
         assert s.exec(select(Bulletin)).all() == []
-    ok = station.add_bulletin(title="T" * 300, text="a" * editorial.MAX_TEXT_CHARS)  # the limits themselves pass
+    ok = station.add_bulletin(title="T" * 300, text="a" * bulletins.MAX_TEXT_CHARS)  # the limits themselves pass
     assert len(ok.title) == 300
 
 
@@ -32,7 +33,7 @@ def test_rows_stored_before_the_limits_still_read(station):
     [row] = station.list_bulletins()
     assert station.get_bulletin(row.id).title == "T" * 400
     with Session(station.db) as s:
-        assert editorial.list_page(session=s).total == 1
+        assert bulletins.list_page(session=s).total == 1
 
 
 @pytest.mark.parametrize(
@@ -46,14 +47,14 @@ def test_rows_stored_before_the_limits_still_read(station):
     ],
 )
 def test_text_files_in_utf8_or_with_a_bom_are_read(raw, expected):
-    assert editorial.decode_text_file(raw, "t.txt") == expected
+    assert documents.decode_text_file(raw, "t.txt") == expected
 
 
 @pytest.mark.parametrize("raw", ["Thông báo".encode("cp1258"), "café".encode("latin-1"),
                                  "Thông".encode("utf-16-le")])
 def test_other_encodings_are_refused(raw):
     with pytest.raises(InputError, match="UTF-8"):
-        editorial.decode_text_file(raw, "t.txt")
+        documents.decode_text_file(raw, "t.txt")
 
 
 def test_library_messages_lose_their_internals(station):

@@ -60,12 +60,12 @@ def test_parse_day_names_the_field_and_the_value(bad):
 
 def test_every_date_field_uses_the_one_parser():
     """The bulletin form, the log filter and the timetable file say the same thing about a bad date."""
-    from broadcaster import editorial
+    from broadcaster.station import bulletins
     from broadcaster.reports.log import LogFilter
     from broadcaster.scheduling.timetable import parse_date
 
     expected = str(_error(localtime.parse_day, "31/02/2026", "Từ ngày"))
-    assert str(_error(editorial.parse_date, "31/02/2026", "Từ ngày")) == expected
+    assert str(_error(bulletins.parse_date, "31/02/2026", "Từ ngày")) == expected
     assert str(_error(lambda v, w: LogFilter.parse(date_from=v), "31/02/2026", "Từ ngày")) == expected
     timetable_error = _error(parse_date, "31/02/2026", "Từ ngày")
     assert isinstance(timetable_error, ScheduleError) and str(timetable_error) == expected

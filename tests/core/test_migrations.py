@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from broadcaster.config import load_settings
 from broadcaster.exceptions import ConfigError
-from broadcaster.service import Station
+from broadcaster.station.facade import Station
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "release-4af059f.sql"
 BIN = Path(sys.executable).parent / "broadcaster"
@@ -83,7 +83,8 @@ def test_head_constant_is_the_script_directorys_head():
 
 
 def test_a_data_directory_of_the_previous_release_opens_with_every_row(old_release):
-    from broadcaster import accounts, editorial
+    from broadcaster import accounts
+    from broadcaster.station import bulletins
     from broadcaster.migrations import HEAD
     from broadcaster.models import AuditEntry, SlotRecord
 
@@ -106,12 +107,12 @@ def test_a_data_directory_of_the_previous_release_opens_with_every_row(old_relea
 
         with Session(station.db) as s:
             for row in old["bulletin"]:
-                got = editorial.get(session=s, bulletin_id=row["id"])
+                got = bulletins.get(session=s, bulletin_id=row["id"])
                 assert (got.title, got.text, got.status.name, got.bulletin_class.name, got.frequency.name,
                         got.times, got.topic, got.created_by) == (
                     row["title"], row["text"], row["status"], row["bulletin_class"], row["frequency"],
                     row["times"], row["topic"], row["created_by"])
-            assert editorial.get(session=s, bulletin_id=4).slot_names == ["sang", "chieu"]
+            assert bulletins.get(session=s, bulletin_id=4).slot_names == ["sang", "chieu"]
             users = {u.name: u for u in accounts.list_users(session=s)}
             assert {(r["name"], r["role"], r["full_name"]) for r in old["web_user"]} == {
                 (u.name, u.role.name, u.full_name) for u in users.values()}

@@ -2,7 +2,7 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
 from broadcaster.models import AsRun, AsRunStatus
-from broadcaster.service import CRASH_REASON
+from broadcaster.station.facade import CRASH_REASON
 
 
 def test_recover_on_air_rows(station, settings):

@@ -39,7 +39,7 @@ def main() -> None:
     from broadcaster import accounts, editorial
     from broadcaster.config import load_settings
     from broadcaster.models import AsRunKind, AsRunStatus, BulletinClass, Frequency
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"

@@ -98,7 +98,7 @@ def test_forwarded_proto_does_not_make_cookies_secure(serve_url):
 def test_proxy_headers_only_from_the_named_proxy(data_dir, trusted, expected):
     from broadcaster.cli.serve import _bind_web_socket, _WebServer
     from broadcaster.config import load_settings
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     data_dir.mkdir(parents=True, exist_ok=True)
     if trusted is not None:  # as an administrator writes it in settings.toml

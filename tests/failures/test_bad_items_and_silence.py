@@ -23,7 +23,7 @@ from broadcaster.models import AsRunKind, AsRunStatus
 from broadcaster.playout.memory import MemoryCard
 from broadcaster.playout.player import Player
 from broadcaster.scheduling.timetable import Slot
-from broadcaster.service import Station
+from broadcaster.station.facade import Station
 
 
 def _slot(station, name="Sáng"):

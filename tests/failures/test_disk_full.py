@@ -92,7 +92,7 @@ def parts(root: Path) -> list[Path]:
 
 def station_on(disk: Path, clock=None, **overrides):
     from broadcaster.config import load_settings
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     overrides.setdefault("min_free_mb", 10)
     settings = load_settings(disk / "data", engine_order=["espeak"], **overrides)

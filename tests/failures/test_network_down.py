@@ -21,7 +21,7 @@ from broadcaster.config import load_settings
 from broadcaster.playout.memory import MemoryCard
 from broadcaster.playout.player import Player
 from broadcaster.scheduling.timetable import Slot
-from broadcaster.service import Station
+from broadcaster.station.facade import Station
 
 GOOGLE = re.compile(r"https://translate\.google\.[a-z.]+/.*")
 HANG_S = 4.0

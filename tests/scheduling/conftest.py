@@ -33,7 +33,7 @@ def durations():
 
 @pytest.fixture
 def station(settings, clock, durations, monkeypatch):
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     st = Station.open(settings, clock=clock.now)
     monkeypatch.setattr(st.items, "render_text", FakeRender(st, durations))

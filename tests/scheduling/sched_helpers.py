@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from broadcaster.playout.outcome import Outcome, PlayResult
-from broadcaster.service import RenderOutcome
+from broadcaster.station.facade import RenderOutcome
 
 
 class FakePlayer:

@@ -30,7 +30,7 @@ def test_first_start_seeds_the_default_and_never_again(station):
 
 def test_seed_from_the_settings_file(settings, tmp_path):
     from broadcaster.db import create_schema, make_engine
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     path = tmp_path / "xa.toml"
     path.write_text('[[slot]]\nname = "Trưa"\ntime = "11:30"\n', encoding="utf-8")

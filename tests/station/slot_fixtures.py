@@ -49,7 +49,7 @@ def durations():
 
 @pytest.fixture
 def station(settings, clock, durations, monkeypatch):
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     st = Station.open(settings, clock=clock.now)
     monkeypatch.setattr(st, "render_text", sched_helpers.FakeRender(st, durations))

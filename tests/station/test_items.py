@@ -122,5 +122,5 @@ def test_text_to_item_parts_never_import_the_facade():
     edges = graph(root)
     for part in ("broadcaster.station.bulletins", "broadcaster.station.items", "broadcaster.station.cache",
                  "broadcaster.station.documents", "broadcaster.speech.synth"):
-        assert "broadcaster.service" not in edges[part], part
+        assert "broadcaster.station.facade" not in edges[part], part
         assert "broadcaster.editorial" not in edges[part], part

@@ -1,4 +1,4 @@
-"""The air path's parts never import the facade (service.Station) nor the CLI/web above them:
+"""The air path's parts never import the facade (station.facade.Station) nor the CLI/web above them:
 each is built with its collaborators passed in (issue #10 item 1). Type-only imports under
 `if TYPE_CHECKING:` do not count. This reads the source."""
 
@@ -11,7 +11,7 @@ import broadcaster
 
 STATION = Path(broadcaster.__file__).parent / "station"
 PARTS = ("asrun", "slots", "relay", "gate", "urgent", "urgent_job", "urgent_mic", "urgent_audio", "runtime", "amp")
-ABOVE = ("broadcaster.service", "broadcaster.cli", "broadcaster.web", "broadcaster.station.facade")
+ABOVE = ("broadcaster.station.facade", "broadcaster.cli", "broadcaster.web")
 
 
 def _runtime_imports(path: Path) -> list[tuple[int, str]]:
@@ -52,8 +52,8 @@ def test_no_part_imports_the_facade_or_a_layer_above():
 
 
 def test_the_scan_sees_a_runtime_import_of_the_facade(tmp_path):
-    # the check must be able to fail: an import of ..service inside a function is found
+    # the check must be able to fail: an import of the facade inside a function is found
     probe = tmp_path / "probe.py"
-    probe.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..service import Station\n"
-                     "def f():\n    from ..service import Station\n", encoding="utf-8")
-    assert _runtime_imports(probe) == [(1, "typing"), (5, "broadcaster.service")]
+    probe.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .facade import Station\n"
+                     "def f():\n    from .facade import Station\n", encoding="utf-8")
+    assert _runtime_imports(probe) == [(1, "typing"), (5, "broadcaster.station.facade")]

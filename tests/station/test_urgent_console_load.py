@@ -58,7 +58,7 @@ pytestmark = pytest.mark.paced
 
 def _seed(data_dir: Path, settings) -> list[str]:
     """Scratch data straight into SQLite; returns one session cookie per client (60 logged-in browsers)."""
-    from broadcaster.service import Station
+    from broadcaster.station.facade import Station
 
     station = Station.open(settings)
     station.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadcaster.editorial import MAX_TEXT_CHARS
+from broadcaster.station.bulletins import MAX_TEXT_CHARS
 from broadcaster.exceptions import InputError
 
 

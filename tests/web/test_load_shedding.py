@@ -14,7 +14,7 @@ from w2_helpers import login
 
 from broadcaster.reports import log as report_log
 from broadcaster.config import load_settings
-from broadcaster.service import Station
+from broadcaster.station.facade import Station
 from broadcaster.web.app import create_app
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from broadcaster import accounts
 from broadcaster.config import load_settings
-from broadcaster.service import Station
+from broadcaster.station.facade import Station
 from broadcaster.web.app import create_app
 
 PASSWORD = "mat-khau-2026"

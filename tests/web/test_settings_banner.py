@@ -9,7 +9,7 @@ import re
 import pytest
 
 from broadcaster.config import load_settings
-from broadcaster.service import Station
+from broadcaster.station.facade import Station
 from broadcaster.web.app import create_app
 
 from w2_helpers import anonymous, login

@@ -1,8 +1,9 @@
-"""The station facade: what the CLI, the scheduler and (later) the web console call.
+"""The station facade: the one front the CLI, the web console and `serve` call.
 
-It combines speech, audio and playout, and it is the only writer of the as-run log.
-Every dependency (settings, database engine, synthesizer, player, clock) is passed in
-or built from settings, so tests can swap the boundary they cannot reach.
+It only wires the station's parts (station/: bulletins, items, asrun, slots, gate, urgent) and
+delegates to them, one line per method; no part imports it or is handed it. Every dependency
+(settings, database engine, synthesizer, player, clock) is passed in or built from settings, so
+tests can swap the boundary they cannot reach.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from .config import Settings, settings_template
-from .db import create_schema, make_engine
-from .disk import write_atomic
-from .station.bulletins import Bulletins
-from .station.items import Items, RenderOutcome
-from .models import (
+from ..config import Settings, settings_template
+from ..db import create_schema, make_engine
+from ..disk import write_atomic
+from ..models import (
     AsRun,
     AsRunPublic,
     AsRunStatus,
@@ -28,25 +27,28 @@ from .models import (
     BulletinPublic,
     utcnow,
 )
-from .station.asrun import CRASH_REASON, AsRunLog
-from .station.gate import AirGate
-from .station.slots import SlotAirer
+from .asrun import CRASH_REASON, AsRunLog
+from .bulletins import Bulletins
+from .gate import AirGate
+from .items import Items, RenderOutcome
+from .slots import SlotAirer
 
 if TYPE_CHECKING:
-    from .playout.protocol import PlayerProtocol as Player
-    from .scheduling.programme import Programme
-    from .scheduling.timetable import Slot, Timetable
-    from .speech.synth import SpeechResult, Synthesizer
-    from .station.urgent import UrgentDesk
+    from ..playout.protocol import PlayerProtocol as Player
+    from ..scheduling.programme import Programme
+    from ..scheduling.timetable import Slot, Timetable
+    from ..speech.synth import SpeechResult, Synthesizer
+    from .urgent import UrgentDesk
 
 log = logging.getLogger(__name__)
+
 
 def init_data_dir(settings: Settings) -> list[str]:
     """Create the data directory, cache, settings file and database. Idempotent.
 
     Returns what was created this time (empty when everything already existed).
     """
-    from .backup import guard_database, mark_station, private_database, private_dir
+    from ..backup import guard_database, mark_station, private_database, private_dir
 
     # a directory that had a station and lost its database is refused before anything is written
     guard_database(settings)
@@ -67,7 +69,7 @@ def init_data_dir(settings: Settings) -> list[str]:
     engine = make_engine(settings.db_path)
     try:
         create_schema(engine)
-        from .scheduling.store import ensure_timetable
+        from ..scheduling.store import ensure_timetable
 
         # the database is the timetable: fill it from the TOML file on first start only
         ensure_timetable(engine=engine, settings=settings)
@@ -320,7 +322,7 @@ class Station:
     def urgent_desk(self, player: Player, **kwargs) -> UrgentDesk:
         """An urgent desk on `player`, sharing this station's gate and as-run log (kwargs: ensure_device,
         say, mic_factory). The typed message's audio comes from the items part."""
-        from .station.urgent import UrgentDesk
+        from .urgent import UrgentDesk
 
         return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
                           player=player, gate=self.air_gate, **kwargs)
