@@ -37,7 +37,7 @@ def _load(name: str, path: Path):
 
 
 sched = _load("contract_sched_helpers", TESTS / "scheduling" / "sched_helpers.py")
-onair_day = _load("contract_onair_day", TESTS / "scheduling" / "test_onair_day.py")
+onair_day = _load("contract_onair_day", TESTS / "station" / "test_runtime_day.py")
 
 REAL = ["memory", "alsa-file", pytest.param("pulse", marks=pytest.mark.paced)]
 FAKES = ["FakePlayer", "LoggingPlayer"]
