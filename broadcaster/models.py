@@ -92,6 +92,8 @@ KIND_LABELS = {
 
 
 DEFERRED_LABEL = "chuyển sang khung sau"
+# the as-run title of the attention tone before an urgent message (reports do not count it as an airing)
+TONE_TITLE = "Tín hiệu chú ý (khẩn cấp)"
 
 STATUS_LABELS = {
     "draft": "bản nháp",

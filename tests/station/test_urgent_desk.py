@@ -337,3 +337,29 @@ def test_a_broken_station_tone_is_logged_and_the_message_still_airs(station, pla
     rows = station.as_run_log()
     assert [(r.title, r.status.value) for r in rows] == [(TONE_TITLE, "failed"), (f"Thông báo khẩn cấp: {MESSAGE}", "aired")]
     assert rows[0].reason.startswith("Không dùng được tín hiệu chú ý") and rows[0].kind == "urgent"
+
+
+def test_the_tone_airs_while_the_message_is_still_being_prepared(station, player, card):
+    """The attention tone does not wait for the message's speech: it is what makes an urgent
+    announcement audible within a second. Shown by an event, not a stopwatch: the message's
+    render is held until the tone's row has closed; a desk that rendered first would never
+    air the tone, and the request would not finish."""
+    import threading
+
+    tone_aired = threading.Event()
+    render_waited = []
+
+    def held_render(text, **kwargs):
+        # the renderer runs in the desk's preparing thread: wait (bounded) for the tone to air
+        render_waited.append(tone_aired.wait(60))
+        return station.items.render_text(text, **kwargs)
+
+    desk = station.urgent_desk(player)
+    desk._render_text = held_render  # the renderer the facade handed the desk, held by the test
+    job = desk.request(text=MESSAGE, operator="trực đài")
+    wait_for(lambda: any(r.title == TONE_TITLE and r.status == "aired" for r in station.as_run_log()), timeout=60)
+    tone_aired.set()
+    assert job.done.wait(60) and job.state == "done", job.public()
+    assert render_waited == [True], "the message was rendered before the tone had aired"
+    rows = station.as_run_log()
+    assert summary(rows) == [(TONE_TITLE, "aired", "urgent"), (f"Thông báo khẩn cấp: {MESSAGE}", "aired", "urgent")]
