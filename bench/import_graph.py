@@ -5,6 +5,7 @@ Used by tests/test_layout.py (no cycles, module and class size limits) and runna
 
     .venv/bin/python bench/import_graph.py            # edges by layer, then any cycle
     .venv/bin/python bench/import_graph.py --dot > deps.dot
+    .venv/bin/python bench/import_graph.py --packages   # package → package, as a Mermaid graph
 """
 
 from __future__ import annotations
@@ -140,8 +141,39 @@ def long_classes(limit: int, root: Path = ROOT) -> dict[str, int]:
     return out
 
 
+def package_of(module: str) -> str:
+    """broadcaster.station.slots → station; broadcaster.db → db; broadcaster → (package)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "(package)"
+
+
+def package_edges(edges: dict[str, set[str]]) -> dict[str, dict[str, int]]:
+    """Package → package → how many module imports make up that edge (within a package not counted)."""
+    out: dict[str, dict[str, int]] = {}
+    for mod, targets in edges.items():
+        src = package_of(mod)
+        out.setdefault(src, {})
+        for target in targets:
+            dst = package_of(target)
+            if dst != src and dst != "(package)":
+                out[src][dst] = out[src].get(dst, 0) + 1
+    return out
+
+
+def mermaid(edges: dict[str, set[str]]) -> str:
+    lines = ["```mermaid", "graph TD"]
+    for src, targets in sorted(package_edges(edges).items()):
+        for dst, n in sorted(targets.items()):
+            lines.append(f"  {src} -->|{n}| {dst}")
+    lines.append("```")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     edges = graph()
+    if "--packages" in argv:
+        print(mermaid(edges))
+        return 0
     if "--dot" in argv:
         print("digraph broadcaster {\n  rankdir=TB; node [shape=box, fontsize=10];")
         for mod in sorted(edges):
