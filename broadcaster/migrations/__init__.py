@@ -3,7 +3,7 @@
 The configuration is programmatic (db.migrate): no alembic.ini at run time. To write a new
 revision, change the models, then copy versions/0002_login_failure.py as the pattern (plain SQL
 through `op`, idempotent where a database made before Alembic may already have the change) and
-set HEAD below; tests/db/test_migrations.py checks that HEAD is the script directory's head.
+set HEAD below; tests/core/test_migrations.py checks that HEAD is the script directory's head.
 """
 
 from pathlib import Path

@@ -9,7 +9,7 @@ Run it with THAT release's code, from the repository root:
 It initialises a data directory, adds accounts, bulletins in several states (each step writes its
 audit rows), keeps the default timetable's slots, writes as-run rows of several kinds and statuses
 through the station's own writer, then stores `sqlite3 broadcaster.db .dump` (Python's iterdump,
-the same SQL text). Approval renders with espeak-ng, offline. tests/db/test_migrations.py opens it.
+the same SQL text). Approval renders with espeak-ng, offline. tests/core/test_migrations.py opens it.
 """
 
 from __future__ import annotations
