@@ -43,7 +43,7 @@ def station(settings, clock, durations, monkeypatch):
 
 @pytest.fixture
 def render(station):
-    return station.render_text
+    return station.items.render_text  # the fake installed above
 
 
 @pytest.fixture
