@@ -132,7 +132,7 @@ def test_ensure_device_logs_the_gap_once_the_card_is_back(station, tmp_path):
     # lost again, and this time reopened by the slot's next item before the retry loop looks
     stream = card.last
     threading.Timer(0.2, lambda: stream.fail_after(stream.frames)).start()
-    assert onair.player.play(item).outcome is Outcome.NOT_OPEN
+    assert onair.player.play(item).outcome is Outcome.DEVICE_LOST
     time.sleep(0.3)
     row = station.play_file(item, player=onair.player, title="Mục sau")  # opens the card itself
     assert row.status.value == "aired"
