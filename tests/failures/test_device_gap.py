@@ -14,8 +14,6 @@ import threading
 import time
 
 import numpy as np
-from broadcaster.playout.outcome import Outcome
-from broadcaster.station.outcomes import reason_text
 import pytest
 from support.pulse import pulse_server  # noqa: F401  (fixture)
 from failure_helpers import (
@@ -30,6 +28,9 @@ from failure_helpers import (
     serve_env,
     tone_wav,
 )
+
+from broadcaster.playout.outcome import Outcome
+from broadcaster.station.outcomes import reason_text
 
 DOWN_S = 3.0
 
