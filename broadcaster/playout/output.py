@@ -56,7 +56,7 @@ class Output:
         device: index or part of the name (None = default); stream_factory: builds the
         stream (default: devices.open_output_stream; tests pass a fake); stall_timeout:
         seconds without a callback after which the card counts as gone; silence_s: an item
-        whose output stays under silence_dbfs (peak) this long ends as "failed" (None: no check).
+        whose output stays under silence_dbfs (peak) this long ends as Outcome.SILENCE (None: no check).
         """
         self.silence_s = silence_s
         self.silence_dbfs = float(silence_dbfs)
@@ -232,7 +232,7 @@ class Output:
     def close(self) -> None:
         """Stop and close the stream. Always leaves no open stream; safe to call twice.
 
-        An item still playing is faded out first; its play() returns "interrupted".
+        An item still playing is faded out first; its play() returns Outcome.CLOSED.
         """
         with self._state:
             line = self._line

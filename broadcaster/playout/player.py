@@ -2,10 +2,11 @@
 
 How the pieces share work, and why:
 
-* The owner thread makes every PortAudio call (open, start, stop, close). PortAudio is
-  not thread-safe, and the service calls the player from the scheduler, the CLI and the
-  device-retry loop; funnelling the calls through one thread keeps them apart, and lets
-  a caller give up on a call that hangs on a dying device.
+* The owner thread makes every PortAudio call (open, start, stop, close) (line.py; the
+  lifecycle is output.Output, which Player extends). PortAudio is not thread-safe, and the
+  service calls the player from the scheduler, the CLI and the device-retry loop;
+  funnelling the calls through one thread keeps them apart, and lets a caller give up on
+  a call that hangs on a dying device.
 * The stream's callback runs all the time. With nothing to play it writes silence, so
   the card, the amplifier and the line stay in one steady state between items.
 * `play()` runs in the caller's thread: it reads the WAV by blocks into a small prefetch
@@ -15,10 +16,12 @@ How the pieces share work, and why:
   `Source`s: `play_source()` airs any of them the same way; `play()` and `play_stream()`
   are the two common cases.
 * While an item plays, the feeding thread also watches for dead air: output quieter than
-  `silence_dbfs` for `silence_s` ends the item as "failed" (the service then logs an alarm
+  `silence_dbfs` for `silence_s` ends the item as Outcome.SILENCE (the station logs an alarm
   and airs the filler). It looks at each block once as it is queued, so it costs the
   callback nothing.
-* `interrupt()` only sets a flag; the callback fades the item out over `fade_ms` at its
+* Every play call returns a PlayResult (outcome.py): what happened is an Outcome value; the
+  words for the as-run log are made from it in station/outcomes.py.
+* `interrupt(cause)` only sets a flag; the callback fades the item out over `fade_ms` at its
   next block, so there is no click and no PortAudio call from a foreign thread.
 """
 
@@ -88,9 +91,11 @@ class Player(Output):
         on_start() runs in this thread just before the first sample is handed to the
         stream (commit the as-run row there); if it raises, nothing plays and the error
         propagates. Returns after the last sample has left the stream's buffers, with
-        "aired"; "interrupted" after interrupt(), close() or `timeout` seconds; "failed"
-        when the file cannot be read (the stream is not touched) or the device breaks
-        (the player is then closed and can be reopened). Calls are served one at a time.
+        Outcome.AIRED; the cause given to interrupt(), CLOSED after close(), TIMEOUT after
+        `timeout` seconds; NOT_OPEN or FAILED when the stream is not open or the file cannot
+        be read (the stream is not touched); SILENCE on dead air; DEVICE_LOST when the
+        device breaks (the player is then closed and can be reopened). Calls are served one
+        at a time.
         """
         path = Path(path)
         with self._play_lock:
@@ -123,8 +128,8 @@ class Player(Output):
 
         The player closes the source when it returns. A live source gets a short pre-roll
         (LIVE_PREROLL_S) before on_start(); one that gives nothing for LIVE_START_TIMEOUT_S
-        fails without on_start() being called. A source that raises AudioError mid-way ends
-        the item as "failed" with that reason.
+        fails (Outcome.NO_SIGNAL) without on_start() being called. A source that raises
+        AudioError mid-way ends the item as Outcome.FAILED with the error as its detail.
         """
         if label is not None:
             source.label = label
@@ -151,9 +156,9 @@ class Player(Output):
     ) -> PlayResult:
         """Relay a network stream (or any input ffmpeg reads) for `duration_s` seconds.
 
-        Decoded by an ffmpeg subprocess to 16-bit PCM at the player's rate. "aired" when the
-        set time has elapsed; "failed" with the reason when ffmpeg cannot open or decode the
-        stream, when no audio arrives for `stall_s`, or when the stream ends early.
+        Decoded by an ffmpeg subprocess to 16-bit PCM at the player's rate. Outcome.AIRED when
+        the set time has elapsed; FAILED (the error as detail) when ffmpeg cannot open or
+        decode the stream or no audio arrives for `stall_s`; ENDED_EARLY when it stops before.
         """
         from .live import StreamSource
 

@@ -14,8 +14,6 @@ import threading
 import time
 
 import numpy as np
-from broadcaster.playout.outcome import Outcome
-from broadcaster.station.outcomes import reason_text
 import pytest
 from support.pulse import pulse_server  # noqa: F401  (fixture)
 from failure_helpers import (
@@ -30,6 +28,9 @@ from failure_helpers import (
     serve_env,
     tone_wav,
 )
+
+from broadcaster.playout.outcome import Outcome
+from broadcaster.station.outcomes import reason_text
 
 DOWN_S = 3.0
 
@@ -132,7 +133,7 @@ def test_ensure_device_logs_the_gap_once_the_card_is_back(station, tmp_path):
     # lost again, and this time reopened by the slot's next item before the retry loop looks
     stream = card.last
     threading.Timer(0.2, lambda: stream.fail_after(stream.frames)).start()
-    assert onair.player.play(item).outcome is Outcome.NOT_OPEN
+    assert onair.player.play(item).outcome is Outcome.DEVICE_LOST
     time.sleep(0.3)
     row = station.play_file(item, player=onair.player, title="Mục sau")  # opens the card itself
     assert row.status.value == "aired"

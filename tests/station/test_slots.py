@@ -145,7 +145,7 @@ def test_relay_problems_are_failed_rows(station, player, clock):
     stream = Slot(name="R2", at=time(11), kind="relay", source="https://vov.example.test/live", duration_min=20)
     (row,) = station.air_slot(slot=missing, planned_at=eleven, player=player)
     assert row.status == "failed" and "nowhere.mp3" in row.reason
-    (row,) = station.air_slot(slot=stream, planned_at=eleven, player=player)  # FakePlayer has no play_stream
+    (row,) = station.air_slot(slot=stream, planned_at=eleven, player=player)  # unreachable: FakePlayer fails it like the real player
     assert row.status == "failed" and "luồng" in row.reason
 
 
