@@ -17,7 +17,6 @@ never blocks on the network or the card. Each keeps only a few seconds in memory
 
 from __future__ import annotations
 
-import collections
 import logging
 import queue
 import subprocess

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from ..config import Settings, settings_template
 from ..db import create_schema, make_engine
 from ..disk import write_atomic
+from ..localtime import local_midnight_utc
 from ..models import (
     AsRun,
     AsRunPublic,

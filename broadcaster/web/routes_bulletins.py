@@ -6,7 +6,7 @@ Roles: editors write and submit; only leaders approve or reject; everyone logged
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
