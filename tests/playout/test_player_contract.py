@@ -38,6 +38,8 @@ def _load(name: str, path: Path):
 
 sched = _load("contract_sched_helpers", TESTS / "scheduling" / "sched_helpers.py")
 onair_day = _load("contract_onair_day", TESTS / "station" / "test_runtime_day.py")
+# the sinks of tests/playout, by path: a bare `import conftest` may find another folder's
+playout_conftest = _load("contract_playout_conftest", TESTS / "playout" / "conftest.py")
 
 REAL = ["memory", "alsa-file", pytest.param("pulse", marks=pytest.mark.paced)]
 FAKES = ["FakePlayer", "LoggingPlayer"]
@@ -71,9 +73,7 @@ def under(request, tmp_path):
         yield Under(player, fake_item)
         player.close()
         return
-    from conftest import _make_sink
-
-    sink = _make_sink(kind, request, tmp_path)
+    sink = playout_conftest._make_sink(kind, request, tmp_path)
     try:
         player = sink.make_player(fade_ms=20, block_frames=1024)
 
