@@ -128,7 +128,7 @@ def test_open_is_idempotent_and_close_leaves_no_stream(sink, tmp_path):
 
 @pytest.mark.parametrize("sink", PACED_SINKS, indirect=True)
 def test_interrupt_fades_out_within_fade_and_a_block(sink, tmp_path):
-    item = tone(1000, 3.0)
+    item = tone(1000, 10.0)  # long enough that a stalled machine never sees it end by itself
     path = write_wav(tmp_path / "long.wav", item)
     player = sink.make_player(fade_ms=FADE_MS, block_frames=BLOCK)
     player.open()
@@ -141,7 +141,11 @@ def test_interrupt_fades_out_within_fade_and_a_block(sink, tmp_path):
     worker = threading.Thread(target=run)
     worker.start()
     assert started.wait(5)
-    time.sleep(0.6 / sink.speed)
+    # 0.6 s of the item on the card's own clock (frames it took since the item started), not ours
+    begun, deadline = sink.mark(), time.monotonic() + 30
+    while sink.mark() - begun < 0.6 * RATE:
+        assert time.monotonic() < deadline, "the card stopped taking audio"
+        time.sleep(0.02)
     assert player.now_playing == path
     mark = sink.mark()
     asked = time.monotonic()
@@ -150,7 +154,9 @@ def test_interrupt_fades_out_within_fade_and_a_block(sink, tmp_path):
     result = outcome["result"]
     returned_s = outcome["returned"] - asked
     assert (result.outcome, reason_text(result)) == (Outcome.URGENT_CUT, "Bị ngắt để phát thông báo khẩn cấp")
-    assert returned_s < 0.5, f"play() returned {returned_s:.3f} s after interrupt()"
+    # play() came back because of the interrupt, not the item's end (the wall time is printed below,
+    # not asserted: a loaded machine may delay the thread; the card's own clock is asserted instead)
+    assert result.frames < len(item) - RATE
     assert player.now_playing is None and player.is_open
 
     heard = mono(sink.heard())

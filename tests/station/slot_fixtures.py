@@ -52,14 +52,14 @@ def station(settings, clock, durations, monkeypatch):
     from broadcaster.station.facade import Station
 
     st = Station.open(settings, clock=clock.now)
-    monkeypatch.setattr(st, "render_text", sched_helpers.FakeRender(st, durations))
+    monkeypatch.setattr(st.items, "render_text", sched_helpers.FakeRender(st, durations))
     yield st
     st.close()
 
 
 @pytest.fixture
 def render(station):
-    return station.render_text
+    return station.items.render_text  # the fake installed above
 
 
 @pytest.fixture
