@@ -36,14 +36,13 @@ from .dbcopy import (  # noqa: F401  (re-exported: callers import these from her
     REQUIRED_TABLES,
     BackupError,
     _check_copy,
-    _fsync_dir,
-    _fsync_file,
     _uri,
     copy_database,
     private_database,
     private_dir,
     private_file,
 )
+from .disk import _fsync_dir
 from .exceptions import BroadcasterError, ConfigError, NotFoundError
 
 if TYPE_CHECKING:
@@ -397,8 +396,8 @@ def restore_backup(settings: Settings, name: str | None = None, *, now: datetime
     The backup is checked first; the current database (with its WAL, so nothing committed is lost)
     is kept as broadcaster.db.before-restore-<time>; the copy is made beside the database and
     renamed over it, so at every moment there is a whole database at that path."""
-    from .scheduling.lock import DataDirLock
     from .exceptions import ScheduleError
+    from .scheduling.lock import DataDirLock
 
     source = resolve_backup(settings, name)
     private_dir(settings.data_dir)  # restoring onto a new machine: the directory is made 0700 too

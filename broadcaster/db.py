@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
-
-import logging
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -119,7 +118,8 @@ def _backup_before_upgrade(db_path: Path, revision: str | None, now: datetime) -
     """A consistent, checked, fsynced 0600 copy of the database as it is (dbcopy.copy_database)."""
     import os
 
-    from .dbcopy import _fsync_dir, copy_database, private_dir
+    from .dbcopy import copy_database, private_dir
+    from .disk import _fsync_dir
 
     target = upgrade_backup_path(db_path, revision, now)
     private_dir(target.parent)

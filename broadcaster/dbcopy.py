@@ -10,6 +10,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from .disk import _fsync_file  # the one place a write is made durable
 from .exceptions import BroadcasterError
 
 # the tables every station database has had since the first release (a copy without them is no station's)
@@ -20,25 +21,6 @@ class BackupError(BroadcasterError):
     """A backup could not be made or a restore could not be done."""
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # Windows cannot open a directory; its renames are durable enough
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def private_dir(path: Path) -> None:

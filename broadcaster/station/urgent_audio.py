@@ -3,7 +3,6 @@ for the player (loudness-normalized, cached by content)."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 
@@ -26,20 +25,11 @@ def prepare_recording(settings, source: Path) -> Path:
 
 
 def _normalized_copy(settings, source: Path, what: str) -> Path:
-    from ..audio.render import render_item
-    from ..exceptions import AudioError
+    from .items import (
+        normalized_copy,  # the one "convert once into the cache" path (same file names)
+    )
 
-    if not source.is_file():
-        raise AudioError(f"Không tìm thấy tệp âm thanh: {source}", path=str(source))
-    digest = hashlib.sha256()
-    with open(source, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    digest.update(f"|{settings.sample_rate}|{settings.target_lufs}|{settings.true_peak_dbtp}|{settings.fade_ms}".encode())
-    out = Path(settings.cache_dir) / "urgent" / f"{what}-{digest.hexdigest()[:32]}.wav"
-    if not out.is_file():
-        render_item(source, out, settings=settings, jingles=False)
-    return out
+    return normalized_copy(settings, source, what)
 
 
 __all__ = ["prepare_attention_tone", "prepare_recording"]
