@@ -7,6 +7,7 @@ session cookies are random tokens of which only the sha256 is stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -46,8 +47,15 @@ ACTION_LABELS = {
 }
 
 _hasher = PasswordHasher()
-# verified against when the user does not exist, so a login takes as long for a wrong name
-_DUMMY_HASH = _hasher.hash("không-có-tài-khoản-này")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a login takes as long for a wrong name.
+
+    Made on the first login, not at import: an argon2 hash takes ~64 MB for a moment, and every
+    process that only writes audit rows (serve's slot loop, a CLI render) imports this module."""
+    return _hasher.hash("không-có-tài-khoản-này")
 
 
 def hash_password(password: str) -> str:
@@ -200,7 +208,7 @@ def authenticate(*, session: Session, name: str, password: str) -> User | None:
         name = ""
     user = session.exec(select(User).where(User.name == name)).first() if name else None
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:
