@@ -31,7 +31,10 @@ def report_fault(asrun, what: str, exc: BaseException) -> bool:
     key = (what, type(exc).__name__)
     now = time.monotonic()
     with _lock:
-        seen = _fault_times.setdefault(asrun, {})
+        try:
+            seen = _fault_times.setdefault(asrun, {})
+        except TypeError:  # a log that cannot be weakly referenced: no repeat suppression for it
+            seen = {}
         last = seen.get(key)
         if last is not None and now - last < FAULT_REPEAT_S:
             return False
