@@ -88,7 +88,6 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
 
     from broadcaster.config import load_settings
     from broadcaster.db import as_utc
-    from broadcaster.station.runtime import OnAir
     from broadcaster.playout.outcome import Outcome
     from broadcaster.playout.player import Player
     from broadcaster.station.facade import Station
@@ -97,8 +96,7 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
     data_dir = tmp / "data"
     settings = load_settings(data_dir, engine_order=["espeak"])
     station = Station.open(settings)
-    onair = OnAir(
-        station,
+    onair = station.on_air(
         player_factory=lambda: Player(sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
         stop=threading.Event(),
         say=lambda message: None,

@@ -40,7 +40,6 @@ def serve_in_process(data_dir: Path):
     import uvicorn
 
     from broadcaster.config import load_settings
-    from broadcaster.station.runtime import OnAir
     from broadcaster.playout.memory import MemoryCard
     from broadcaster.playout.player import Player
     from broadcaster.station.facade import Station
@@ -49,7 +48,7 @@ def serve_in_process(data_dir: Path):
     settings = load_settings(data_dir, engine_order=["espeak"])
     station = Station.open(settings)
     card = MemoryCard(speed=1.0, latency=0.02)
-    onair = OnAir(station, player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate,
+    onair = station.on_air(player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate,
                                                          fade_ms=settings.fade_ms),
                   stop=threading.Event(), say=lambda m: None)
     onair.ensure_device()

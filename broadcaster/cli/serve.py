@@ -46,8 +46,6 @@ def serve(
 
 def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str | None, port: int | None) -> None:
     """`serve` once the data-directory lock is held."""
-    from ..station.runtime import OnAir
-
     station = open_station(ctx, data_dir, strict=False)
     settings = station.settings
     host = host or settings.web_host
@@ -70,8 +68,7 @@ def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str 
         station.close()
         raise
     stop = threading.Event()
-    runner = OnAir(
-        station,
+    runner = station.on_air(
         player_factory=lambda: make_player(settings),
         stop=stop,
         say=lambda msg: typer.echo(msg),

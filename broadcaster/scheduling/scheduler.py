@@ -17,7 +17,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -28,7 +29,9 @@ from .lock import DataDirLock
 from .timetable import Slot, Timetable
 
 if TYPE_CHECKING:
-    from ..station.facade import Station
+    from sqlalchemy.engine import Engine
+
+    from ..config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,22 @@ SlotCallback = Callable[[Slot, datetime], None]
 MissedCallback = Callable[[Slot, datetime, str], None]
 
 
+class SlotBook(Protocol):
+    """What the scheduler asks of the station's slot airer (station/slots.py: SlotAirer)."""
+
+    def slot_handled(self, *, slot: Slot | str, planned_at: datetime) -> bool: ...
+
+    def log_missed(self, *, slot: Slot | str, planned_at: datetime, reason: str) -> object: ...
+
+    def prerender_slot(self, *, slot: Slot | str, planned_at: datetime) -> object: ...
+
+
+class AlarmLog(Protocol):
+    """Where a failing job's alarm row goes (station/asrun.py: AsRunLog; see faults.report_fault)."""
+
+    def log_alarm(self, *, title: str, reason: str) -> object: ...
+
+
 class SlotScheduler:
     """The station's scheduler: jobs derived from the database, on an injected clock.
 
@@ -62,13 +81,20 @@ class SlotScheduler:
     the amplifier can warm up and the first item starts on time. on_prerender(slot,
     planned_at): render the slot's programme ahead, `prerender_lead_min` before it.
     on_missed(slot, planned_at, reason): a due occurrence that will not air (default:
-    `station.log_missed`). `planned_at` is always the slot's own start (aware, station zone).
+    `slots.log_missed`). `planned_at` is always the slot's own start (aware, station zone).
+
+    It is built from the station's parts: the database `engine`, `settings`, the slot airer
+    `slots` (whether an occurrence already aired, the default render-ahead and missed log) and the
+    as-run log `alarms` (a failing job's alarm row).
     """
 
     def __init__(
         self,
-        station: Station,
         *,
+        engine: Engine,
+        settings: Settings,
+        slots: SlotBook,
+        alarms: AlarmLog,
         on_slot: SlotCallback,
         on_prerender: SlotCallback | None = None,
         on_missed: MissedCallback | None = None,
@@ -77,13 +103,15 @@ class SlotScheduler:
         poll_s: float | None = None,
         lock: DataDirLock | None = None,
     ) -> None:
-        settings = station.settings
-        self.station = station
+        self.db = engine
+        self.settings = settings
+        self.slots = slots
+        self.alarms = alarms
         self.clock = clock or RealClock()
         self.on_slot = on_slot
-        self.on_prerender = on_prerender or (lambda slot, planned: station.prerender_slot(slot=slot, planned_at=planned))
+        self.on_prerender = on_prerender or (lambda slot, planned: slots.prerender_slot(slot=slot, planned_at=planned))
         self.on_missed = on_missed or (
-            lambda slot, planned, reason: station.log_missed(slot=slot, planned_at=planned, reason=reason)
+            lambda slot, planned, reason: slots.log_missed(slot=slot, planned_at=planned, reason=reason)
         )
         self.grace_s = int(settings.misfire_grace_s)
         self.lead = timedelta(minutes=settings.prerender_lead_min)
@@ -94,7 +122,7 @@ class SlotScheduler:
         self.poll_s = float(poll_s if poll_s is not None else settings.scheduler_poll_s)
         self.lock = lock or DataDirLock(settings.data_dir)
         self._owns_lock = False  # a lock its caller already held stays held (the caller releases it)
-        self.tz = station.tz
+        self.tz = ZoneInfo(settings.timezone)
         self._version: int | None = None
         self._reconciled_at: datetime | None = None  # `now` of the last reconcile
         self._reconcile_lock = threading.RLock()
@@ -129,8 +157,8 @@ class SlotScheduler:
         self._owns_lock = not self.lock.held
         self.lock.acquire()
         try:
-            store.ensure_timetable(engine=self.station.db, settings=self.station.settings)
-            with Session(self.station.db) as session:
+            store.ensure_timetable(engine=self.db, settings=self.settings)
+            with Session(self.db) as session:
                 last_check = store.get_last_check(session=session)
             now = self.clock.now()
             since = None
@@ -187,8 +215,8 @@ class SlotScheduler:
     # --------------------------------------------------------------- reconcile
     def timetable(self) -> Timetable:
         """The timetable the database holds now."""
-        with Session(self.station.db) as session:
-            return store.read_timetable(session=session, timezone_name=self.station.settings.timezone)
+        with Session(self.db) as session:
+            return store.read_timetable(session=session, timezone_name=self.settings.timezone)
 
     def reconcile(self, *, catch_up_since: datetime | None = None) -> ReconcileReport:
         """Make the jobs match the database: add new slots, drop removed ones, replace changed ones.
@@ -199,8 +227,8 @@ class SlotScheduler:
         reports it missed, and coalescing folds the older ones (logged as missed).
         """
         with self._reconcile_lock:
-            with Session(self.station.db) as session:
-                timetable = store.read_timetable(session=session, timezone_name=self.station.settings.timezone)
+            with Session(self.db) as session:
+                timetable = store.read_timetable(session=session, timezone_name=self.settings.timezone)
                 version = store.timetable_version(session=session)
             now = self.clock.now()
             desired: dict[str, tuple[Slot, str]] = {}
@@ -257,7 +285,7 @@ class SlotScheduler:
         """Record that the scheduler is alive; reconcile if the timetable changed. Returns the
         report when it reconciled."""
         self._touch()
-        with Session(self.station.db) as session:
+        with Session(self.db) as session:
             version = store.timetable_version(session=session)
         if version != self._version:
             return self.reconcile()
@@ -274,7 +302,7 @@ class SlotScheduler:
         return (run_time + shift).astimezone(self.tz)
 
     def _handled(self, slot: Slot, planned: datetime) -> bool:
-        return self.station.slot_handled(slot=slot, planned_at=planned)
+        return self.slots.slot_handled(slot=slot, planned_at=planned)
 
     def _submitted(self, job, run_times: list[datetime]) -> None:
         if job.args and job.args[1] == AIR:
@@ -303,7 +331,7 @@ class SlotScheduler:
 
             log.exception("%s job of slot %s at %s failed", kind, slot.name, planned)
             doing = "dựng trước" if kind == PREP else "phát"
-            report_fault(self.station, f"{doing} khung {slot.name} lúc {planned:%H:%M %d/%m/%Y}", exc)
+            report_fault(self.alarms, f"{doing} khung {slot.name} lúc {planned:%H:%M %d/%m/%Y}", exc)
         finally:
             if kind == AIR:
                 self._done(scheduled_at)
@@ -359,7 +387,7 @@ class SlotScheduler:
         with self._in_flight_lock:
             if self._in_flight:
                 at = min(at, min(self._in_flight) - timedelta(microseconds=1))
-        with Session(self.station.db) as session:
+        with Session(self.db) as session:
             previous = store.get_last_check(session=session)
             if previous is None or at > previous:
                 store.set_last_check(session=session, at=at)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..scheduling.programme import Programme
     from ..scheduling.timetable import Slot, Timetable
     from ..speech.synth import SpeechResult, Synthesizer
+    from .runtime import OnAir
     from .urgent import UrgentDesk
 
 log = logging.getLogger(__name__)
@@ -327,6 +328,18 @@ class Station:
 
         return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
                           player=player, gate=self.air_gate, **kwargs)
+
+    def on_air(self, **kwargs) -> OnAir:
+        """What `serve` runs, built from this station's parts (kwargs: see station.runtime.OnAir)."""
+        from functools import partial
+
+        from .runtime import OnAir
+        from .urgent import UrgentDesk
+
+        desk = partial(UrgentDesk, settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
+                       gate=self.air_gate)  # as urgent_desk builds it, without calling back into the facade
+        return OnAir(settings=self.settings, engine=self.db, asrun=self.asrun, slots=self.slots, items=self.items,
+                     gate=self.air_gate, urgent_desk=desk, **kwargs)
 
     def play_source(self, source, *, player: Player, title: str, **row_fields) -> AsRunPublic:
         """Play a live source (player.play_source: the microphone) with its as-run row, like play_file."""

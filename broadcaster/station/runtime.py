@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
-
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,8 +27,15 @@ from .outcomes import fault_text
 from .urgent_job import _iso_ms
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ..config import Settings
     from ..playout.protocol import PlayerProtocol
-    from .facade import Station
+    from .asrun import AsRunLog
+    from .gate import AirGate
+    from .items import Items
+    from .slots import SlotAirer
+    from .urgent import UrgentDesk
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +43,25 @@ PRERENDER_EVERY_S = 600.0
 
 
 class OnAir:
-    """Runs one station until `stop` is set."""
+    """Runs one station until `stop` is set.
+
+    Built from the station's parts (never the facade): `settings`, the database `engine`, the
+    as-run log `asrun` (every row, and the station clock: `asrun.clock`, which the facade's clock
+    setter keeps current), the slot airer `slots`, the `items` (render-ahead), the air `gate`
+    and `urgent_desk(player=, ensure_device=, say=)`, the factory of the urgent desk on our player.
+    """
 
     def __init__(
         self,
-        station: Station,
-        timetable: Timetable | None = None,
         *,
+        settings: Settings,
+        engine: Engine,
+        asrun: AsRunLog,
+        slots: SlotAirer,
+        items: Items,
+        gate: AirGate,
+        urgent_desk: Callable[..., UrgentDesk],
+        timetable: Timetable | None = None,
         player_factory: Callable[[], PlayerProtocol],
         stop: threading.Event | None = None,
         say: Callable[[str], None] = print,
@@ -53,11 +72,17 @@ class OnAir:
         """`timetable` only seeds the database on the station's first start (the database is the
         timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
         data-directory lock when the caller took it already (serve takes it before writing anything)."""
-        self.station = station
+        self.settings = settings
+        self.db = engine
+        self.asrun = asrun
+        self.slots = slots
+        self.items = items
+        self.gate = gate
+        self.tz = ZoneInfo(settings.timezone)
         self.lock = lock
         self.timetable = timetable
         self.clock = clock or RealClock()
-        self.amplifier = amplifier or Amplifier.from_settings(station.settings)
+        self.amplifier = amplifier or Amplifier.from_settings(settings)
         self.player = player_factory()
         self.stop = stop or threading.Event()
         self.say = say
@@ -68,8 +93,15 @@ class OnAir:
         self._device_lost_reason: str | None = None
         # the data directory's disk below min_free_mb: the line said and shown (None while it is fine)
         self.disk_low: str | None = None
-        # urgent announcements cut in on this player; the slot loop yields through station.air_gate
-        self.urgent = station.urgent_desk(self.player, ensure_device=self.ensure_device, say=self.say)
+        # urgent announcements cut in on this player; the slot loop yields through the air gate
+        self.urgent = urgent_desk(player=self.player, ensure_device=self.ensure_device, say=self.say)
+
+    def _now(self) -> datetime:
+        """The station clock (the as-run log's: tests set station.clock after construction)."""
+        return self.asrun.clock()
+
+    def _local_today(self) -> date:
+        return self._now().astimezone(self.tz).date()
 
     def ensure_device(self) -> bool:
         """Open the sound card if it is closed; report a missing card once until it returns.
@@ -98,11 +130,11 @@ class OnAir:
                 self.player.open()
             except PlayoutError as exc:
                 if not broken and self._device_lost_at is None:  # missing from the start: the gap starts now
-                    self._device_lost_at, self._device_lost_reason = self.station.clock(), str(exc)
+                    self._device_lost_at, self._device_lost_reason = self._now(), str(exc)
                 if not self._device_missing_reported:
                     self.say(
                         f"Không mở được thiết bị âm thanh: {exc}. Đài vẫn chạy theo lịch và sẽ thử lại "
-                        f"sau mỗi {self.station.settings.device_retry_s:g} giây."
+                        f"sau mỗi {self.settings.device_retry_s:g} giây."
                     )
                     self._device_missing_reported = True
                 return False
@@ -120,19 +152,19 @@ class OnAir:
         held back are written as soon as the database takes them. Returns the low-space line or None."""
         from ..disk import BACK_TITLE, LOW_TITLE, low_space
 
-        problem = low_space(self.station.settings)
+        problem = low_space(self.settings)
         was_low, self.disk_low = self.disk_low, problem
         if problem is not None and (was_low is None or alarm_always):
             if was_low is None:
                 self.say(f"{LOW_TITLE}: {problem}")
             try:
-                self.station.log_alarm(title=LOW_TITLE, reason=problem, slot=slot, planned_at=planned_at)
+                self.asrun.log_alarm(title=LOW_TITLE, reason=problem, slot=slot, planned_at=planned_at)
             except Exception:  # the alarm must never keep a slot off air
                 log.exception("could not log the disk alarm")
         elif problem is None and was_low is not None:
             self.say(f"{BACK_TITLE}; đài ghi tiếp nhật ký và dựng bản tin bình thường.")
         try:
-            self.station.flush_pending_rows()
+            self.asrun.flush_pending_rows()
         except Exception:
             log.exception("writing the held-back as-run rows failed")
         return problem
@@ -143,12 +175,12 @@ class OnAir:
             (lost, back, fault_text(fault)) for lost, back, fault in self.player.take_recoveries()
         ]
         if self._device_lost_at is not None:
-            gaps.append((self._device_lost_at, self.station.clock(), self._device_lost_reason))
+            gaps.append((self._device_lost_at, self._now(), self._device_lost_reason))
             self._device_lost_at = self._device_lost_reason = None
         for lost, back, reason in gaps:
             gap_s = max(0.0, (back - lost).total_seconds())
             try:
-                self.station.log_alarm(
+                self.asrun.log_alarm(
                     title="Cảnh báo: mất thiết bị âm thanh",
                     reason=f"Mất thiết bị âm thanh {gap_s:.1f} giây" + (f" ({reason})" if reason else "")
                     + "; đã mở lại",
@@ -167,10 +199,10 @@ class OnAir:
         """
         began = self.clock.now()
         planned_utc = planned_at.astimezone(timezone.utc)
-        self.say(f"Đến giờ phát: {slot.name} ({planned_at.astimezone(self.station.tz):%H:%M %d/%m/%Y}).")
+        self.say(f"Đến giờ phát: {slot.name} ({planned_at.astimezone(self.tz):%H:%M %d/%m/%Y}).")
         self.check_disk(slot=slot.name, planned_at=planned_utc, alarm_always=True)  # airs what is rendered anyway
         if not self.ensure_device():
-            self.station.log_missed(
+            self.slots.log_missed(
                 slot=slot, planned_at=planned_at, reason="Không có thiết bị âm thanh", status=AsRunStatus.failed
             )
             return
@@ -178,7 +210,7 @@ class OnAir:
             start = max(planned_utc, began + timedelta(seconds=self.amplifier.preroll_s))
             self.clock.wait(self.stop, (start - self.clock.now()).total_seconds())
         try:
-            rows = self.station.air_slot(slot=slot, planned_at=planned_at, player=self.player)
+            rows = self.slots.air_slot(slot=slot, planned_at=planned_at, player=self.player)
         finally:
             self._switch_amplifier(slot, planned_utc, on=False)
         if not rows:
@@ -196,7 +228,7 @@ class OnAir:
             outcome = self.amplifier.switch_on() if on else self.amplifier.switch_off()
             if outcome is not None and not outcome.ok:
                 self.say(f"{what} không được: {outcome.reason}")
-                self.station.log_failure(
+                self.asrun.log_failure(
                     title=what, reason=f"{outcome.reason} ({outcome.command})", slot=slot.name, planned_at=planned_utc
                 )
             return outcome is not None
@@ -207,14 +239,14 @@ class OnAir:
     def on_prerender(self, slot: Slot, planned_at: datetime) -> None:
         """Render a slot's programme ahead and say what cannot air or will not fit."""
         try:
-            programme = self.station.prerender_slot(slot=slot, planned_at=planned_at)
+            programme = self.slots.prerender_slot(slot=slot, planned_at=planned_at)
         except BroadcasterError as exc:
             self.say(f"Lỗi khi dựng trước khung {slot.name}: {exc}")
             return
         except Exception as exc:  # never the end of the station: an alarm row, and the slot still airs
-            report_fault(self.station, f"dựng trước khung {slot.name}", exc)
+            report_fault(self.asrun, f"dựng trước khung {slot.name}", exc)
             return
-        when = f"{planned_at.astimezone(self.station.tz):%H:%M %d/%m}"
+        when = f"{planned_at.astimezone(self.tz):%H:%M %d/%m}"
         for bulletin_id, title, problem in programme.all_problems:
             self.say(f"Chưa dựng được bản tin {bulletin_id} «{title}» cho {slot.name} {when}: {problem}")
         for deferred in programme.overflow:
@@ -222,13 +254,13 @@ class OnAir:
 
     def prerender(self) -> None:
         try:
-            for bulletin in self.station.prerender_due(self.station.local_today()):
+            for bulletin in self.items.prerender_due(self._local_today()):
                 if bulletin.render_error:
                     self.say(f"Chưa dựng được bản tin {bulletin.id} «{bulletin.title}»: {bulletin.render_error}")
         except BroadcasterError as exc:
             self.say(f"Lỗi khi dựng trước các bản tin: {exc}")
         except Exception as exc:  # e.g. the database busy: an alarm row, the station goes on
-            report_fault(self.station, "dựng trước các bản tin", exc)
+            report_fault(self.asrun, "dựng trước các bản tin", exc)
             self.say("Lỗi khi dựng trước các bản tin; đài vẫn chạy, sẽ thử lại sau.")
 
     def run(self) -> None:
@@ -240,7 +272,10 @@ class OnAir:
         from ..scheduling.scheduler import SlotScheduler
 
         scheduler = SlotScheduler(
-            self.station,
+            engine=self.db,
+            settings=self.settings,
+            slots=self.slots,
+            alarms=self.asrun,
             on_slot=self.on_slot,
             on_prerender=self.on_prerender,
             clock=self.clock,
@@ -250,9 +285,9 @@ class OnAir:
         owns_lock = not scheduler.lock.held  # serve passes the lock it took before writing anything
         scheduler.lock.acquire()  # before touching the database: a second station must change nothing
         try:
-            store.ensure_timetable(engine=self.station.db, settings=self.station.settings, timetable=self.timetable)
+            store.ensure_timetable(engine=self.db, settings=self.settings, timetable=self.timetable)
             try:
-                recovered = self.station.recover_interrupted()
+                recovered = self.asrun.recover_interrupted()
             except SQLAlchemyError as exc:  # a full disk: the next start recovers them
                 log.error("rows left on air not recovered: %s", exc)
                 recovered = 0
@@ -267,7 +302,8 @@ class OnAir:
             raise
         from ..backup import AutoBackup
 
-        backups = AutoBackup(self.station, say=self.say)  # the daily database backup, in its own thread
+        # the daily database backup, in its own thread (settings, clock and alarm rows: the as-run log's)
+        backups = AutoBackup(self.asrun, say=self.say)
         try:
             upcoming = scheduler.timetable().next_slot(self.clock.now())
             if upcoming:
@@ -275,7 +311,7 @@ class OnAir:
             self._guarded("dựng trước các bản tin", self.prerender)
             self._guarded("sao lưu cơ sở dữ liệu", backups.tick)
             waited = 0.0
-            retry = max(0.5, self.station.settings.device_retry_s)
+            retry = max(0.5, self.settings.device_retry_s)
             while not self.stop.wait(retry):
                 # no exception ends this loop (and with it serve): each becomes an alarm row
                 self._guarded("kiểm tra thiết bị âm thanh", self.ensure_device)
@@ -298,18 +334,19 @@ class OnAir:
         try:
             step()
         except Exception as exc:
-            report_fault(self.station, what, exc)
+            report_fault(self.asrun, what, exc)
 
     # ------------------------------------------------------------------ operator controls
-    def status(self, station: Station | None = None) -> dict:
+    def status(self, *, asrun: AsRunLog | None = None, slots: SlotAirer | None = None) -> dict:
         """What is on air: the item (title, path, kind, slot, elapsed and length in seconds), what
         comes next in the slot and in the timetable, urgent requests, whether the card is open.
 
-        `station`: whose connections read the database (the web console passes its own view, so
-        its polling never takes the station's connections)."""
-        reader = station or self.station
+        `asrun`, `slots`: the parts whose connections read the database (the web console passes
+        its own view's, so its polling never takes the station's connections)."""
+        asrun = asrun or self.asrun
+        slots = slots or self.slots
         now = self.clock.now()
-        row = reader.on_air_row()
+        row = asrun.on_air_row()
         playing = None
         if row is not None:
             length = _wav_seconds(row.path)
@@ -325,10 +362,10 @@ class OnAir:
                 "length_s": round(length, 1) if length is not None else None,
                 "progress": round(min(1.0, elapsed / length), 3) if length else None,
             }
-        gate = self.station.air_gate
+        gate = self.gate
         upcoming = None
         try:
-            found = reader.timetable().next_slot(now)
+            found = slots.timetable().next_slot(now)
         except Exception:  # status must answer even when the timetable cannot be read
             log.exception("reading the timetable for status failed")
             found = None
@@ -349,7 +386,7 @@ class OnAir:
 
         Never touches an urgent announcement. Returns whether an item was playing.
         """
-        gate = self.station.air_gate
+        gate = self.gate
         return gate.interrupt_item(lambda: self.player.interrupt(Outcome.SKIPPED))
 
     def stop_programme(self) -> bool:
@@ -357,7 +394,7 @@ class OnAir:
 
         Returns whether a slot was airing.
         """
-        gate = self.station.air_gate
+        gate = self.gate
         if not gate.ask_stop_programme():
             return False
         gate.interrupt_item(lambda: self.player.interrupt(Outcome.PROGRAMME_STOPPED))

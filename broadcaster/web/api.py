@@ -191,7 +191,8 @@ async def get_onair(request: Request) -> JSONResponse:
     # status reads the database: off the event loop
     from .security import station_of
 
-    return JSONResponse(await anyio.to_thread.run_sync(onair.status, station_of(request)))
+    view = station_of(request)
+    return JSONResponse(await anyio.to_thread.run_sync(lambda: onair.status(asrun=view.asrun, slots=view.slots)))
 
 
 __all__ = ["router", "require_token", "ApiError"]

@@ -48,7 +48,8 @@ def _status(request: Request) -> dict | None:
     onair = onair_of(request)
     if onair is None:
         return None
-    status = onair.status(station_of(request))
+    view = station_of(request)
+    status = onair.status(asrun=view.asrun, slots=view.slots)
     for group in ("active", "recent"):
         for job in status.get("urgent", {}).get(group, []):
             job["state_label"] = STATE_LABELS.get(job.get("state"), job.get("state"))

@@ -101,13 +101,12 @@ def test_card_lost_mid_item_is_logged_reopened_and_the_gap_recorded(pulse_server
 
 def test_ensure_device_logs_the_gap_once_the_card_is_back(station, tmp_path):
     """The same path in-process on the fake card (runs without PulseAudio too)."""
-    from broadcaster.station.runtime import OnAir
     from broadcaster.playout.memory import MemoryCard
     from broadcaster.playout.player import Player
 
     card = MemoryCard(speed=4.0)
     said: list[str] = []
-    onair = OnAir(station, player_factory=lambda: Player(sample_rate=RATE, stream_factory=card), say=said.append)
+    onair = station.on_air(player_factory=lambda: Player(sample_rate=RATE, stream_factory=card), say=said.append)
     assert onair.ensure_device()  # first open: no gap, no alarm
     assert not [r for r in station.as_run_log() if r.kind.value == "alarm"]
     item = tone_wav(tmp_path / "item.wav", seconds=4.0)

@@ -105,7 +105,6 @@ def test_a_slot_due_on_a_full_disk_airs_and_its_rows_are_written_when_space_retu
 
     from broadcaster.disk import LOW_TITLE
     from broadcaster.exceptions import DiskFullError
-    from broadcaster.station.runtime import OnAir
     from broadcaster.scheduling.clock import FakeClock
     from broadcaster.web.app import create_app
 
@@ -118,7 +117,7 @@ def test_a_slot_due_on_a_full_disk_airs_and_its_rows_are_written_when_space_retu
     planned = add_oneoff(station, "Khung thử", local(2026, 11, 28, 8, 10).astimezone(timezone.utc))
     player = FakePlayer(clock, {str(item): 60.0})
     said: list[str] = []
-    onair = OnAir(station, player_factory=lambda: player, clock=clock, say=said.append)
+    onair = station.on_air(player_factory=lambda: player, clock=clock, say=said.append)
     runner = threading.Thread(target=onair.run, daemon=True)
     runner.start()
     filler = None

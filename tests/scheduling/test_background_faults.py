@@ -13,7 +13,6 @@ import sqlalchemy.exc
 from sched_helpers import FakePlayer, add, local, wait_for
 
 from broadcaster.models import AsRunKind, AsRunStatus
-from broadcaster.station.runtime import OnAir
 from broadcaster.scheduling.clock import AcceleratedClock
 
 SIX, SEVENTEEN = local(2026, 11, 28, 6, 0), local(2026, 11, 28, 17, 0)
@@ -46,7 +45,7 @@ def _run(station, durations, *, until, retry_s: float | None = None, before_star
     station.clock = clock.now
     if retry_s is not None:
         station.settings.device_retry_s = retry_s
-    onair = OnAir(station, player_factory=lambda: FakePlayer(clock, durations), clock=clock, say=lambda _m: None)
+    onair = station.on_air(player_factory=lambda: FakePlayer(clock, durations), clock=clock, say=lambda _m: None)
     if before_start is not None:
         before_start(onair)
     runner = threading.Thread(target=onair.run, name="onair-test", daemon=True)
@@ -69,7 +68,7 @@ def test_a_failing_prerender_is_an_alarm_and_the_slots_still_air(station, render
     timeout = sqlalchemy.exc.TimeoutError(
         "QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00 "
         "(Background on this error at: https://sqlalche.me/e/20/3o7r)")
-    failed = _fail_once(station, "prerender_due", timeout)
+    failed = _fail_once(station.items, "prerender_due", timeout)
     _onair, alive = _run(station, durations, until=local(2026, 11, 28, 17, 30))
     assert failed["raised"] == 1
     assert alive, "OnAir.run ended after the pre-render failed"
@@ -82,7 +81,7 @@ def test_a_failing_prerender_is_an_alarm_and_the_slots_still_air(station, render
 
 def test_a_failing_slot_job_is_an_alarm_and_the_next_slot_airs(station, render, durations):
     add(station, render, "A", 60)
-    failed = _fail_once(station, "air_slot", RuntimeError("lỗi thử"))
+    failed = _fail_once(station.slots, "air_slot", RuntimeError("lỗi thử"))
     _onair, alive = _run(station, durations, until=local(2026, 11, 28, 17, 30))
     assert failed["raised"] == 1 and alive
     assert _aired_at(station, SEVENTEEN) == ["A"]
@@ -107,7 +106,7 @@ def test_a_failure_in_the_onair_loop_is_an_alarm_and_the_loop_goes_on(station, r
 def test_a_failing_urgent_worker_is_an_alarm_and_the_next_request_airs(station, render, durations):
     clock = AcceleratedClock(local(2026, 11, 28, 5, 50), speed=50)
     station.clock = clock.now
-    onair = OnAir(station, player_factory=lambda: FakePlayer(clock, durations), clock=clock, say=lambda _m: None)
+    onair = station.on_air(player_factory=lambda: FakePlayer(clock, durations), clock=clock, say=lambda _m: None)
     try:
         assert onair.ensure_device()
         failed = _fail_once(onair.urgent, "_air_group", RuntimeError("lỗi thử"))

@@ -21,7 +21,8 @@ def make_scheduler(station, clock, player):
 
     def build(**kw):
         kw.setdefault("on_slot", lambda slot, planned: station.air_slot(slot=slot, planned_at=planned, player=player))
-        sched = SlotScheduler(station, clock=clock, **kw)
+        sched = SlotScheduler(engine=station.db, settings=station.settings, slots=station.slots,
+                              alarms=station.asrun, clock=clock, **kw)
         made.append(sched)
         return sched
 

@@ -51,10 +51,7 @@ def onair(station, card, settings):
     """A station's OnAir (urgent desk included) on the fast fake card, shut down after the test."""
     import threading
 
-    from broadcaster.station.runtime import OnAir
-
-    runner = OnAir(
-        station,
+    runner = station.on_air(
         player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
         stop=threading.Event(),
         say=lambda message: None,

@@ -57,3 +57,37 @@ def test_the_scan_sees_a_runtime_import_of_the_facade(tmp_path):
     probe.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .facade import Station\n"
                      "def f():\n    from .facade import Station\n", encoding="utf-8")
     assert _runtime_imports(probe) == [(1, "typing"), (5, "broadcaster.station.facade")]
+
+
+# ---------------------------------------------------------------- the serve runtime and the scheduler
+FACADE_FREE = (STATION / "runtime.py", STATION.parent / "scheduling" / "scheduler.py")
+
+
+def _names_station(path: Path) -> list[int]:
+    """Lines where the facade's type `Station` is named: imported, annotated or used (even under
+    TYPE_CHECKING, even as a string annotation)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.alias) and "Station" in (node.name.split(".")[-1], node.asname):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Name) and node.id == "Station":
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Attribute) and node.attr == "Station":
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip() == "Station":
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_the_runtime_and_the_scheduler_never_name_the_facade():
+    # OnAir and SlotScheduler are built from the station's parts (issue #10 item 1), not handed the facade
+    offenders = {path.name: _names_station(path) for path in FACADE_FREE if _names_station(path)}
+    assert offenders == {}
+
+
+def test_the_name_scan_sees_a_type_only_facade(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .facade import Station\n"
+                     "def f(station: Station) -> None:\n    pass\n", encoding="utf-8")
+    assert _names_station(probe) == [3, 4]

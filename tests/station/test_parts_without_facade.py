@@ -121,3 +121,38 @@ def test_a_web_view_over_another_engine_shares_the_held_rows(parts):
 
 def _held_row(clock):
     return AsRun(status=AsRunStatus.on_air, started_at=clock.now(), title="Giữ lại")
+
+
+class FakeDesk:
+    """The urgent desk OnAir builds through its factory: nothing urgent in this test."""
+
+    def __init__(self, player, **kwargs) -> None:
+        self.player, self.kwargs = player, kwargs
+        self.stopped = False
+
+    def status(self) -> dict:
+        return {"active": [], "recent": []}
+
+    def shutdown(self) -> None:
+        self.stopped = True
+
+
+def test_the_serve_runtime_airs_a_slot_built_from_the_parts(parts, tmp_path):
+    from broadcaster.station.runtime import OnAir
+
+    settings, engine, clock, asrun, airer = parts
+    item = write_wav(tmp_path / "tin.wav")
+    _ready_bulletin(engine, "Tin tiêm phòng", item)
+    player = FakePlayer(clock, {str(item): 60.0})
+    said: list[str] = []
+    onair = OnAir(settings=settings, engine=engine, asrun=asrun, slots=airer, items=airer.items, gate=airer.gate,
+                  urgent_desk=FakeDesk, player_factory=lambda: player, clock=clock, say=said.append)
+    assert isinstance(onair.urgent, FakeDesk) and onair.urgent.player is player
+    six = local(2026, 11, 28, 6, 0)
+
+    onair.on_slot(airer.timetable().slot_named("Buổi sáng"), six)
+
+    assert [(r.title, r.status.value, r.slot) for r in asrun.as_run_log()] == [("Tin tiêm phòng", "aired", "Buổi sáng")]
+    assert said[0] == "Đến giờ phát: Buổi sáng (06:00 28/11/2026)."
+    assert said[-1] == "  Tin tiêm phòng: aired"
+    assert onair.status()["device_open"] is True

@@ -15,7 +15,6 @@ from broadcaster.models import DEFERRED_LABEL, BulletinClass
 from broadcaster.scheduling import store
 from broadcaster.scheduling.clock import AcceleratedClock
 from broadcaster.station.amp import Amplifier, run_command
-from broadcaster.station.runtime import OnAir
 
 
 def test_a_whole_day_of_the_default_timetable(station, render, durations):
@@ -28,7 +27,7 @@ def test_a_whole_day_of_the_default_timetable(station, render, durations):
     once = add(station, render, "Một lần", 2 * 60, frequency="n_times", times=1)
     player = FakePlayer(clock, durations)
     said: list[str] = []
-    onair = OnAir(station, player_factory=lambda: player, clock=clock, say=said.append)
+    onair = station.on_air(player_factory=lambda: player, clock=clock, say=said.append)
     runner = threading.Thread(target=onair.run, daemon=True)
     runner.start()
     try:
@@ -100,7 +99,7 @@ def run_slot(station, render, durations, tmp_path, amplifier):
     add(station, render, "A", 60)
     trace = tmp_path / "amp.txt"
     player = LoggingPlayer(clock, durations, trace)
-    onair = OnAir(station, player_factory=lambda: player, clock=clock, say=lambda m: None, amplifier=amplifier)
+    onair = station.on_air(player_factory=lambda: player, clock=clock, say=lambda m: None, amplifier=amplifier)
     onair.on_slot(slot, planned)
     return trace, player, planned
 

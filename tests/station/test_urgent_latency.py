@@ -26,7 +26,6 @@ from urgent_helpers import air_in_thread, attention_samples, on_air_title, ready
 
 from broadcaster.playout.outcome import Outcome
 from broadcaster.db import as_utc
-from broadcaster.station.runtime import OnAir
 from broadcaster.playout.player import Player
 from broadcaster.station.urgent import TONE_TITLE, URGENT_CUT_REASON
 
@@ -39,8 +38,7 @@ pytestmark = pytest.mark.paced
 
 @pytest.fixture
 def pulse_onair(pulse_default_device, station, settings):
-    runner = OnAir(
-        station,
+    runner = station.on_air(
         player_factory=lambda: Player(sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
         stop=threading.Event(),
         say=lambda message: None,

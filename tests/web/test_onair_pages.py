@@ -14,7 +14,6 @@ from sqlmodel import Session, select
 from w2_helpers import anonymous, login, make_app, text_of
 
 from broadcaster.models import AsRun, AsRunKind
-from broadcaster.station.runtime import OnAir
 from broadcaster.playout.memory import MemoryCard
 from broadcaster.playout.player import Player
 from broadcaster.station.urgent import TONE_TITLE
@@ -25,7 +24,7 @@ MESSAGE = "Lũ quét ở thôn Bản Mế, bà con di chuyển lên vùng cao ng
 @pytest.fixture
 def onair(station, settings):
     card = MemoryCard(speed=8.0, latency=0.02)
-    runner = OnAir(station, player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate,
+    runner = station.on_air(player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate,
                                                           fade_ms=settings.fade_ms),
                    stop=threading.Event(), say=lambda message: None)
     runner.ensure_device()
