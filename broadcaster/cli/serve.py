@@ -142,13 +142,19 @@ def _bind_web_socket(host: str, port: int):
 
 
 def _on_sigterm(stop: threading.Event):
-    """SIGTERM (systemd, `kill`) stops the station like Ctrl+C: cleanly, removing serve.json."""
+    """SIGTERM (systemd, `kill`) stops the station like Ctrl+C: cleanly, removing serve.json.
+
+    Ctrl+C (SIGINT) is made to work too when serve was started with it ignored (a script's
+    `broadcaster serve &` without job control hands it over ignored): it raises KeyboardInterrupt
+    as Python's own handler does, so the station stops the same way."""
     import signal
 
     def handler(_signum, _frame):
         stop.set()
 
     try:
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         return signal.signal(signal.SIGTERM, handler)
     except (ValueError, OSError):  # not the main thread (tests calling run() in a thread)
         return None

@@ -113,3 +113,24 @@ def test_serve_on_a_busy_port_is_one_clear_error(env):
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert r.returncode != 0
     assert len(lines) == 1 and lines[0].startswith("Lỗi:") and f"Cổng {port}" in lines[0], r.stderr
+
+
+def test_ctrl_c_stops_a_serve_started_with_sigint_ignored(env, data_dir):
+    """A shell script that starts `broadcaster serve &` (no job control) hands it SIGINT ignored;
+    Ctrl+C / SIGINT must still stop the station cleanly (as SIGTERM does), not leave it airing."""
+    proc = subprocess.Popen([str(BIN), "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    info_path = data_dir / "run" / "serve.json"
+    try:
+        info = wait_for(info_path, proc)
+        assert info["pid"] == proc.pid
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Đã dừng đài." in out
+    assert not info_path.exists()
