@@ -248,21 +248,9 @@ class Station:
         """A due item that could not start: a closed row with status failed and the reason."""
         return self.asrun.log_failure(title=title, reason=reason, **fields)
 
-    def play_file(
-        self,
-        path: Path,
-        *,
-        player: Player,
-        title: str | None = None,
-        bulletin_id: int | None = None,
-        slot: str | None = None,
-        engine: str | None = None,
-        planned_at: datetime | None = None,
-        **row_fields,
-    ) -> AsRunPublic:
-        """Play one file through the player with its as-run row (see AsRunLog.play_file)."""
-        return self.asrun.play_file(path, player=player, title=title, bulletin_id=bulletin_id, slot=slot,
-                                    engine=engine, planned_at=planned_at, **row_fields)
+    def play_file(self, path: Path, *, player: Player, **fields) -> AsRunPublic:
+        """Play one file through the player with its as-run row (see AsRunLog.play_file_outcome)."""
+        return self.asrun.play_file(path, player=player, **fields)
 
     def as_run_log(self, *, since: date | None = None, limit: int | None = None) -> list[AsRunPublic]:
         """As-run rows, oldest first; `since` is a station-local date."""

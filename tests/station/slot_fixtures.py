@@ -9,31 +9,19 @@ import sys
 from pathlib import Path
 
 
-def _load_sched_helpers():
-    # tests/scheduling/sched_helpers.py under its own name, loaded by path (see conftest.py for why)
-    if "sched_helpers" not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "scheduling" / "sched_helpers.py"
-        spec = importlib.util.spec_from_file_location("sched_helpers", path)
+def _load(name: str):
+    # tests/scheduling/<name>.py under its own name, loaded by path (see conftest.py for why); the
+    # fixtures are one copy shared with tests/scheduling (its conftest imports them too)
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "scheduling" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
-        sys.modules["sched_helpers"] = module
+        sys.modules[name] = module
         spec.loader.exec_module(module)
-    return sys.modules["sched_helpers"]
+    return sys.modules[name]
 
 
-sched_helpers = _load_sched_helpers()
-
-
-def _load_sched_fixtures():
-    # the fixtures themselves, one copy shared with tests/scheduling (its conftest imports them too)
-    if "sched_fixtures" not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "scheduling" / "sched_fixtures.py"
-        spec = importlib.util.spec_from_file_location("sched_fixtures", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["sched_fixtures"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["sched_fixtures"]
-
-
-_fixtures = _load_sched_fixtures()
+sched_helpers = _load("sched_helpers")  # first: the fixtures import it by name
+_fixtures = _load("sched_fixtures")
 clock, settings, durations = _fixtures.clock, _fixtures.settings, _fixtures.durations
 station, render, player = _fixtures.station, _fixtures.render, _fixtures.player
