@@ -125,7 +125,10 @@ def test_silence_on_air_logs_an_alarm_plays_the_filler_and_goes_on(quick_station
     gaps = np.flatnonzero(np.diff(loud) > RATE // 2)  # silences longer than 0.5 s
     assert len(gaps) >= 1
     gap_s = (loud[gaps[0] + 1] - loud[gaps[0]]) / RATE
-    assert 0.9 <= gap_s <= 1.6  # the listener heard about silence_s of dead air, not 10 s
+    # the listener heard about silence_s of dead air, not the item's 10 s. The card runs at 6x, so the
+    # real time between the two items (the alarm row written, the filler opened) counts six-fold in
+    # this gap: a loaded machine adds seconds to it, which is why the bound is "well under 10 s"
+    assert 0.9 <= gap_s < 8.0, gap_s
     start = loud[gaps[0] + 1]
     window = heard[start - 2000 : start + len(filler)]
     first_loud = int(np.flatnonzero(np.abs(filler) > 300)[0])
