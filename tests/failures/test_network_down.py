@@ -85,8 +85,9 @@ def test_air_time_never_waits_on_a_hanging_network(online_station):
             took = time.monotonic() - began
     assert not dead.calls, "air time tried the network"
     assert [r.status.value for r in rows] == ["aired", "aired"], [(r.title, r.status, r.reason) for r in rows]
-    # the first item starts at once, whatever the network does
-    assert (rows[0].started_at.replace(tzinfo=timezone.utc) - planned) < timedelta(seconds=1.0)
+    # the first item starts before a hanging request could have returned (that nothing was asked
+    # of the network at all is checked above; a tighter bound here would only measure the machine's load)
+    assert (rows[0].started_at.replace(tzinfo=timezone.utc) - planned) < timedelta(seconds=HANG_S)
     assert station.get_bulletin(second.id).item_engine == "espeak"
     assert Path(station.get_bulletin(second.id).item_path).is_file()
     assert took < HANG_S + sum(r.duration_s for r in rows)  # no hang hidden anywhere

@@ -103,11 +103,20 @@ def test_whole_plan_document_is_fast():
     ["ngày 1/2, ", "NỘI DUNG. ", "gọi 114 ", "đồng/hộ ", "THÔNG TƯ ", "1 - 2 - ", "0912 345 678 ", "Đ/c UBND ", "6h30 "],
 )
 def test_one_very_long_line_stays_linear(unit):
+    # linear, measured as a ratio on this machine (a loaded CI machine makes any absolute bound a
+    # race): four times the text takes about four times as long, not sixteen. Best of three each.
+    def best(text: str) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            normalize(text)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    small, large = best(unit * 1000), best(unit * 4000)
+    assert large < 9.0 * small + 0.05, (small, large)  # quadratic would be 16x
     text = unit * 4000
-    start = time.perf_counter()
-    out = normalize(text)
-    assert time.perf_counter() - start < 3.0
-    assert_no_word_lost(text, out)
+    assert_no_word_lost(text, normalize(text))
 
 
 VOCABULARY = [
