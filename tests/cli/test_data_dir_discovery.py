@@ -33,7 +33,8 @@ def elsewhere(tmp_path, monkeypatch):
     return outside, project
 
 
-@pytest.mark.parametrize("argv", [["log"], ["user", "list"], ["schedule", "list"], ["backup", "list"]])
+@pytest.mark.parametrize("argv", [["log"], ["user", "list"], ["schedule", "list"], ["backup", "list"], ["serve"],
+                                  ["lexicon", "add", "TDP", "tổ dân phố"]])
 def test_no_data_dir_found_says_where_it_looked_and_creates_nothing(elsewhere, capsys, argv):
     outside, project = elsewhere
     code = run(argv)
