@@ -47,7 +47,7 @@ def urgent_cmd(
     operator: Annotated[Optional[str], typer.Option("--operator", help="Người ra lệnh (ghi vào nhật ký).")] = None,
     data_dir: Annotated[
         Optional[Path],
-        typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
+        typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định $BROADCASTER_DATA_DIR, hoặc ./data, hoặc data/ của thư mục dự án)."),
     ] = None,
 ) -> None:
     """Phát thông báo khẩn cấp ngay: ngắt chương trình, phát tín hiệu chú ý rồi thông báo."""

@@ -180,8 +180,9 @@ class UrgentDesk:
             label = "micro"
         if self._closed:
             raise BroadcasterError("Đài đang tắt, không nhận thông báo khẩn cấp")
-        if self._ensure_device is not None and not self._ensure_device():
-            # no card: nothing can air; the failed row names the message itself (the log, the reports)
+        if self._ensure_device is not None and not self.player.is_open and not self._ensure_device():
+            # no card: nothing can air; the failed row names the message itself (the log, the reports).
+            # An open card costs nothing here (no lock): the tone's 500 ms budget is untouched
             self.asrun.log_failure(title=f"Thông báo khẩn cấp: {label}", reason=NO_DEVICE_REASON,
                                    **self._fields(requested_at, (operator or "").strip() or None))
             raise PlayoutError(NO_DEVICE_MESSAGE)
