@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# the web console's port for `make run PORT=8081` (empty: web_port of settings.toml, default 8080)
+PORT   ?=
 # what the station needs at run time, and what the tests add (a paced software sound card)
 RUN_PKGS  := libportaudio2
 TEST_PKGS := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium espeak-ng
@@ -40,7 +42,7 @@ sysdeps-test:
 
 run: sysdeps-run install
 	$(BIN)/broadcaster init
-	$(BIN)/broadcaster serve
+	$(BIN)/broadcaster serve$(if $(PORT), --port $(PORT))
 
 test: sysdeps-test install
 	$(BIN)/python -m pytest -q

@@ -56,7 +56,7 @@ SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
     "amp_preroll_s": (0, 120, False),
     "amp_command_timeout_s": (0, 600, True),
 }
-NON_EMPTY_SETTINGS = ("timezone", "gtts_lang", "gtts_tld", "espeak_voice", "web_host")
+NON_EMPTY_SETTINGS = ("timezone", "gtts_lang", "gtts_tld", "espeak_voice", "web_host", "station_name")
 
 # ---- settings that say what is wrong (issue 10 item 8: H8)
 # optional settings whose template line reads `name = ""`: empty means the default (None), never
@@ -365,6 +365,13 @@ class Settings(BaseSettings):
         "relayed); empty = <data_dir>/media",
     )
 
+    # ---- first run and the station's name (issue 11 item 1: h2)
+    station_name: str = Field(
+        "Đài truyền thanh xã", min_length=1, max_length=120,
+        description="Tên đài, hiện trên tiêu đề trang, bản xuất và báo cáo (hỏi ở trang cài đặt lần đầu) / The "
+        "station's name, shown in page titles, exports and reports (asked by the first-run set-up page)",
+    )
+
     @field_validator(*OPTIONAL_SETTINGS, mode="before")
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
@@ -442,23 +449,28 @@ class Settings(BaseSettings):
         return self.data_dir / "lexicon.tsv"
 
 
-def resolve_data_dir(data_dir: Path | str | None = None) -> Path:
-    """The data directory: the argument, else $BROADCASTER_DATA_DIR, else ./data."""
-    if data_dir:
-        return Path(data_dir)
-    env = os.environ.get("BROADCASTER_DATA_DIR")
-    return Path(env) if env else DEFAULT_DATA_DIR
+def resolve_data_dir(data_dir: Path | str | None = None, *, create: bool = True) -> Path:
+    """The data directory: the argument, else $BROADCASTER_DATA_DIR, else the station's found by
+    datadir.locate (./data, then the project's data/). Not found: ./data with `create`, else
+    ConfigError saying where it looked (issue 11 item 2)."""
+    from .datadir import locate
+
+    return locate(data_dir, create=create)
 
 
-def load_settings(data_dir: Path | str | None = None, *, strict: bool = True, **overrides: Any) -> Settings:
+def load_settings(data_dir: Path | str | None = None, *, strict: bool = True, create: bool = False,
+                  **overrides: Any) -> Settings:
     """Settings for a data directory: arguments > environment > settings.toml > defaults.
+
+    With no data_dir and no $BROADCASTER_DATA_DIR the station's data directory is looked for; when
+    there is none this raises ConfigError saying where it looked, unless `create` (init only).
 
     A wrong value always raises ConfigError (one line per wrong setting). An unknown key of settings.toml
     (or a BROADCASTER_* variable spelled like a setting) raises too when `strict` (CLI commands); with
     strict=False (serve: the station keeps airing) it is ignored and named in `Settings.warnings`."""
     from .exceptions import ConfigError
 
-    directory = resolve_data_dir(data_dir)
+    directory = resolve_data_dir(data_dir, create=create)
     toml_path = directory / SETTINGS_FILE
     unknown = unknown_settings(toml_path)
     refused = unknown if strict else []

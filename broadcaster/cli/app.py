@@ -43,7 +43,7 @@ def init(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Chuẩn bị thư mục dữ liệu (chạy lại nhiều lần không sao)."""
     from ..station.facade import init_data_dir
 
-    settings = cli_settings(ctx, data_dir)
+    settings = cli_settings(ctx, data_dir, create=True)  # the one command that may make a data directory
     created = init_data_dir(settings)
     for item in created:
         typer.echo(f"Đã tạo {item}")

@@ -15,15 +15,18 @@ from ..exceptions import InputError
 
 DataDir = Annotated[
     Optional[Path],
-    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
+    typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định $BROADCASTER_DATA_DIR, hoặc ./data, hoặc data/ "
+                 "của thư mục dự án)."),
 ]
 
 
-def cli_settings(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides) -> Settings:
-    """The settings of the --data-dir given to the command, else to `broadcaster`, else the default."""
+def cli_settings(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, create: bool = False,
+                 **overrides) -> Settings:
+    """The settings of the --data-dir given to the command, else to `broadcaster`, else the station's
+    found by datadir.locate; none found: one error saying where it looked (only init, `create`, makes one)."""
     # strict: an unknown key in settings.toml stops the command; serve passes False (it keeps airing)
     chosen = data_dir or (ctx.obj or {}).get("data_dir")
-    return load_settings(chosen, strict=strict, **overrides)
+    return load_settings(chosen, strict=strict, create=create, **overrides)
 
 
 def open_station(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides):

@@ -80,6 +80,7 @@ def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str 
     try:
         web.start()
         typer.echo(f"Bảng điều khiển web: {web.url}")
+        _say_where_to_open(station, web.url, host)
         runner.run()
     except KeyboardInterrupt:
         stop.set()
@@ -89,6 +90,19 @@ def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str 
         web.stop()
         _restore_sigterm(previous_term)
         station.close()
+
+
+def _say_where_to_open(station, url: str, host: str) -> None:
+    """The address an officer opens (issue 11 item 1): the one-time set-up page while there is no account."""
+    from ..firstrun import needs_setup
+
+    if host.strip("[]") in ("0.0.0.0", "::"):  # every address: this PC's own is the one to open here
+        url = "http://127.0.0.1:" + url.rsplit(":", 1)[1]
+    if needs_setup(station.db):
+        typer.echo(f"Chưa có tài khoản nào: mở {url}/setup trong trình duyệt trên máy này để đặt tên đài và "
+                   "tạo tài khoản quản trị đầu tiên.")
+    else:
+        typer.echo(f"Mở trình duyệt tại {url}/ để đăng nhập.")
 
 
 def _is_loopback(host: str) -> bool:

@@ -53,13 +53,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _lexicon_path(data_dir: Path | None) -> Path:
+def _lexicon_path(data_dir: Path | None, *, writing: bool = False) -> Path:
     # model_construct: no validation or environment read, just the path convention of Settings.
-    return Settings.model_construct(data_dir=resolve_data_dir(data_dir)).lexicon_path
+    # writing: the station's data directory must exist (found or given); never a fresh ./data (issue 11 item 2)
+    return Settings.model_construct(data_dir=resolve_data_dir(data_dir, create=not writing)).lexicon_path
 
 
-def _load(data_dir: Path | None) -> Lexicon:
-    lexicon = Lexicon.load(_lexicon_path(data_dir))
+def _load(data_dir: Path | None, *, writing: bool = False) -> Lexicon:
+    lexicon = Lexicon.load(_lexicon_path(data_dir, writing=writing))
     for problem in lexicon.problems:
         typer.echo(f"Cảnh báo: {problem}", err=True)
     return lexicon
@@ -107,7 +108,7 @@ def add_command(
     """Thêm hoặc sửa một mục (ghi đè mục có sẵn cùng dạng viết)."""
     _utf8_streams()
     try:
-        lexicon = _load(data_dir)
+        lexicon = _load(data_dir, writing=True)
         replaced = lexicon.source(written)
         lexicon.add(written, spoken)
         path = lexicon.save()
@@ -127,7 +128,7 @@ def remove_command(
     """Xóa một mục của đài (mục có sẵn chỉ ghi đè được, không xóa được)."""
     _utf8_streams()
     try:
-        lexicon = _load(data_dir)
+        lexicon = _load(data_dir, writing=True)
         lexicon.remove(written)
         lexicon.save()
     except BroadcasterError as exc:

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..exceptions import BroadcasterError, ScheduleError
+from ..exceptions import BroadcasterError, PlayoutError, ScheduleError
 from .urgent_client import (  # stdlib only: the fast path to a running serve
     SERVE_INFO,
     check_request,
@@ -47,7 +47,7 @@ def urgent_cmd(
     operator: Annotated[Optional[str], typer.Option("--operator", help="Người ra lệnh (ghi vào nhật ký).")] = None,
     data_dir: Annotated[
         Optional[Path],
-        typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định ./data hoặc $BROADCASTER_DATA_DIR)."),
+        typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định $BROADCASTER_DATA_DIR, hoặc ./data, hoặc data/ của thư mục dự án)."),
     ] = None,
 ) -> None:
     """Phát thông báo khẩn cấp ngay: ngắt chương trình, phát tín hiệu chú ý rồi thông báo."""
@@ -103,15 +103,25 @@ def _air_locally(station, body: dict) -> None:
         block_frames=settings.playout_block_frames,
         fade_ms=settings.fade_ms,
     )
-    desk = station.urgent_desk(player, say=lambda message: typer.echo(message))
+    def open_card() -> bool:
+        # the desk asks once the request is checked (bad input writes nothing, touches no card); no card:
+        # the desk logs the failed message and refuses it, and this command exits non-zero (issue 11 item 9)
+        if player.is_open:
+            return True
+        typer.echo("Đang mở thiết bị âm thanh…")
+        try:
+            player.open()
+        except PlayoutError as exc:
+            typer.echo(f"Không mở được thiết bị âm thanh: {exc}")  # the detail; stderr gets the one Lỗi line
+            return False
+        return True
+
+    desk = station.urgent_desk(player, ensure_device=open_card, say=lambda message: typer.echo(message))
     try:
-        # check the request before the card is touched: bad input writes nothing
         job = desk.request(
             text=body["text"], file=body["file"], mic=body["mic"], repeat=body["repeat"],
             every_min=body["every_min"], operator=body["operator"], defer_start=True,
         )
-        typer.echo("Đang mở thiết bị âm thanh…")
-        player.open()
         desk.start(job)
         if body["mic"]:
             typer.echo("Nhấn Ctrl+C để dừng phát qua micro.")

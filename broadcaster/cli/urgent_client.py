@@ -26,11 +26,11 @@ MAX_EVERY_MIN = 24 * 60  # as urgent.MAX_EVERY_MIN (not imported: this module st
 
 
 def resolve_data_dir(option: str | Path | None) -> Path:
-    """Same rule as config.resolve_data_dir (argument, $BROADCASTER_DATA_DIR, ./data) without pydantic."""
-    if option:
-        return Path(option)
-    env = os.environ.get("BROADCASTER_DATA_DIR")
-    return Path(env) if env else Path("data")
+    """Same rule as config.resolve_data_dir (datadir.locate, standard library only): ConfigError when
+    no data directory is found."""
+    from ..datadir import locate
+
+    return locate(option)
 
 
 def pid_alive(pid: int) -> bool:
@@ -142,13 +142,14 @@ def request_body(
 
 
 def clock_text(iso: str | None) -> str:
-    """HH:MM:SS.mmm in the PC's local time, from the API's ISO time."""
+    """HH:MM:SS.mmm dd/mm/yyyy at the offset the API gave (the station's zone: requested_local), never
+    converted to the PC's own zone."""
     if not iso:
         return ""
     from datetime import datetime
 
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S.%f")[:-3]
+        return datetime.fromisoformat(iso).strftime("%H:%M:%S.%f")[:-3] + datetime.fromisoformat(iso).strftime(" %d/%m/%Y")
     except ValueError:
         return iso
 
@@ -160,7 +161,7 @@ def through_serve(url: str, token: str, *, body: dict, echo=print) -> None:
     payload = api_or_fail(url, token, "POST", "/api/urgent", {k: v for k, v in body.items() if v not in (None, False)})
     echo(
         f"Đã gửi lệnh khẩn cấp tới đài đang chạy ({url}): yêu cầu số {payload.get('id')}, "
-        f"nhận lúc {clock_text(payload.get('requested_at'))}."
+        f"nhận lúc {clock_text(payload.get('requested_local') or payload.get('requested_at'))} (giờ của đài)."
     )
     if not body.get("mic"):
         echo("Đài đang phát tín hiệu chú ý rồi thông báo; xem kết quả bằng `broadcaster log`.")

@@ -142,6 +142,10 @@ class Report:
     failed: int = 0
     missed: int = 0
     generated_at: datetime | None = None
+    # of `failed`, the urgent messages that did not air (a sound card missing at the time: issue 11 item 9)
+    failed_urgent: int = 0
+    # the station's zone: every time an export shows is in it, never UTC
+    tz: ZoneInfo | None = None
 
 
 REPORT_CACHE_KIB = 32 * 1024
@@ -182,7 +186,7 @@ def build_report(*, session: Session, tz: ZoneInfo | str, period: Period, detail
     by_kind = {k: ReportLine(k.value, KIND_LABELS[k].capitalize()) for k in counted_kinds}
     topics = {t.name: ReportLine(t.name, t.name) for t in ensure_topics(session=session)}
     total = ReportLine("total", "Tổng cộng")
-    failed = missed = 0
+    failed = missed = failed_urgent = 0
     for kind, status, row_class, topic, count, seconds, distinct in groups:
         kind = AsRunKind(enum_value(kind))
         if kind not in by_kind:
@@ -192,6 +196,8 @@ def build_report(*, session: Session, tz: ZoneInfo | str, period: Period, detail
         tone_rows = tones.pop((status, enum_value(row_class)), 0) if kind == AsRunKind.urgent and topic is None else 0
         if status == AsRunStatus.failed:
             failed += count - tone_rows
+            if kind == AsRunKind.urgent:
+                failed_urgent += count - tone_rows
             continue
         if status == AsRunStatus.missed:
             missed += count
@@ -222,6 +228,8 @@ def build_report(*, session: Session, tz: ZoneInfo | str, period: Period, detail
         failed=failed,
         missed=missed,
         generated_at=utcnow(),
+        failed_urgent=failed_urgent,
+        tz=tz,
     )
 
 
@@ -249,6 +257,13 @@ def _bulletin_lines(session: Session, in_period, *, limit: int | None) -> list[B
 
 
 REPORT_HEADERS = ("Nhóm", "Số lượt phát", "Số bản tin", "Số phút phát")
+FAILED_URGENT_LABEL = "Trong đó thông báo khẩn cấp không phát được"
+
+
+def _generated_text(report: Report, tz: ZoneInfo | str | None) -> str:
+    """"Lập lúc dd/mm/yyyy HH:MM" in the station's zone (the report's own, else the one given)."""
+    zone = as_zone(tz) if tz is not None else report.tz or timezone.utc
+    return f"Lập lúc {(report.generated_at or utcnow()).astimezone(zone):%d/%m/%Y %H:%M}"
 
 
 def _report_tables(report: Report) -> list[tuple[str, list[ReportLine]]]:
@@ -259,13 +274,14 @@ def _report_tables(report: Report) -> list[tuple[str, list[ReportLine]]]:
     ]
 
 
-def report_csv(report: Report, *, station_name: str = "Đài truyền thanh xã") -> bytes:
+def report_csv(report: Report, *, station_name: str = "Đài truyền thanh xã", tz: ZoneInfo | str | None = None) -> bytes:
     """The report as CSV (UTF-8 with BOM): the three tables, then the bulletins."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow([f"{station_name} — Báo cáo phát sóng {report.period.label}"])
     writer.writerow([f"Từ ngày {report.period.start:%d/%m/%Y} đến hết ngày {report.period.end - timedelta(days=1):%d/%m/%Y}"])
+    writer.writerow([_generated_text(report, tz)])
     for title, lines in _report_tables(report):
         writer.writerow([])
         writer.writerow([title])
@@ -275,6 +291,7 @@ def report_csv(report: Report, *, station_name: str = "Đài truyền thanh xã"
         writer.writerow([report.total.label, report.total.airings, report.total.bulletins, f"{report.total.minutes:.1f}"])
     writer.writerow([])
     writer.writerow(["Số lượt không phát được (lỗi)", report.failed])
+    writer.writerow([FAILED_URGENT_LABEL, report.failed_urgent])
     writer.writerow(["Số lượt bỏ lỡ", report.missed])
     writer.writerow([])
     writer.writerow(["Chi tiết bản tin"])
@@ -284,7 +301,7 @@ def report_csv(report: Report, *, station_name: str = "Đài truyền thanh xã"
     return buffer.getvalue().encode("utf-8")
 
 
-def report_xlsx(report: Report, *, station_name: str = "Đài truyền thanh xã") -> bytes:
+def report_xlsx(report: Report, *, station_name: str = "Đài truyền thanh xã", tz: ZoneInfo | str | None = None) -> bytes:
     """The report as an XLSX workbook: sheet "Tổng hợp" (the tables) and "Chi tiết" (each bulletin)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -296,8 +313,7 @@ def report_xlsx(report: Report, *, station_name: str = "Đài truyền thanh xã
     summary.append([f"{station_name} — Báo cáo phát sóng {report.period.label}"])
     summary["A1"].font = Font(bold=True, size=14)
     summary.append([f"Từ ngày {report.period.start:%d/%m/%Y} đến hết ngày {report.period.end - timedelta(days=1):%d/%m/%Y}"])
-    generated = report.generated_at or utcnow()
-    summary.append([f"Lập lúc {generated.astimezone(timezone.utc):%d/%m/%Y %H:%M} UTC"])
+    summary.append([_generated_text(report, tz)])
     for title, lines in _report_tables(report):
         summary.append([])
         summary.append([title])
@@ -312,6 +328,7 @@ def report_xlsx(report: Report, *, station_name: str = "Đài truyền thanh xã
             cell.font = bold
     summary.append([])
     summary.append(["Số lượt không phát được (lỗi)", report.failed])
+    summary.append([FAILED_URGENT_LABEL, report.failed_urgent])
     summary.append(["Số lượt bỏ lỡ", report.missed])
     summary.column_dimensions["A"].width = 40
     for letter in "BCD":

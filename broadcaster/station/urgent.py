@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..exceptions import BroadcasterError, InputError
+from ..exceptions import BroadcasterError, InputError, PlayoutError
 from .gate import SEIZE_POLL_S, SEIZE_TIMEOUT_S
 from .urgent_audio import prepare_attention_tone, prepare_recording
 from .urgent_job import MAX_EVERY_MIN, UrgentJob, _clean_text, check_every_min
@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 DROPPED_REASON = "Bỏ phần còn lại của khung giờ sau thông báo khẩn cấp (cài đặt urgent_resume = drop)"
 
 TEXT_TITLE_CHARS = 60
+# issue 11 item 9: a request with no sound card is refused at once, never claimed as on air
+NO_DEVICE_REASON = "Không có thiết bị âm thanh"
+NO_DEVICE_MESSAGE = ("Thông báo khẩn cấp không phát được: không có thiết bị âm thanh (card âm thanh chưa cắm, "
+                     "bị rút hoặc hỏng). Đã ghi vào nhật ký; hãy kiểm tra card âm thanh rồi phát lại.")
 
 
 def _utc_now() -> datetime:
@@ -176,6 +180,12 @@ class UrgentDesk:
             label = "micro"
         if self._closed:
             raise BroadcasterError("Đài đang tắt, không nhận thông báo khẩn cấp")
+        if self._ensure_device is not None and not self.player.is_open and not self._ensure_device():
+            # no card: nothing can air; the failed row names the message itself (the log, the reports).
+            # An open card costs nothing here (no lock): the tone's 500 ms budget is untouched
+            self.asrun.log_failure(title=f"Thông báo khẩn cấp: {label}", reason=NO_DEVICE_REASON,
+                                   **self._fields(requested_at, (operator or "").strip() or None))
+            raise PlayoutError(NO_DEVICE_MESSAGE)
         job = UrgentJob(
             id=next(self._ids),
             source=source,
@@ -314,8 +324,8 @@ class UrgentDesk:
     def _air_group(self, job: UrgentJob, numbers: list[int], prepared: Future) -> None:
         """Cut in, play the tone, then the message for each airing number; give the player back."""
         if self._ensure_device is not None and not self._ensure_device():
-            job.state, job.error = "failed", "Không có thiết bị âm thanh"
-            self._log_failed(job, TONE_TITLE, job.error)
+            job.state, job.error = "failed", NO_DEVICE_REASON
+            self._log_failed(job, f"Thông báo khẩn cấp: {job.label}", job.error)  # the message, not the tone
             return
         cut = self.gate.seize(lambda: self.player.interrupt(Outcome.URGENT_CUT))
         if self.player.now_playing is not None:
@@ -379,13 +389,17 @@ class UrgentDesk:
             return None
 
     def _row_fields(self, job: UrgentJob) -> dict[str, Any]:
+        return self._fields(job.requested_at, job.operator)
+
+    @staticmethod
+    def _fields(requested_at: datetime, operator: str | None) -> dict[str, Any]:
         from ..models import AsRunKind, BulletinClass
 
         return {
             "kind": AsRunKind.urgent,
             "bulletin_class": BulletinClass.emergency,
-            "requested_at": job.requested_at,
-            "operator": job.operator,
+            "requested_at": requested_at,
+            "operator": operator,
         }
 
     def _play(self, job: UrgentJob, path: Path, title: str) -> AsRunPublic | None:

@@ -93,8 +93,9 @@ def create_app(station, *, onair=None, settings: Settings | None = None) -> Fast
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
-    from . import api, routes_auth, routes_bulletins, routes_users
+    from . import api, routes_auth, routes_bulletins, routes_setup, routes_users
 
+    app.include_router(routes_setup.router)  # the first-run page (issue 11 item 1)
     app.include_router(routes_auth.router)
     app.include_router(routes_bulletins.router)
     app.include_router(routes_users.router)

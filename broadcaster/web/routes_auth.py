@@ -67,7 +67,12 @@ def home(request: Request, user: CurrentUser = Depends(require_user)):
 def login_form(request: Request, next: str | None = None):
     if load_user(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return _login_page(request, next_url=_safe_next(next))
+    from .routes_setup import NO_ACCOUNT_YET, SETUP_PATH, needs_setup, setup_open_to
+
+    if setup_open_to(request):  # no account yet, on the station's PC: the one-time set-up page
+        return RedirectResponse(SETUP_PATH, status_code=303)
+    note = NO_ACCOUNT_YET if needs_setup(request) else None  # another computer: say where to set up
+    return _login_page(request, next_url=_safe_next(next), error=note)
 
 
 @router.post("/login")

@@ -122,7 +122,8 @@ def log_export_xlsx(request: Request, user: CurrentUser = Depends(require_user))
 
     def body():
         with Session(station.db) as session:
-            data = log_data.log_xlsx(session=session, tz=station.tz, filters=filters)
+            data = log_data.log_xlsx(session=session, tz=station.tz, filters=filters,
+                                     title=f"{station.settings.station_name} — Nhật ký phát sóng")
         yield from chunked(data)
 
     return export_stream(request, body, media_type=XLSX_TYPE, headers=_attachment(_export_name(filters, "xlsx")))

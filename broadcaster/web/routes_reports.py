@@ -34,7 +34,7 @@ def _period(request: Request, station) -> monthly.Period:
 
 
 def _station_name(station) -> str:
-    return getattr(station.settings, "station_name", None) or "Đài truyền thanh xã"
+    return station.settings.station_name
 
 
 @router.get("/reports")

@@ -104,6 +104,14 @@ def settings_banners(request: Request) -> list[str]:
         return []
 
 
+def station_name(request: Request) -> str:
+    """The station's name (setting station_name) for page titles and the header."""
+    try:
+        return station_of(request).settings.station_name
+    except Exception:  # a page must never break on it
+        return "Đài truyền thanh"
+
+
 def flash(request: Request, message: str) -> None:
     """Keep a message for the next page this browser loads (stored on the server-side session)."""
     user = load_user(request)
@@ -152,6 +160,7 @@ def render(
         "settings_banners": settings_banners(request),
         "nav": [(url, label) for url, label, roles in NAV if user and (roles is None or user.role in roles)],
         "current_path": request.url.path,
+        "station_name": station_name(request),
         "local_dt": lambda value, fmt="%d/%m/%Y %H:%M": local_dt(request, value, fmt),
         "CLASS_LABELS": CLASS_LABELS,
         "STATUS_LABELS": STATUS_LABELS,

@@ -25,10 +25,11 @@ FORM = {
 
 
 def state_changing_routes(app):
-    """(path, method, route) for every POST/PUT/PATCH/DELETE route except /login and the token API."""
+    """(path, method, route) for every POST/PUT/PATCH/DELETE route except the pre-login forms (/login, and
+    /setup: loopback only, while no account exists; tests/web/test_first_run_setup.py) and the token API."""
     found = []
     for path, methods, route in iter_routes(app):
-        if path == "/login" or path.startswith("/api/"):
+        if path in ("/login", "/setup") or path.startswith("/api/"):
             continue
         for method in sorted(methods & UNSAFE):
             found.append((path, method, route))
