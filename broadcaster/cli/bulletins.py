@@ -21,6 +21,9 @@ def bulletin_add(
     title: Annotated[str, typer.Option("--title", help="Tiêu đề bản tin.")],
     text: Annotated[Optional[str], typer.Option("--text", help="Nội dung bản tin.")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", help="Tệp văn bản UTF-8 chứa nội dung.")] = None,
+    recording: Annotated[Optional[Path], typer.Option(
+        "--recording", help="Tệp ghi âm của cán bộ (M4A/MP4 từ điện thoại, MP3, WAV, OGG): phát thay giọng máy.",
+    )] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Duyệt ngay và dựng âm thanh trước.")] = False,
     bulletin_class: Annotated[
         BulletinClass, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
@@ -30,13 +33,16 @@ def bulletin_add(
     data_dir: DataDir = None,
 ) -> None:
     """Thêm bản tin; in ra số của bản tin mới."""
-    if (text is None) == (file is None):
+    if text is not None and file is not None:
         raise InputError("Cần đúng một trong hai: --text hoặc --file")
-    body = text if text is not None else read_text_file(file)
+    if text is None and file is None and recording is None:
+        raise InputError("Cần một trong: --text, --file hoặc --recording")
+    body = text if text is not None else read_text_file(file) if file is not None else ""
     station = open_station(ctx, data_dir)
     bulletin = station.add_bulletin(
         title=title,
         text=body,
+        recording=recording,
         approve=approve,
         bulletin_class=bulletin_class,
         valid_from=parse_date_option(valid_from, "--from"),
