@@ -6,6 +6,7 @@ Roles: editors write and submit; only leaders approve or reject; everyone logged
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
@@ -107,7 +108,7 @@ def _topics(request: Request) -> list[str]:
 
 
 def _form_page(request: Request, *, values: dict, bulletin=None, error: str | None = None, status_code: int = 200,
-               notice: str | None = None):
+               notice: str | None = None, recording_error: str | None = None):
     return render(
         request,
         "bulletin_form.html",
@@ -122,6 +123,8 @@ def _form_page(request: Request, *, values: dict, bulletin=None, error: str | No
             "slot_choices": _slot_names(request),
             "topics": _topics(request),
             "max_recording_mb": bulletins.MAX_RECORDING_BYTES // (1024 * 1024),
+            "recording_error": recording_error,
+            "recording_accept": ",".join(bulletins.RECORDING_TYPES) + ",audio/*",
         },
         status_code=status_code,
     )
@@ -130,6 +133,37 @@ def _form_page(request: Request, *, values: dict, bulletin=None, error: str | No
 def _reading(request: Request, text: str) -> str:
     text = (text or "")[:MAX_READING_CHARS]
     return station_of(request).normalize(text) if text.strip() else ""
+
+
+def _chosen_file(form, name: str):
+    """The upload in a form field, or None when no file was chosen (browsers send an empty part)."""
+    upload = form.get(name)
+    if upload is None or not hasattr(upload, "read") or not (upload.filename or "").strip():
+        return None
+    return upload
+
+
+@asynccontextmanager
+async def _staged_upload(request: Request, upload):
+    """The uploaded recording copied in blocks to a private temporary file on the data disk (ffmpeg
+    reads a phone's M4A by seeking to its index at the end), removed afterwards."""
+    import tempfile
+
+    folder = station_of(request).settings.cache_dir / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(suffix=Path(upload.filename or "").suffix.lower()[:10], dir=folder)
+    path = Path(name)
+    try:
+        size = 0
+        with open(handle, "wb") as out:
+            while chunk := await upload.read(1 << 20):
+                size += len(chunk)
+                if size > bulletins.MAX_RECORDING_BYTES:
+                    raise InputError(f"Tệp ghi âm lớn quá {bulletins.MAX_RECORDING_BYTES // (1024 * 1024)} MB")
+                out.write(chunk)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _under_data_dir(request: Request, path: str | None) -> Path:
@@ -178,16 +212,27 @@ def bulletin_new(request: Request, user: CurrentUser = Depends(editor_only)):
 
 @router.post("/bulletins")
 async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_only)):
+    """A new draft; with a recording chosen on the form it airs that recording (an empty text then
+    stands as the title). Both are checked before anything is stored."""
     values = await _form_values(request)
+    upload = _chosen_file(await request.form(), "recording")
+    if upload is not None and not values["text"].strip():
+        values = dict(values, text=values["title"])
     try:
         fields = _fields(values)
-        with Session(station_of(request).db) as session:
-            bulletin = bulletins.create_draft(session=session, fields=fields, by=user.name)
-            session.commit()
-            new_id = bulletin.id
     except InputError as exc:
         return _form_page(request, values=values, error=str(exc), status_code=400)
-    flash(request, f"Đã lưu bản nháp số {new_id}.")
+    service = station_of(request).bulletins
+    try:
+        if upload is None:
+            new_id = service.create(fields=fields, by=user.name)
+        else:
+            async with _staged_upload(request, upload) as staged:
+                new_id = service.create(fields=fields, by=user.name, recording=staged,
+                                        recording_name=upload.filename)
+    except InputError as exc:
+        return _form_page(request, values=values, recording_error=str(exc), status_code=400)
+    flash(request, f"Đã lưu bản nháp số {new_id}." + (" Nghe lại giọng thu ngay trên trang này." if upload else ""))
     return RedirectResponse(f"/bulletins/{new_id}", status_code=303)
 
 
@@ -304,18 +349,19 @@ def bulletin_approve(request: Request, bulletin_id: int, user: CurrentUser = Dep
 async def bulletin_recording(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
     """Upload an officer's own recording (MP3/WAV/M4A); checked by decoding it before it is kept."""
     form = await request.form()
-    upload = form.get("file")
-    if upload is None or not hasattr(upload, "read"):
+    upload = _chosen_file(form, "file")
+    if upload is None:
         flash(request, "Chưa chọn tệp ghi âm")
         return RedirectResponse(f"/bulletins/{bulletin_id}/edit", status_code=303)
-    data = await upload.read(bulletins.MAX_RECORDING_BYTES + 1)
     try:
-        station_of(request).bulletins.attach_recording(bulletin_id=bulletin_id, data=data,
-                                                      filename=upload.filename or "", by=user.name)
+        async with _staged_upload(request, upload) as staged:
+            station_of(request).bulletins.attach_recording(bulletin_id=bulletin_id, source=staged,
+                                                          filename=upload.filename or "", by=user.name)
     except InputError as exc:
         with Session(station_of(request).db) as session:
             bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
-        return _form_page(request, values=_values_of(bulletin), bulletin=bulletin, error=str(exc), status_code=400)
+        return _form_page(request, values=_values_of(bulletin), bulletin=bulletin, recording_error=str(exc),
+                          status_code=400)
     flash(request, "Đã nhận tệp ghi âm: bản tin sẽ phát giọng thu này thay cho giọng đọc máy.")
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
 

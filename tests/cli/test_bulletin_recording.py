@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from recording_helpers import PHONE_SECONDS, make_phone_recording
+from support.recordings import PHONE_SECONDS, make_phone_recording
 
 BIN = Path(sys.executable).parent / "broadcaster"
 
