@@ -216,12 +216,13 @@ async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_o
     stands as the title). Both are checked before anything is stored."""
     values = await _form_values(request)
     upload = _chosen_file(await request.form(), "recording")
+    typed = values  # re-shown as typed after an error
     if upload is not None and not values["text"].strip():
-        values = dict(values, text=values["title"])
+        typed, values = values, dict(values, text=values["title"])
     try:
         fields = _fields(values)
     except InputError as exc:
-        return _form_page(request, values=values, error=str(exc), status_code=400)
+        return _form_page(request, values=typed, error=str(exc), status_code=400)
     service = station_of(request).bulletins
     try:
         if upload is None:
@@ -231,7 +232,7 @@ async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_o
                 new_id = service.create(fields=fields, by=user.name, recording=staged,
                                         recording_name=upload.filename)
     except InputError as exc:
-        return _form_page(request, values=values, recording_error=str(exc), status_code=400)
+        return _form_page(request, values=typed, recording_error=str(exc), status_code=400)
     flash(request, f"Đã lưu bản nháp số {new_id}." + (" Nghe lại giọng thu ngay trên trang này." if upload else ""))
     return RedirectResponse(f"/bulletins/{new_id}", status_code=303)
 
