@@ -12,7 +12,7 @@ from ..exceptions import InputError
 from ..models import CLASS_LABELS, STATUS_LABELS, BulletinClass
 from .common import DataDir, check_output_path, open_station, parse_date_option, read_text_file
 
-bulletin_app = typer.Typer(help="Bản tin: thêm, xem danh sách.", no_args_is_help=True)
+bulletin_app = typer.Typer(help="Bản tin: thêm, nhập từ Word, xem danh sách.", no_args_is_help=True)
 
 
 @bulletin_app.command("add")
@@ -51,6 +51,39 @@ def bulletin_add(
     typer.echo(bulletin.id)
     if bulletin.render_error:
         typer.echo(f"Cảnh báo: chưa dựng được âm thanh: {bulletin.render_error}", err=True)
+
+
+@bulletin_app.command("import")
+def bulletin_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Tệp Word .docx (văn bản của xã: kế hoạch, thông báo…).")],
+    title: Annotated[Optional[str], typer.Option("--title", help="Tiêu đề (mặc định: tiêu đề của văn bản).")] = None,
+    keep_all: Annotated[bool, typer.Option(
+        "--keep-all", help="Giữ cả phần thường không đọc (số, nơi nhận, chữ ký…).")] = False,
+    bulletin_class: Annotated[
+        BulletinClass, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
+    ] = BulletinClass.normal,
+    data_dir: DataDir = None,
+) -> None:
+    """Nhập một tệp Word .docx thành bản nháp; in ra số của bản tin mới và những phần đã bỏ."""
+    from ..station import documents
+
+    if file.suffix.lower() != ".docx":
+        raise InputError(f"Chỉ nhập được tệp Word .docx: {file.name}")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"Không đọc được tệp {file}: {exc.strerror or exc}") from exc
+    imported = documents.read_docx(data)
+    station = open_station(ctx, data_dir)
+    bulletin = station.add_bulletin(title=title or imported.title,
+                                    text=imported.with_everything() if keep_all else imported.text,
+                                    bulletin_class=bulletin_class)
+    typer.echo(bulletin.id)
+    if imported.dropped and not keep_all:
+        typer.echo("Đã bỏ, không đọc trên loa (thêm --keep-all để giữ lại):", err=True)
+        for part in imported.dropped:
+            typer.echo(f"  [{part.reason}] " + " / ".join(part.text.splitlines()), err=True)
 
 
 @bulletin_app.command("list")
