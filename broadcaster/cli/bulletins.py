@@ -70,6 +70,8 @@ def bulletin_import(
 
     if file.suffix.lower() != ".docx":
         raise InputError(f"Chỉ nhập được tệp Word .docx: {file.name}")
+    if not file.is_file():
+        raise InputError(f"Không tìm thấy tệp: {file}")
     try:
         data = file.read_bytes()
     except OSError as exc:

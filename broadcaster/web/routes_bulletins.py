@@ -108,7 +108,7 @@ def _topics(request: Request) -> list[str]:
 
 
 def _form_page(request: Request, *, values: dict, bulletin=None, error: str | None = None, status_code: int = 200,
-               notice: str | None = None, recording_error: str | None = None):
+               notice: str | None = None, recording_error: str | None = None, dropped=()):
     return render(
         request,
         "bulletin_form.html",
@@ -124,6 +124,7 @@ def _form_page(request: Request, *, values: dict, bulletin=None, error: str | No
             "topics": _topics(request),
             "max_recording_mb": bulletins.MAX_RECORDING_BYTES // (1024 * 1024),
             "recording_error": recording_error,
+            "dropped": dropped,
             "recording_accept": ",".join(bulletins.RECORDING_TYPES) + ",audio/*",
         },
         status_code=status_code,
@@ -250,11 +251,14 @@ async def bulletin_import_docx(request: Request, user: CurrentUser = Depends(edi
     try:
         if not (upload.filename or "").lower().endswith(".docx"):
             raise InputError("Chỉ nhập được tệp Word .docx")
-        title, text = documents.import_docx(data)
+        imported = documents.read_docx(data)
     except InputError as exc:
         return _form_page(request, values=empty, error=str(exc), status_code=400)
-    return _form_page(request, values=dict(empty, title=title, text=text),
-                      notice=f"Đã lấy chữ từ {upload.filename}. Kiểm tra rồi bấm Lưu.")
+    notice = f"Đã lấy chữ từ {upload.filename}. Kiểm tra rồi bấm Lưu."
+    if imported.dropped:
+        notice += " Những phần không đọc trên loa đã được bỏ (xem bên cạnh, có thể thêm lại)."
+    return _form_page(request, values=dict(empty, title=imported.title, text=imported.text), notice=notice,
+                      dropped=imported.dropped)
 
 
 @router.post("/bulletins/reading")

@@ -76,3 +76,28 @@ def test_phone_recording_on_the_new_bulletin_form_plays_back(serve, browser, tmp
     assert abs(duration - PHONE_SECONDS) < 1.0, duration
     page.screenshot(path=str(tmp_path / f"nghe-lai-{size[0]}.png"), full_page=True)
     page.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_docx_import_shows_what_was_dropped_and_puts_it_back(serve, browser, tmp_path, size):  # noqa: F811
+    """Issue 11 item 4: the officer sees what the import set aside and can put it back."""
+    from support import documents as sample
+
+    url = serve
+    docx = tmp_path / "thong-bao.docx"
+    docx.write_bytes(sample.official_docx())
+    page = login(browser, url, "bientap", size)
+    page.goto(url + "/bulletins/new")
+    page.set_input_files("form[action='/bulletins/import-docx'] input[type=file]", str(docx))
+    page.locator("form[action='/bulletins/import-docx'] button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("input[name=title]") == sample.TITLE
+    assert "Hoàng Văn Thảo" not in page.input_value("textarea[name=text]")
+    signature = page.locator(".dropped-part", has_text="Hoàng Văn Thảo").locator("button.restore-part")
+    signature.scroll_into_view_if_needed()
+    _within_width(page, "#dropped-parts")
+    signature.click()
+    assert page.input_value("textarea[name=text]").rstrip().endswith("Hoàng Văn Thảo")
+    # the reading view follows the restored text
+    page.wait_for_function("document.getElementById('reading').innerText.includes('Hoàng Văn Thảo')", timeout=15000)
+    page.context.close()
