@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from .. import accounts
@@ -230,8 +231,9 @@ async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_o
             new_id = service.create(fields=fields, by=user.name)
         else:
             async with _staged_upload(request, upload) as staged:
-                new_id = service.create(fields=fields, by=user.name, recording=staged,
-                                        recording_name=upload.filename)
+                # ffmpeg reads the whole file (seconds for 30 minutes): off the event loop
+                new_id = await run_in_threadpool(service.create, fields=fields, by=user.name, recording=staged,
+                                                 recording_name=upload.filename)
     except InputError as exc:
         return _form_page(request, values=typed, recording_error=str(exc), status_code=400)
     flash(request, f"Đã lưu bản nháp số {new_id}." + (" Nghe lại giọng thu ngay trên trang này." if upload else ""))
@@ -352,7 +354,8 @@ def bulletin_approve(request: Request, bulletin_id: int, user: CurrentUser = Dep
 
 @router.post("/bulletins/{bulletin_id}/recording")
 async def bulletin_recording(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
-    """Upload an officer's own recording (MP3/WAV/M4A); checked by decoding it before it is kept."""
+    """Upload an officer's own recording (a phone's M4A/MP4, MP3, WAV, OGG); checked by decoding it from
+    the file on disk before it is kept; a refusal is shown next to the upload field."""
     form = await request.form()
     upload = _chosen_file(form, "file")
     if upload is None:
@@ -360,8 +363,8 @@ async def bulletin_recording(request: Request, bulletin_id: int, user: CurrentUs
         return RedirectResponse(f"/bulletins/{bulletin_id}/edit", status_code=303)
     try:
         async with _staged_upload(request, upload) as staged:
-            station_of(request).bulletins.attach_recording(bulletin_id=bulletin_id, source=staged,
-                                                          filename=upload.filename or "", by=user.name)
+            await run_in_threadpool(station_of(request).bulletins.attach_recording, bulletin_id=bulletin_id,
+                                    source=staged, filename=upload.filename or "", by=user.name)
     except InputError as exc:
         with Session(station_of(request).db) as session:
             bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)

@@ -54,3 +54,12 @@ def test_bulletin_add_with_a_bad_recording_stores_nothing(env, data_dir, tmp_pat
     assert rows(data_dir) == []
     recordings = data_dir / "recordings"
     assert not recordings.exists() or not [p for p in recordings.rglob("*") if p.is_file()]
+
+
+def test_a_recording_longer_than_the_setting_is_refused(env, data_dir, tmp_path):
+    recording = make_phone_recording(tmp_path / "dai.m4a")
+    run = cli(dict(env, BROADCASTER_RECORDING_MAX_MINUTES="0.1"), "bulletin", "add", "--title", "Tin",
+              "--recording", str(recording))
+    assert run.returncode != 0
+    assert run.stderr.strip() == "Lỗi: Tệp ghi âm dài 0 phút 12 giây: quá 0.1 phút cho phép", run.stderr
+    assert rows(data_dir) == []
