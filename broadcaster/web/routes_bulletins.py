@@ -133,8 +133,18 @@ def _form_page(request: Request, *, values: dict, bulletin=None, error: str | No
 
 
 def _reading(request: Request, text: str) -> str:
-    text = (text or "")[:MAX_READING_CHARS]
-    return station_of(request).normalize(text) if text.strip() else ""
+    """What the engine will be given for `text`; past MAX_READING_CHARS only the first whole lines are
+    read (a line cut in two would read differently, "15/3" as "15/"), with a note that says so."""
+    text = text or ""
+    truncated = len(text) > MAX_READING_CHARS
+    if truncated:
+        head = text[:MAX_READING_CHARS]
+        text = head[: head.rfind("\n")] if "\n" in head else head
+    spoken = station_of(request).normalize(text) if text.strip() else ""
+    if truncated:
+        count = f"{len(text):,}".replace(",", ".")
+        spoken += f"\n… (Chỉ hiện phần đầu, {count} ký tự đầu tiên; máy đọc cả bản tin.)"
+    return spoken
 
 
 def _chosen_file(form, name: str):

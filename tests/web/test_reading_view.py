@@ -41,3 +41,18 @@ def test_the_reading_view_shows_what_the_engine_is_given(station, as_role):
     assert " ".join(shown.split()) == " ".join(" ".join(received).split())
     assert not VOICED_SYMBOLS.search(shown), shown
     assert "bảy giờ sáng" in shown and "gam" not in shown
+
+
+def test_a_long_text_says_the_view_shows_only_its_beginning(as_role):
+    """The live view reads the first MAX_READING_CHARS only (whole lines): it says so rather than
+    passing off a part, cut inside a line, as what will be read."""
+    from broadcaster.web.routes_bulletins import MAX_READING_CHARS
+
+    line = "Ngày 15/3/2026 tiêm phòng cho trâu, bò tại thôn 3.\n"
+    text = line * (MAX_READING_CHARS // len(line) + 50)
+    reading = as_role("editor").htmx("/bulletins/reading", {"text": text})
+    assert reading.status_code == 200
+    assert "Chỉ hiện phần đầu" in reading.text
+    shown = html.unescape(re.search(r'<div id="reading"[^>]*>(.*?)</div>', reading.text, re.S).group(1))
+    last = [row for row in shown.splitlines() if row.strip() and "Chỉ hiện" not in row][-1]
+    assert last.strip() == "Ngày mười lăm tháng ba năm hai nghìn không trăm hai mươi sáu tiêm phòng cho trâu, bò tại thôn ba."
