@@ -304,6 +304,13 @@ class Settings(BaseSettings):
         "seconds",
     )
 
+    # ---- officers' recordings (issue 11 item 3): phone recordings attached to bulletins
+    recording_max_minutes: float = Field(
+        30.0, gt=0, le=240,
+        description="Tệp ghi âm của cán bộ dài nhất, phút (dài hơn bị từ chối khi tải lên) / Longest officer's "
+        "recording, minutes (a longer one is refused at upload)",
+    )
+
     @field_validator("web_trusted_proxy", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:

@@ -65,6 +65,44 @@ def decode(source: Path | str | bytes, *, sample_rate: int, channels: int = 1) -
     return samples
 
 
+def decoded_seconds(path: Path | str, *, sample_rate: int = 8000, timeout_s: float = 600) -> float:
+    """How many seconds of audio ffmpeg decodes from a file on disk (never a pipe: a phone's M4A keeps
+    its index at the end, which ffmpeg can only reach by seeking). The samples are counted as they
+    come and not kept, so a 30-minute recording costs no memory. AudioError (one line, without
+    ffmpeg's text) when the file cannot be decoded."""
+    import tempfile
+    import time
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"Không tìm thấy tệp âm thanh: {path}", path=str(path))
+    cmd = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+        "-i", str(path), "-vn", "-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1", "-ar", str(sample_rate), "pipe:1",
+    ]
+    total = 0
+    deadline = time.monotonic() + timeout_s
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            raise AudioError(f"Không chạy được ffmpeg để đọc {path.name}", path=str(path)) from exc
+        with proc:
+            assert proc.stdout is not None
+            for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
+                total += len(chunk)
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    raise AudioError(f"Đọc tệp âm thanh {path.name} quá lâu", path=str(path))
+            code = proc.wait()
+        errors.seek(0)
+        why = errors.read(4000).decode("utf-8", "replace").strip()
+    if code != 0 or total == 0:
+        log_reason = why.splitlines()[-1] if why else "no audio"
+        raise AudioError(f"Không giải mã được {path.name}", path=str(path), reason=log_reason)
+    return total / 2 / sample_rate
+
+
 def to_int16(samples: np.ndarray) -> np.ndarray:
     """Float samples to 16-bit PCM with rounding and clipping at full scale."""
     return np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")

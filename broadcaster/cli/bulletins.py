@@ -12,7 +12,7 @@ from ..exceptions import InputError
 from ..models import CLASS_LABELS, STATUS_LABELS, BulletinClass
 from .common import DataDir, check_output_path, open_station, parse_date_option, read_text_file
 
-bulletin_app = typer.Typer(help="Bản tin: thêm, xem danh sách.", no_args_is_help=True)
+bulletin_app = typer.Typer(help="Bản tin: thêm, nhập từ Word, xem danh sách.", no_args_is_help=True)
 
 
 @bulletin_app.command("add")
@@ -21,6 +21,9 @@ def bulletin_add(
     title: Annotated[str, typer.Option("--title", help="Tiêu đề bản tin.")],
     text: Annotated[Optional[str], typer.Option("--text", help="Nội dung bản tin.")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", help="Tệp văn bản UTF-8 chứa nội dung.")] = None,
+    recording: Annotated[Optional[Path], typer.Option(
+        "--recording", help="Tệp ghi âm của cán bộ (M4A/MP4 từ điện thoại, MP3, WAV, OGG): phát thay giọng máy.",
+    )] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Duyệt ngay và dựng âm thanh trước.")] = False,
     bulletin_class: Annotated[
         BulletinClass, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
@@ -30,13 +33,16 @@ def bulletin_add(
     data_dir: DataDir = None,
 ) -> None:
     """Thêm bản tin; in ra số của bản tin mới."""
-    if (text is None) == (file is None):
+    if text is not None and file is not None:
         raise InputError("Cần đúng một trong hai: --text hoặc --file")
-    body = text if text is not None else read_text_file(file)
+    if text is None and file is None and recording is None:
+        raise InputError("Cần một trong: --text, --file hoặc --recording")
+    body = text if text is not None else read_text_file(file) if file is not None else ""
     station = open_station(ctx, data_dir)
     bulletin = station.add_bulletin(
         title=title,
         text=body,
+        recording=recording,
         approve=approve,
         bulletin_class=bulletin_class,
         valid_from=parse_date_option(valid_from, "--from"),
@@ -45,6 +51,41 @@ def bulletin_add(
     typer.echo(bulletin.id)
     if bulletin.render_error:
         typer.echo(f"Cảnh báo: chưa dựng được âm thanh: {bulletin.render_error}", err=True)
+
+
+@bulletin_app.command("import")
+def bulletin_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Tệp Word .docx (văn bản của xã: kế hoạch, thông báo…).")],
+    title: Annotated[Optional[str], typer.Option("--title", help="Tiêu đề (mặc định: tiêu đề của văn bản).")] = None,
+    keep_all: Annotated[bool, typer.Option(
+        "--keep-all", help="Giữ cả phần thường không đọc (số, nơi nhận, chữ ký…).")] = False,
+    bulletin_class: Annotated[
+        BulletinClass, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
+    ] = BulletinClass.normal,
+    data_dir: DataDir = None,
+) -> None:
+    """Nhập một tệp Word .docx thành bản nháp; in ra số của bản tin mới và những phần đã bỏ."""
+    from ..station import documents
+
+    if file.suffix.lower() != ".docx":
+        raise InputError(f"Chỉ nhập được tệp Word .docx: {file.name}")
+    if not file.is_file():
+        raise InputError(f"Không tìm thấy tệp: {file}")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"Không đọc được tệp {file}: {exc.strerror or exc}") from exc
+    imported = documents.read_docx(data)
+    station = open_station(ctx, data_dir)
+    bulletin = station.add_bulletin(title=title or imported.title,
+                                    text=imported.with_everything() if keep_all else imported.text,
+                                    bulletin_class=bulletin_class)
+    typer.echo(bulletin.id)
+    if imported.dropped and not keep_all:
+        typer.echo("Đã bỏ, không đọc trên loa (thêm --keep-all để giữ lại):", err=True)
+        for part in imported.dropped:
+            typer.echo(f"  [{part.reason}] " + " / ".join(part.text.splitlines()), err=True)
 
 
 @bulletin_app.command("list")

@@ -57,6 +57,10 @@ Readings chosen where READING.md is silent:
   syllable ("TƯ", "ĐU") is read as the word when it stands inside a heading in capitals
   ("THÔNG TƯ" → "thông tư"). A line that starts with a number starts with a capital
   ("1. Mục đích" → "Một. Mục đích").
+- Markup is never voiced: bullets at a line start (-, +, •, *, #…), **bold**, _emphasis_, a stray
+  "*", "#" or "_", and the "./." end mark go; "#5" is "số năm", "3 * 4" is "ba nhân bốn".
+- An hour may be written with g: "7g sáng", "lúc 7g", "từ 7g đến 9g sáng" are "bảy giờ …"; a g after
+  a number elsewhere ("500g") stays grams.
 - Units also include dm, g, mg, l, ml, km², cm², kW, kWh, MW, V, kV, USD and ‰ (phần nghìn); a
   single-letter unit is only read after a number (or after a rate slash).
 """
@@ -67,6 +71,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from . import markup
 from . import numbers as num
 from .lexicon import Lexicon
 from .syllables import is_syllable
@@ -527,6 +532,7 @@ def normalize_line(line: str, lexicon: Lexicon) -> str:
     if not line.strip():
         return ""
     line = _SPACES_RE.sub(" ", line)
+    line = markup.unvoiced(line)
     original = line.lstrip()
     line = _headings(line)
     # Most lines of a bulletin have no digit; skipping the number passes for them halves the time.
@@ -543,6 +549,7 @@ def normalize_line(line: str, lexicon: Lexicon) -> str:
     if "/" in line:
         line = _slashes(line)
     if has_digits:
+        line = markup.clock_g(line)
         line = _times(line)
         line = _units(line)
     if "C" in line:
@@ -553,7 +560,7 @@ def normalize_line(line: str, lexicon: Lexicon) -> str:
         line = _keyword_numbers(line)
         line = _emergency(line)
         line = _plain_numbers(line)
-    line = _tidy(_capitals(line))
+    line = _tidy(_capitals(markup.inner_underscores(line)))
     if original[:1].isdigit() and line[:1].islower():
         line = line[0].upper() + line[1:]  # a numbered heading: "1. Mục đích" → "Một. Mục đích"
     return line

@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -55,9 +56,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
-RECORDING_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4"}
-MAX_RECORDING_BYTES = 50 * 1024 * 1024
+# phones: M4A/MP4 (AAC or Opus), OGG/Opus voice notes, AAC; and MP3/WAV from a computer
+RECORDING_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".mp4": "audio/mp4",
+                   ".aac": "audio/aac", ".ogg": "audio/ogg", ".opus": "audio/ogg"}
+RECORDING_KINDS = "MP3, WAV hoặc M4A (tệp ghi âm của điện thoại: M4A, MP4, AAC, OGG/Opus)"
+MAX_RECORDING_BYTES = 100 * 1024 * 1024  # 30 minutes at a phone's best AAC (256 kbit/s) is ~58 MB
 MIN_RECORDING_S = 0.5
+CHECK_RATE = 8000  # an upload is checked and measured at this rate: cheap even for 30 minutes
 # ---- input limits (issue 9 item 4): checked before anything is stored or rendered
 MAX_TITLE_CHARS = 300
 MAX_TEXT_CHARS = 100_000  # a bulletin this long already reads for hours; a 5 MB text took 4 GB to render
@@ -297,52 +302,112 @@ def recordings_dir(settings) -> Path:
     return settings.data_dir / "recordings"
 
 
-def check_recording(*, data: bytes, filename: str, sample_rate: int) -> float:
+def check_recording_file(path: Path, *, filename: str | None = None, max_minutes: float = 30.0) -> float:
     """Refuse what is not a usable recording; return its length in seconds.
 
-    The extension must be .mp3/.wav/.m4a, the size within MAX_RECORDING_BYTES, and ffmpeg must decode
-    at least MIN_RECORDING_S of audio from it (a renamed text file or a truncated upload fails here)."""
+    The name must end in one of RECORDING_TYPES, the size be within MAX_RECORDING_BYTES, and ffmpeg
+    must decode between MIN_RECORDING_S and `max_minutes` of audio from the file on disk (not a pipe:
+    a phone's M4A keeps its index at the end). One Vietnamese line, never ffmpeg's text."""
     from .. import media
 
-    suffix = Path(filename or "").suffix.lower()
-    if suffix not in RECORDING_TYPES:
-        raise InputError("Tệp ghi âm phải là MP3, WAV hoặc M4A")
-    if not data:
+    path = Path(path)
+    name = Path(filename or path.name).name
+    if Path(name).suffix.lower() not in RECORDING_TYPES:
+        raise InputError(f"Tệp ghi âm phải là {RECORDING_KINDS}")
+    if not path.is_file():
+        raise InputError(f"Không tìm thấy tệp ghi âm: {path}")
+    size = path.stat().st_size
+    if size == 0:
         raise InputError("Tệp ghi âm trống")
-    if len(data) > MAX_RECORDING_BYTES:
+    if size > MAX_RECORDING_BYTES:
         raise InputError(f"Tệp ghi âm lớn quá {MAX_RECORDING_BYTES // (1024 * 1024)} MB")
     try:
-        samples = media.decode(bytes(data), sample_rate=sample_rate, channels=1)
+        seconds = media.decoded_seconds(path, sample_rate=CHECK_RATE)
     except AudioError as exc:
-        raise InputError(f"Tệp '{Path(filename).name}' không phải âm thanh đọc được: {exc}") from exc
-    seconds = len(samples) / sample_rate
+        log.info("recording %s refused: %s", name, exc.fields.get("reason", exc))
+        raise InputError(f"Tệp '{name}' không phải âm thanh đọc được: tệp hỏng, chưa tải hết hoặc sai định dạng"
+                         ) from None
     if seconds < MIN_RECORDING_S:
         raise InputError(f"Tệp ghi âm quá ngắn ({seconds:.1f} giây)")
+    if seconds > max_minutes * 60 + 1:
+        minutes, rest = divmod(int(round(seconds)), 60)
+        raise InputError(f"Tệp ghi âm dài {minutes} phút {rest} giây: quá {max_minutes:g} phút cho phép")
     return seconds
 
 
-def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, data: bytes, filename: str,
-                     by: str) -> BulletinPublic:
+def check_recording(*, data: bytes, filename: str, sample_rate: int | None = None,
+                    max_minutes: float = 30.0) -> float:
+    """`check_recording_file` for bytes held in memory (written to a private temporary file first)."""
+    with staged_bytes(data, filename) as path:
+        return check_recording_file(path, filename=filename, max_minutes=max_minutes)
+
+
+@contextmanager
+def staged_bytes(data: bytes, filename: str, folder: Path | None = None) -> Iterator[Path]:
+    """`data` as a private temporary file (with `filename`'s suffix) under `folder`, removed after."""
+    import tempfile
+
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(suffix=Path(filename or "").suffix.lower()[:10], dir=folder)
+    path = Path(name)
+    try:
+        with open(handle, "wb") as out:
+            out.write(data)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def keep_recording(settings: Settings, source: Path, filename: str | None = None) -> Path:
+    """Copy a checked recording under <data_dir>/recordings/, named by its content (the same upload is
+    stored once), whole or not at all (a full disk leaves no .part)."""
+    import shutil
+
+    from ..disk import part_file
+
+    digest = hashlib.sha256()
+    with open(source, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    suffix = Path(filename or source.name).suffix.lower()
+    path = recordings_dir(settings) / f"{digest.hexdigest()[:32]}{suffix}"
+
+    def copy(out: Path) -> None:
+        with part_file(out) as tmp:
+            shutil.copyfile(source, tmp)
+
+    return convert_once(path, copy)
+
+
+def _with_recording(session: Session, bulletin: Bulletin, path: Path, *, name: str, seconds: float, by: str | None):
+    bulletin.recording_path = str(path)
+    session.add(bulletin)
+    accounts.record(session=session, user=by, action="bulletin.recording", object_type="bulletin",
+                    object_id=bulletin.id, detail=f"{name} ({seconds:.1f} s)")
+
+
+def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, data: bytes | None = None,
+                     filename: str, by: str, source: Path | None = None) -> BulletinPublic:
     """Store an officer's own recording for a bulletin (it airs instead of synthesized speech).
 
-    Checked first (check_recording), then written under <data_dir>/recordings/ named by its content
-    hash; the bulletin goes back to draft (a leader approves the recording too)."""
-    seconds = check_recording(data=data, filename=filename, sample_rate=settings.sample_rate)
-    digest = hashlib.sha256(data).hexdigest()[:32]
-    path = recordings_dir(settings) / f"{digest}{Path(filename).suffix.lower()}"
+    `source` (a file on disk) or `data` (bytes, staged to a temporary file): checked first
+    (check_recording_file), then kept under <data_dir>/recordings/ named by its content hash; the
+    bulletin goes back to draft (a leader approves the recording too)."""
+    if source is None:
+        with staged_bytes(data or b"", filename, settings.cache_dir / "incoming") as staged:
+            return attach_recording(engine=engine, settings=settings, bulletin_id=bulletin_id, filename=filename,
+                                    by=by, source=staged)
+    seconds = check_recording_file(source, filename=filename, max_minutes=settings.recording_max_minutes)
     with Session(engine) as session:
         bulletin = _get(session, bulletin_id)
         if bulletin.status not in EDITABLE:
             raise InputError(f"Bản tin đã {_label(bulletin.status)}: không đổi được nữa")
-        # named by content: the same upload is stored once; whole or not at all (a full disk leaves no .part)
-        convert_once(path, lambda out: write_atomic(out, data))
-        bulletin.recording_path = str(path)
+        path = keep_recording(settings, source, filename)
         _back_to_draft(bulletin)
         bulletin.updated_by = by
         bulletin.updated_at = utcnow()
-        session.add(bulletin)
-        accounts.record(session=session, user=by, action="bulletin.recording", object_type="bulletin",
-                        object_id=bulletin_id, detail=f"{Path(filename).name} ({seconds:.1f} s)")
+        _with_recording(session, bulletin, path, name=Path(filename).name, seconds=seconds, by=by)
         session.commit()
         return BulletinPublic.model_validate(bulletin)
 
@@ -409,17 +474,36 @@ class Bulletins:
         return Bulletins(engine=engine, settings=self.settings, items=items, clock=self.clock)
 
     def add(self, *, title: str, text: str, by: str | None = None, approve: bool = False,
-            **fields) -> BulletinPublic:
+            recording: Path | None = None, recording_name: str | None = None, **fields) -> BulletinPublic:
         """Check (clean_fields) and store a new draft with its audit row; `approve` then submits and
-        approves it at once (both audit rows) and renders it ahead. `fields` are clean_fields'."""
+        approves it at once (both audit rows) and renders it ahead. `fields` are clean_fields'.
+
+        With `recording` (a file on disk, named `recording_name` when it is a staged upload) the
+        bulletin airs that recording; an empty text then stands as the title."""
+        if recording is not None and not _nfc(text):
+            text = title
         clean = clean_fields(title=title, text=text, **fields)  # before anything is stored
-        with Session(self.engine) as session:
-            bulletin = create_draft(session=session, fields=clean, by=by)
-            session.commit()
-            bulletin_id = bulletin.id
+        bulletin_id = self.create(fields=clean, by=by, recording=recording, recording_name=recording_name)
         if approve:
             return self.approve(bulletin_id=bulletin_id, by=by, submit_draft=True)
         return self.get(bulletin_id)
+
+    def create(self, *, fields: BulletinFields, by: str | None, recording: Path | None = None,
+               recording_name: str | None = None) -> int:
+        """Store a new draft from checked fields, with its recording when given (checked before
+        anything is written: a bad file leaves no bulletin and no file). Returns its id."""
+        seconds = None
+        if recording is not None:
+            seconds = check_recording_file(recording, filename=recording_name,
+                                           max_minutes=self.settings.recording_max_minutes)
+        with Session(self.engine) as session:
+            bulletin = create_draft(session=session, fields=fields, by=by)
+            if recording is not None:
+                path = keep_recording(self.settings, recording, recording_name)
+                _with_recording(session, bulletin, path, name=Path(recording_name or recording.name).name,
+                                seconds=seconds or 0.0, by=by)
+            session.commit()
+            return bulletin.id
 
     def get(self, bulletin_id: int) -> BulletinPublic:
         with Session(self.engine) as session:
@@ -452,10 +536,11 @@ class Bulletins:
                 session.commit()
         return result
 
-    def attach_recording(self, *, bulletin_id: int, data: bytes, filename: str, by: str) -> BulletinPublic:
-        """An officer's own recording for a bulletin (see `attach_recording`)."""
+    def attach_recording(self, *, bulletin_id: int, filename: str, by: str, data: bytes | None = None,
+                         source: Path | None = None) -> BulletinPublic:
+        """An officer's own recording for a bulletin, as bytes or a file on disk (see `attach_recording`)."""
         return attach_recording(engine=self.engine, settings=self.settings, bulletin_id=bulletin_id,
-                                data=data, filename=filename, by=by)
+                                data=data, filename=filename, by=by, source=source)
 
 
 def _label(status) -> str:

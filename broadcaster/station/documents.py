@@ -1,5 +1,6 @@
 """Text brought in from files: an uploaded or given text file (UTF-8 or a UTF-16/32 BOM) and a Word
-.docx (title + text, tables row by row), each refused with one line when it is not sound.
+.docx (title + text, tables row by row; an official document's parts never read on air are set
+aside by station.official), each refused with one line when it is not sound.
 
 What comes out is checked against the bulletin limits (station.bulletins) before it is stored.
 """
@@ -10,6 +11,7 @@ import io
 
 from ..exceptions import InputError
 from .bulletins import MAX_TEXT_CHARS, MAX_TITLE_CHARS, _nfc, check_text_length
+from .official import Block, ImportedDocument, official_layout, table_row
 
 MAX_DOCX_BYTES = 10 * 1024 * 1024
 MAX_DOCX_UNPACKED_BYTES = 50 * 1024 * 1024  # all members of the zip, as really decompressed
@@ -40,12 +42,17 @@ def decode_text_file(raw: bytes, name: str) -> str:
 
 
 def import_docx(data: bytes) -> tuple[str, str]:
-    """(title, text) from a .docx: the first non-empty paragraph is the title, the rest the text.
+    """(title, text) of a .docx as `read_docx` finds them (what is never read on air left out)."""
+    document = read_docx(data)
+    return document.title, document.text
 
-    Tables are read row by row (cells joined with ' – ') because officers often paste
-    schedules as tables. Raises InputError (one line) for anything that is not a sound .docx:
-    not a zip, corrupt, too big once decompressed, XML with a DTD (entity bombs) or broken XML,
-    or more text than a bulletin may have."""
+
+def read_docx(data: bytes) -> ImportedDocument:
+    """A .docx as a bulletin: its title, the text to read, and what was dropped (see station.official).
+
+    Tables are read row by row, cells separated by "; " (a pause, never a range dash). Raises
+    InputError (one line) for anything that is not a sound .docx: not a zip, corrupt, too big once
+    decompressed, XML with a DTD (entity bombs) or broken XML, or more text than a bulletin may have."""
     from lxml import etree
 
     from docx import Document
@@ -58,20 +65,18 @@ def import_docx(data: bytes) -> tuple[str, str]:
     _check_docx_package(data)
     try:
         document = Document(io.BytesIO(data))
-        lines = _docx_lines(document)
+        blocks = _docx_blocks(document)
     except InputError:
         raise
     except (PackageNotFoundError, KeyError, ValueError, etree.LxmlError, *zipfile_errors()) as exc:
         raise InputError("Không đọc được tệp: cần tệp Word .docx (không phải .doc cũ hay PDF)") from exc
     except Exception as exc:  # python-docx on a package it does not expect: still one line
         raise InputError("Tệp .docx hỏng hoặc không đúng định dạng Word") from exc
-    lines = [line for line in lines if line]
-    if not lines:
+    if not any(line for block in blocks for line in block.lines):
         raise InputError("Tệp .docx không có chữ nào")
-    title = lines[0][:MAX_TITLE_CHARS]
-    text = "\n".join(lines[1:]) or lines[0]
-    check_text_length(text)
-    return title, text
+    imported = official_layout(blocks, max_title=MAX_TITLE_CHARS)
+    check_text_length(imported.text)
+    return imported
 
 
 def zipfile_errors() -> tuple[type[BaseException], ...]:
@@ -139,30 +144,35 @@ def _has_dtd(head: bytes) -> bool:
     return False
 
 
-def _docx_lines(document) -> list[str]:
+def _docx_blocks(document) -> list[Block]:
+    """The body in order: each paragraph (split at its line breaks) and each table (its rows, cells
+    joined with "; "), so tables stay where they were in the document."""
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    lines: list[str] = []
+    blocks: list[Block] = []
     size = 0
     body = document.element.body
-    # walk the body in order so tables stay where they were in the document
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
         if tag == "p":
-            lines.append(_nfc(Paragraph(child, document).text))
+            block = Block(tuple(_nfc(part) for part in Paragraph(child, document).text.split("\n")))
         elif tag == "tbl":
+            rows, cells_text = [], []
             for row in Table(child, document).rows:
-                cells = []
+                cells: list[str] = []
                 for cell in row.cells:
                     value = _nfc(cell.text)
                     if value and value not in cells:  # merged cells repeat their text
                         cells.append(value)
+                cells_text.extend(cells)
                 if cells:
-                    lines.append(" – ".join(cells))
+                    rows.append(table_row(cells))
+            block = Block(tuple(rows), table=True, cells=tuple(cells_text))
         else:
             continue
-        size += len(lines[-1]) + 1 if lines else 0
+        blocks.append(block)
+        size += sum(len(line) + 1 for line in block.lines)
         if size > MAX_TEXT_CHARS + MAX_TITLE_CHARS + 1:  # stop reading: it is too long anyway
             raise InputError(f"Nội dung dài quá {MAX_TEXT_CHARS} ký tự; hãy chia thành nhiều bản tin")
-    return lines
+    return blocks

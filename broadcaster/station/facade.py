@@ -192,14 +192,16 @@ class Station:
         frequency: str = "every_slot",
         times: int | None = None,
         slot_names: list[str] | None = None,
+        recording: Path | None = None,
     ) -> BulletinPublic:
         """Store a new bulletin (draft, or with `approve` submitted, approved and rendered ahead).
 
-        frequency: every_slot, n_times (with `times`) or chosen_slots (with `slot_names`).
+        frequency: every_slot, n_times (with `times`) or chosen_slots (with `slot_names`);
+        `recording`: an officer's recording file that airs instead of synthesized speech.
         """
         return self.bulletins.add(title=title, text=text, approve=approve, bulletin_class=bulletin_class,
                                   valid_from=valid_from, valid_until=valid_until, frequency=frequency,
-                                  times=times, slot_names=slot_names)
+                                  times=times, slot_names=slot_names, recording=recording)
 
     def get_bulletin(self, bulletin_id: int) -> BulletinPublic:
         return self.bulletins.get(bulletin_id)

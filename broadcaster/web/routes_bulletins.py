@@ -6,12 +6,14 @@ Roles: editors write and submit; only leaders approve or reject; everyone logged
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from .. import accounts
@@ -107,7 +109,7 @@ def _topics(request: Request) -> list[str]:
 
 
 def _form_page(request: Request, *, values: dict, bulletin=None, error: str | None = None, status_code: int = 200,
-               notice: str | None = None):
+               notice: str | None = None, recording_error: str | None = None, dropped=()):
     return render(
         request,
         "bulletin_form.html",
@@ -122,14 +124,58 @@ def _form_page(request: Request, *, values: dict, bulletin=None, error: str | No
             "slot_choices": _slot_names(request),
             "topics": _topics(request),
             "max_recording_mb": bulletins.MAX_RECORDING_BYTES // (1024 * 1024),
+            "recording_error": recording_error,
+            "dropped": dropped,
+            "recording_accept": ",".join(bulletins.RECORDING_TYPES) + ",audio/*",
         },
         status_code=status_code,
     )
 
 
 def _reading(request: Request, text: str) -> str:
-    text = (text or "")[:MAX_READING_CHARS]
-    return station_of(request).normalize(text) if text.strip() else ""
+    """What the engine will be given for `text`; past MAX_READING_CHARS only the first whole lines are
+    read (a line cut in two would read differently, "15/3" as "15/"), with a note that says so."""
+    text = text or ""
+    truncated = len(text) > MAX_READING_CHARS
+    if truncated:
+        head = text[:MAX_READING_CHARS]
+        text = head[: head.rfind("\n")] if "\n" in head else head
+    spoken = station_of(request).normalize(text) if text.strip() else ""
+    if truncated:
+        count = f"{len(text):,}".replace(",", ".")
+        spoken += f"\n… (Chỉ hiện phần đầu, {count} ký tự đầu tiên; máy đọc cả bản tin.)"
+    return spoken
+
+
+def _chosen_file(form, name: str):
+    """The upload in a form field, or None when no file was chosen (browsers send an empty part)."""
+    upload = form.get(name)
+    if upload is None or not hasattr(upload, "read") or not (upload.filename or "").strip():
+        return None
+    return upload
+
+
+@asynccontextmanager
+async def _staged_upload(request: Request, upload):
+    """The uploaded recording copied in blocks to a private temporary file on the data disk (ffmpeg
+    reads a phone's M4A by seeking to its index at the end), removed afterwards."""
+    import tempfile
+
+    folder = station_of(request).settings.cache_dir / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(suffix=Path(upload.filename or "").suffix.lower()[:10], dir=folder)
+    path = Path(name)
+    try:
+        size = 0
+        with open(handle, "wb") as out:
+            while chunk := await upload.read(1 << 20):
+                size += len(chunk)
+                if size > bulletins.MAX_RECORDING_BYTES:
+                    raise InputError(f"Tệp ghi âm lớn quá {bulletins.MAX_RECORDING_BYTES // (1024 * 1024)} MB")
+                out.write(chunk)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _under_data_dir(request: Request, path: str | None) -> Path:
@@ -178,16 +224,29 @@ def bulletin_new(request: Request, user: CurrentUser = Depends(editor_only)):
 
 @router.post("/bulletins")
 async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_only)):
+    """A new draft; with a recording chosen on the form it airs that recording (an empty text then
+    stands as the title). Both are checked before anything is stored."""
     values = await _form_values(request)
+    upload = _chosen_file(await request.form(), "recording")
+    typed = values  # re-shown as typed after an error
+    if upload is not None and not values["text"].strip():
+        typed, values = values, dict(values, text=values["title"])
     try:
         fields = _fields(values)
-        with Session(station_of(request).db) as session:
-            bulletin = bulletins.create_draft(session=session, fields=fields, by=user.name)
-            session.commit()
-            new_id = bulletin.id
     except InputError as exc:
-        return _form_page(request, values=values, error=str(exc), status_code=400)
-    flash(request, f"Đã lưu bản nháp số {new_id}.")
+        return _form_page(request, values=typed, error=str(exc), status_code=400)
+    service = station_of(request).bulletins
+    try:
+        if upload is None:
+            new_id = service.create(fields=fields, by=user.name)
+        else:
+            async with _staged_upload(request, upload) as staged:
+                # ffmpeg reads the whole file (seconds for 30 minutes): off the event loop
+                new_id = await run_in_threadpool(service.create, fields=fields, by=user.name, recording=staged,
+                                                 recording_name=upload.filename)
+    except InputError as exc:
+        return _form_page(request, values=typed, recording_error=str(exc), status_code=400)
+    flash(request, f"Đã lưu bản nháp số {new_id}." + (" Nghe lại giọng thu ngay trên trang này." if upload else ""))
     return RedirectResponse(f"/bulletins/{new_id}", status_code=303)
 
 
@@ -204,11 +263,14 @@ async def bulletin_import_docx(request: Request, user: CurrentUser = Depends(edi
     try:
         if not (upload.filename or "").lower().endswith(".docx"):
             raise InputError("Chỉ nhập được tệp Word .docx")
-        title, text = documents.import_docx(data)
+        imported = documents.read_docx(data)
     except InputError as exc:
         return _form_page(request, values=empty, error=str(exc), status_code=400)
-    return _form_page(request, values=dict(empty, title=title, text=text),
-                      notice=f"Đã lấy chữ từ {upload.filename}. Kiểm tra rồi bấm Lưu.")
+    notice = f"Đã lấy chữ từ {upload.filename}. Kiểm tra rồi bấm Lưu."
+    if imported.dropped:
+        notice += " Những phần không đọc trên loa đã được bỏ (xem bên cạnh, có thể thêm lại)."
+    return _form_page(request, values=dict(empty, title=imported.title, text=imported.text), notice=notice,
+                      dropped=imported.dropped)
 
 
 @router.post("/bulletins/reading")
@@ -302,20 +364,22 @@ def bulletin_approve(request: Request, bulletin_id: int, user: CurrentUser = Dep
 
 @router.post("/bulletins/{bulletin_id}/recording")
 async def bulletin_recording(request: Request, bulletin_id: int, user: CurrentUser = Depends(editor_only)):
-    """Upload an officer's own recording (MP3/WAV/M4A); checked by decoding it before it is kept."""
+    """Upload an officer's own recording (a phone's M4A/MP4, MP3, WAV, OGG); checked by decoding it from
+    the file on disk before it is kept; a refusal is shown next to the upload field."""
     form = await request.form()
-    upload = form.get("file")
-    if upload is None or not hasattr(upload, "read"):
+    upload = _chosen_file(form, "file")
+    if upload is None:
         flash(request, "Chưa chọn tệp ghi âm")
         return RedirectResponse(f"/bulletins/{bulletin_id}/edit", status_code=303)
-    data = await upload.read(bulletins.MAX_RECORDING_BYTES + 1)
     try:
-        station_of(request).bulletins.attach_recording(bulletin_id=bulletin_id, data=data,
-                                                      filename=upload.filename or "", by=user.name)
+        async with _staged_upload(request, upload) as staged:
+            await run_in_threadpool(station_of(request).bulletins.attach_recording, bulletin_id=bulletin_id,
+                                    source=staged, filename=upload.filename or "", by=user.name)
     except InputError as exc:
         with Session(station_of(request).db) as session:
             bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
-        return _form_page(request, values=_values_of(bulletin), bulletin=bulletin, error=str(exc), status_code=400)
+        return _form_page(request, values=_values_of(bulletin), bulletin=bulletin, recording_error=str(exc),
+                          status_code=400)
     flash(request, "Đã nhận tệp ghi âm: bản tin sẽ phát giọng thu này thay cho giọng đọc máy.")
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
 

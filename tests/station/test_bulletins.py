@@ -99,7 +99,7 @@ def test_recording_checks(station):
     with pytest.raises(InputError, match="không phải âm thanh"):
         bulletins.check_recording(data=b"ID3" + b"\x00" * 500, filename="a.mp3", sample_rate=rate)
     with pytest.raises(InputError, match="MP3, WAV hoặc M4A"):
-        bulletins.check_recording(data=_tone_wav(1), filename="a.ogg", sample_rate=rate)
+        bulletins.check_recording(data=_tone_wav(1), filename="a.doc", sample_rate=rate)
     assert bulletins.check_recording(data=_tone_wav(1.0), filename="A.WAV", sample_rate=rate) == pytest.approx(1.0, abs=0.05)
 
 
