@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..scheduling.programme import Programme
     from ..scheduling.timetable import Slot, Timetable
     from ..speech.synth import SpeechResult, Synthesizer
+    from ..speech.voices import Voice
     from .runtime import OnAir
     from .urgent import UrgentDesk
 
@@ -164,9 +165,13 @@ class Station:
     def synthesizer(self) -> Synthesizer:
         return self.items.synthesizer
 
-    def speak(self, text: str, *, engine: str | None = None) -> SpeechResult:
+    def speak(self, text: str, *, engine: str | None = None, voice: str | None = None) -> SpeechResult:
         """Synthesize (or fetch from the cache) the speech for a text."""
-        return self.items.speak(text, engine=engine)
+        return self.items.speak(text, engine=engine, voice=voice)
+
+    def voices(self) -> list[Voice]:
+        """Every voice installed here (engine:voice ids with their labels)."""
+        return self.items.voices()
 
     # ------------------------------------------------------------------- audio
     def _item_key(self, speech_path: Path, jingles: bool) -> str:
@@ -192,14 +197,16 @@ class Station:
         frequency: str = "every_slot",
         times: int | None = None,
         slot_names: list[str] | None = None,
+        voice: str | None = None,
     ) -> BulletinPublic:
         """Store a new bulletin (draft, or with `approve` submitted, approved and rendered ahead).
 
-        frequency: every_slot, n_times (with `times`) or chosen_slots (with `slot_names`).
+        frequency: every_slot, n_times (with `times`) or chosen_slots (with `slot_names`);
+        voice: engine:voice it is read in (an installed one; None = the station's default).
         """
         return self.bulletins.add(title=title, text=text, approve=approve, bulletin_class=bulletin_class,
                                   valid_from=valid_from, valid_until=valid_until, frequency=frequency,
-                                  times=times, slot_names=slot_names)
+                                  times=times, slot_names=slot_names, voice=voice)
 
     def get_bulletin(self, bulletin_id: int) -> BulletinPublic:
         return self.bulletins.get(bulletin_id)

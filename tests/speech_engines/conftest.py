@@ -38,25 +38,9 @@ def google(http, mp3_bytes) -> GoogleStub:
 
 @pytest.fixture
 def edge_service(mp3_bytes, monkeypatch):
-    """Factory: the fake Edge service in a mode, with edge-tts pointed at it and its clock skew reset.
+    """Factory: the fake Edge service in a mode (edge_fake.py), with edge-tts pointed at it."""
+    from edge_fake import edge_service_factory
 
-    edge-tts keeps the skew it learnt from a 403 in a class attribute (process-wide): each test
-    starts from zero and leaves it as it found it.
-    """
-    import edge_tts.communicate
-    from edge_tts.drm import DRM
-
-    from edge_fake import EdgeServer
-
-    monkeypatch.setattr(DRM, "clock_skew_seconds", 0.0)
-    servers: list[EdgeServer] = []
-
-    def start(mode: str = "ok", *, skew_s: float = 0.0) -> EdgeServer:
-        server = EdgeServer(mp3_bytes, mode=mode, skew_s=skew_s).start()
-        servers.append(server)
-        monkeypatch.setattr(edge_tts.communicate, "WSS_URL", server.url)
-        return server
-
+    start, stop_all = edge_service_factory(mp3_bytes, monkeypatch)
     yield start
-    for server in servers:
-        server.stop()
+    stop_all()

@@ -194,3 +194,28 @@ class EdgeServer:
                          "BoundaryType": "SentenceBoundary"}}}]}
             await ws.send_str(text_frame(request_id, "audio.metadata", json.dumps(metadata, ensure_ascii=False)))
         await ws.send_str(text_frame(request_id, "turn.end", '{"context":{"serviceTag":"fake"}}'))
+
+
+def edge_service_factory(mp3: bytes, monkeypatch):
+    """(start, stop_all): start(mode, skew_s=) runs a fake service and points edge-tts at it.
+
+    edge-tts keeps the skew it learnt from a 403 in a class attribute (process-wide): it is reset
+    here and monkeypatch puts it back after the test.
+    """
+    import edge_tts.communicate
+    from edge_tts.drm import DRM
+
+    monkeypatch.setattr(DRM, "clock_skew_seconds", 0.0)
+    servers: list[EdgeServer] = []
+
+    def start(mode: str = "ok", *, skew_s: float = 0.0) -> EdgeServer:
+        server = EdgeServer(mp3, mode=mode, skew_s=skew_s).start()
+        servers.append(server)
+        monkeypatch.setattr(edge_tts.communicate, "WSS_URL", server.url)
+        return server
+
+    def stop_all() -> None:
+        for server in servers:
+            server.stop()
+
+    return start, stop_all
