@@ -323,7 +323,7 @@ class Synthesizer:
         raise SpeechError(f"Không tạo được giọng đọc — {detail}", failures=tuple(failures))
 
     def voices(self) -> list[Voice]:
-        """Every voice the engines built here offer, the engine order's first."""
+        """Every voice offered by the engines of ``settings.engine_order`` that are built here."""
         return available_voices(self.engines, list(self.settings.engine_order))
 
     # -- internals

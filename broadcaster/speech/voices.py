@@ -66,8 +66,9 @@ def _offered(engine: SpeechEngine) -> dict[str, str]:
 
 
 def available_voices(engines: dict[str, SpeechEngine], order: list[str] | None = None) -> list[Voice]:
-    """Every voice the built engines offer, engines in ``order`` first (then the rest)."""
-    names = [n for n in (order or []) if n in engines] + [n for n in engines if n not in (order or [])]
+    """Every voice the built engines offer, in ``order`` (when given, only the engines in it:
+    the station's order says which engines it uses; one left out is not offered)."""
+    names = [n for n in order if n in engines] if order is not None else list(engines)
     voices: list[Voice] = []
     for name in names:
         for voice, label in _offered(engines[name]).items():
