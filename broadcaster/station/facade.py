@@ -320,8 +320,13 @@ class Station:
         """An urgent desk on `player`, sharing this station's gate and as-run log (kwargs: ensure_device,
         say, mic_factory). The typed message's audio comes from the items part."""
         from .urgent import UrgentDesk
+        from .urgent_audio import prepare_attention_tone
+        from .urgent_voice import FastVoice, wav_seconds
 
-        return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
+        # typed text: Piper when it is installed and ready within the attention tone, else espeak-ng
+        fast = FastVoice(render_text=self.items.render_text, built=list(self.items.synthesizer.engines),
+                         tone_seconds=lambda: wav_seconds(prepare_attention_tone(self.settings)))
+        return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=fast,
                           player=player, gate=self.air_gate, **kwargs)
 
     def on_air(self, **kwargs) -> OnAir:
