@@ -82,6 +82,11 @@ def test_a_bulletin_airs_in_its_chosen_voice_and_the_log_says_which(station, pla
     assert row.status == AsRunStatus.aired and row.bulletin_id == bulletin.id
     assert (row.engine, row.voice) == ("edge", "edge:vi-VN-NamMinhNeural")
     assert _row(station, row.id).voice == "edge:vi-VN-NamMinhNeural"  # stored, not only returned
+    from broadcaster.reports.log import log_csv
+
+    with Session(station.db) as session:
+        exported = b"".join(log_csv(session=session, tz=station.tz)).decode("utf-8-sig")
+    assert "edge:vi-VN-NamMinhNeural" in exported  # the export's Bộ đọc column names the voice
 
 
 def test_when_edge_fails_the_offline_voice_airs_and_the_log_says_so(station, player, edge):
