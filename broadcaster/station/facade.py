@@ -325,7 +325,7 @@ class Station:
         from .urgent_voice import FastVoice, wav_seconds
 
         # typed text: Piper when it is installed and ready within the attention tone, else espeak-ng
-        fast = FastVoice(render_text=self.items.render_text, built=list(self.items.synthesizer.engines),
+        fast = FastVoice(render_text=self.items.render_text, built=lambda: list(self.items.synthesizer.engines),
                          tone_seconds=lambda: wav_seconds(prepare_attention_tone(self.settings)))
         return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=fast,
                           player=player, gate=self.air_gate, **kwargs)

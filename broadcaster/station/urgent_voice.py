@@ -42,16 +42,27 @@ def wav_seconds(path: Path) -> float:
 class FastVoice:
     """The urgent desk's renderer: `render_text` (Items.render_text) with the engine chosen here.
 
-    built: the engine names built on this station; tone_seconds: how long the attention tone lasts
-    (the time a better voice is given).
+    built: the engine names built on this station, asked on the first message (building the
+    engines imports their libraries: never on the way to the first tone sample); tone_seconds: how
+    long the attention tone lasts (the time a better voice is given).
     """
 
     def __init__(
-        self, *, render_text: Callable[..., Any], built: Sequence[str], tone_seconds: Callable[[], float],
+        self, *, render_text: Callable[..., Any], built: Callable[[], Sequence[str]],
+        tone_seconds: Callable[[], float],
     ) -> None:
         self._render_text = render_text
-        self.candidates = [name for name in PREFERRED if name in built and name not in ONLINE_ENGINES]
+        self._built = built
+        self._candidates: list[str] | None = None
         self._tone_seconds = tone_seconds
+
+    @property
+    def candidates(self) -> list[str]:
+        """The better offline engines built here, best first (online ones never)."""
+        if self._candidates is None:
+            built = self._built()
+            self._candidates = [name for name in PREFERRED if name in built and name not in ONLINE_ENGINES]
+        return self._candidates
 
     def __call__(self, text: str, *, engine: str | None, jingles: bool, space_check: bool) -> Any:
         """Render `text` with the first candidate ready within the tone, else with `engine`."""

@@ -49,14 +49,14 @@ def _call(voice: FastVoice):
 
 def test_piper_speaks_when_it_is_ready_within_the_tone():
     render = Renderer()
-    voice = FastVoice(render_text=render, built=["edge", "gtts", "piper", "espeak"], tone_seconds=lambda: 30.0)
+    voice = FastVoice(render_text=render, built=lambda: ["edge", "gtts", "piper", "espeak"], tone_seconds=lambda: 30.0)
     assert _call(voice).engine == "piper" and render.calls == ["piper"]
 
 
 def test_espeak_speaks_when_piper_is_not_ready_when_the_tone_ends():
     render = Renderer()
     render.hold["piper"] = threading.Event()  # piper's render does not finish until released
-    voice = FastVoice(render_text=render, built=["piper", "espeak"], tone_seconds=lambda: 0.2)
+    voice = FastVoice(render_text=render, built=lambda: ["piper", "espeak"], tone_seconds=lambda: 0.2)
     try:
         assert _call(voice).engine == "espeak" and render.calls == ["piper", "espeak"]
     finally:
@@ -65,13 +65,13 @@ def test_espeak_speaks_when_piper_is_not_ready_when_the_tone_ends():
 
 def test_espeak_speaks_when_piper_fails():
     render = Renderer(fail={"piper": "piper: voice file missing"})
-    voice = FastVoice(render_text=render, built=["piper", "espeak"], tone_seconds=lambda: 30.0)
+    voice = FastVoice(render_text=render, built=lambda: ["piper", "espeak"], tone_seconds=lambda: 30.0)
     assert _call(voice).engine == "espeak" and render.calls == ["piper", "espeak"]
 
 
 def test_without_piper_espeak_speaks_at_once_and_online_engines_are_never_asked():
     render = Renderer()
-    voice = FastVoice(render_text=render, built=["edge", "gtts", "espeak"], tone_seconds=lambda: 30.0)
+    voice = FastVoice(render_text=render, built=lambda: ["edge", "gtts", "espeak"], tone_seconds=lambda: 30.0)
     assert voice.candidates == []
     assert _call(voice).engine == "espeak" and render.calls == ["espeak"]
 
