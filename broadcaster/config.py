@@ -22,10 +22,10 @@ from pydantic_settings import (
 )
 
 from .settings_errors import _settings_failure, describe_settings_errors  # noqa: F401  (re-exported)
+from .voice_ids import KNOWN_ENGINES, ONLINE_ENGINES, VoiceId, VoiceRates  # noqa: F401  (re-exported)
 
 DEFAULT_DATA_DIR = Path("data")
 SETTINGS_FILE = "settings.toml"
-KNOWN_ENGINES = ("gtts", "espeak")
 # below this much free space SQLite itself cannot work (its WAL index alone is 32 KB a connection)
 MIN_FREE_MB_FLOOR = 10
 
@@ -33,6 +33,7 @@ MIN_FREE_MB_FLOOR = 10
 # name: (lowest, highest, lowest_excluded); checked by Settings._in_range after the type checks
 SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
     "gtts_timeout": (0, 300, True),
+    "edge_timeout": (0, 300, True),
     "espeak_rate": (50, 500, False),
     "espeak_pitch": (0, 99, False),
     "speech_chunk_chars": (50, 5000, False),
@@ -56,14 +57,14 @@ SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
     "amp_preroll_s": (0, 120, False),
     "amp_command_timeout_s": (0, 600, True),
 }
-NON_EMPTY_SETTINGS = ("timezone", "gtts_lang", "gtts_tld", "espeak_voice", "web_host", "station_name")
+NON_EMPTY_SETTINGS = ("timezone", "gtts_lang", "gtts_tld", "espeak_voice", "web_host", "station_name", "edge_voice")
 
 # ---- settings that say what is wrong (issue 10 item 8: H8)
 # optional settings whose template line reads `name = ""`: empty means the default (None), never
 # Path("") (the working directory) or an empty command
 OPTIONAL_SETTINGS = (
     "intro_jingle", "outro_jingle", "attention_tone", "filler", "output_device", "input_device",
-    "schedule_file", "amp_on_command", "amp_off_command", "media_dir",
+    "schedule_file", "amp_on_command", "amp_off_command", "media_dir", "default_voice",
 )
 # BROADCASTER_* environment variables that are not settings (none yet; BROADCASTER_DATA_DIR is one):
 # never reported as a misspelled setting
@@ -99,7 +100,7 @@ class Settings(BaseSettings):
 
     # speech
     engine_order: Annotated[list[str], NoDecode] = Field(
-        ["gtts", "espeak"],
+        ["edge", "gtts", "piper", "espeak"],
         description="Các máy đọc dùng lần lượt; máy trước lỗi thì chuyển sang máy sau / Speech engines to try, in "
         "order; a failure falls back to the next",
     )
@@ -122,6 +123,28 @@ class Settings(BaseSettings):
         450,
         description="Đoạn văn bản dài nhất gửi cho máy đọc một lần, ký tự / Longest piece of text sent to an engine"
         " at once, characters",
+    )
+
+    # ---- voices: Edge online, the default voice, speaking rate per voice (issue 12 items 3-4)
+    edge_voice: str = Field(
+        "vi-VN-HoaiMyNeural",
+        description="Giọng Edge khi bản tin không chọn giọng (vi-VN-HoaiMyNeural nữ, vi-VN-NamMinhNeural nam) / "
+        "Edge voice when a bulletin names none",
+    )
+    edge_timeout: float = Field(
+        15.0,
+        description="Số giây chờ Edge TTS cho một đoạn trước khi bỏ (không bao giờ chờ mãi) / Seconds before an "
+        "Edge TTS request is abandoned (never unlimited)",
+    )
+    default_voice: VoiceId = Field(
+        None,
+        description="Giọng mặc định của đài, dạng máy:giọng (vd. edge:vi-VN-HoaiMyNeural, espeak:vi); để trống = "
+        "theo thứ tự máy đọc / The station's default voice as engine:voice; empty = the engine order",
+    )
+    voice_rates: VoiceRates = Field(
+        {},
+        description="Tốc độ đọc riêng từng giọng, bội số của tốc độ gốc 0.5-2.0 (vd. {\"edge:vi-VN-NamMinhNeural\" "
+        "= 0.9}) / Speaking rate per voice, a multiple of its own speed",
     )
 
     # audio
@@ -564,6 +587,8 @@ def settings_template() -> str:
             shown = repr(default)
         elif isinstance(default, list):
             shown = "[" + ", ".join(f'"{v}"' for v in default) + "]"
+        elif isinstance(default, dict):  # a TOML inline table (voice_rates)
+            shown = "{" + ", ".join(f'"{k}" = {v!r}' for k, v in default.items()) + "}"
         else:
             shown = f'"{default}"'
         help_text = "".join(f"# {line}\n" for line in _help_lines(field.description or name))

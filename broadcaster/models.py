@@ -125,6 +125,8 @@ class BulletinBase(SQLModel):
     slot_names: list[str] | None = Field(default=None, sa_type=JSON)
     # a topic of the communication plan (reports count by it); free text matching Topic.name
     topic: str | None = Field(default=None, max_length=200)
+    # the voice it is read in, engine:voice (edge:vi-VN-NamMinhNeural); None = the station's default
+    voice: str | None = Field(default=None, max_length=200)
 
 
 class BulletinCreate(BulletinBase):
@@ -139,6 +141,7 @@ class Bulletin(BulletinBase, table=True):
     # the latest program item rendered for this bulletin (render ahead, play files)
     item_path: str | None = None
     item_engine: str | None = None
+    item_voice: str | None = None  # engine:voice that spoke the item (a fallback may differ from `voice`)
     item_duration_s: float | None = None
     render_error: str | None = None
     # an officer's own recording (a path under the data dir) aired instead of synthesized speech
@@ -165,6 +168,7 @@ class BulletinPublic(BulletinBase):
     approved_at: datetime | None
     item_path: str | None
     item_engine: str | None
+    item_voice: str | None = None
     item_duration_s: float | None
     render_error: str | None
     recording_path: str | None = None
@@ -198,6 +202,7 @@ class AsRun(SQLModel, table=True):
     path: str | None = None
     slot: str | None = None
     engine: str | None = None
+    voice: str | None = None  # engine:voice of synthesized speech (edge:vi-VN-HoaiMyNeural)
     status: AsRunStatus = Field(default=AsRunStatus.on_air, index=True)
     reason: str | None = None
     planned_at: datetime | None = None
@@ -219,6 +224,7 @@ class AsRunPublic(SQLModel):
     path: str | None
     slot: str | None
     engine: str | None
+    voice: str | None = None
     status: AsRunStatus
     reason: str | None
     planned_at: datetime | None

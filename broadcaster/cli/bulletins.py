@@ -30,6 +30,8 @@ def bulletin_add(
     ] = BulletinClass.normal,
     valid_from: Annotated[Optional[str], typer.Option("--from", help="Phát từ ngày (YYYY-MM-DD).")] = None,
     valid_until: Annotated[Optional[str], typer.Option("--until", help="Phát đến ngày (YYYY-MM-DD).")] = None,
+    voice: Annotated[Optional[str], typer.Option(
+        "--voice", help="Giọng đọc máy:giọng, vd. edge:vi-VN-NamMinhNeural (mặc định: giọng của đài).")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Thêm bản tin; in ra số của bản tin mới."""
@@ -47,6 +49,7 @@ def bulletin_add(
         bulletin_class=bulletin_class,
         valid_from=parse_date_option(valid_from, "--from"),
         valid_until=parse_date_option(valid_until, "--until"),
+        voice=voice,
     )
     typer.echo(bulletin.id)
     if bulletin.render_error:

@@ -320,7 +320,7 @@ def _log_values(row: AsRun, tz: ZoneInfo, klass: str | None) -> list:
         to_local(row.planned_at, tz),
         row.operator or "",
         row.reason or "",
-        row.engine or "",
+        row.voice or row.engine or "",  # engine:voice when known (issue 12), else the engine
         row.bulletin_id,
     ]
 

@@ -49,6 +49,7 @@ class Candidate:
     duration_s: float | None = None
     item_path: str | None = None
     item_engine: str | None = None
+    item_voice: str | None = None
     render_error: str | None = None
     aired_count: int = 0  # as-run rows with status aired
     aired_here: bool = False  # already aired in this very slot occurrence (a restart must not repeat it)
@@ -68,6 +69,7 @@ class ProgrammeItem:
     render_error: str | None = None
     carried: bool = False
     engine: str | None = None
+    voice: str | None = None  # engine:voice that spoke the item
 
     @property
     def problem(self) -> str | None:
@@ -209,6 +211,7 @@ def build_programme(
                 render_error=c.render_error,
                 carried=c.carried,
                 engine=c.item_engine,
+                voice=c.item_voice,
             )
         )
         total += length

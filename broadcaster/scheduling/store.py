@@ -335,6 +335,7 @@ def candidates(
             duration_s=b.item_duration_s if _usable(b.item_path) else None,
             item_path=b.item_path if _usable(b.item_path) else None,
             item_engine=b.item_engine,
+            item_voice=b.item_voice,
             render_error=b.render_error,
             aired_count=aired[b.id],
             aired_here=b.id in here,

@@ -35,7 +35,9 @@ class Speech:
 class SpeechEngine(Protocol):
     """One text-to-speech engine.
 
-    ``name`` is the key used in ``settings.engine_order`` ("gtts", "espeak").
+    ``name`` is the key used in ``settings.engine_order`` ("edge", "gtts", "piper", "espeak").
+    An engine with several voices also has ``voices()`` (name → label) and
+    ``with_voice(name, rate=)`` (a copy speaking that voice); see ``voices.py``.
     """
 
     name: str
@@ -73,3 +75,4 @@ class SpeechResult:
     spoken_text: str
     cached: bool
     failures: tuple[str, ...] = ()
+    voice: str | None = None  # engine:voice that spoke it (edge:vi-VN-HoaiMyNeural)

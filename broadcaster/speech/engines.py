@@ -3,7 +3,7 @@
 The types every engine shares (``Speech``, ``SpeechEngine``, ``SpeechResult``) live in
 ``base.py``, which the adapters import; this module imports the adapters, and lazily, so
 that code which only needs the types (the service, the tests' fakes) never pays for
-importing gTTS/requests or loading libespeak-ng.
+importing gTTS/requests, edge-tts/aiohttp or loading libespeak-ng.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ def build_engines(settings: Settings) -> dict[str, SpeechEngine]:
     Building is cheap and offline: gTTS is only contacted and libespeak-ng only loaded on
     the first ``synthesize`` call, so a broken engine shows up as a fallback, not a crash.
     """
+    from .edge_engine import EdgeEngine
     from .espeak_engine import EspeakEngine
     from .gtts_engine import GttsEngine
 
-    engines: list[SpeechEngine] = [GttsEngine.from_settings(settings), EspeakEngine.from_settings(settings)]
+    engines: list[SpeechEngine] = [
+        EdgeEngine.from_settings(settings), GttsEngine.from_settings(settings), EspeakEngine.from_settings(settings),
+    ]
     return {engine.name: engine for engine in engines}

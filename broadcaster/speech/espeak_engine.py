@@ -193,14 +193,32 @@ class EspeakEngine:
             raise ValueError(f"espeak-ng pitch must be 0-99, not {pitch}")
         self.voice = voice
         self.rate = int(rate)
+        self._base_rate = self.rate  # the station's espeak_rate, which a per-voice rate multiplies
         self.pitch = int(pitch)
         self._library_path = str(library_path) if library_path else None
         self._data_path = str(data_path) if data_path else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EspeakEngine:
-        """The engine as configured by the station's settings."""
-        return cls(voice=settings.espeak_voice, rate=settings.espeak_rate, pitch=settings.espeak_pitch)
+        """The engine as configured by the station's settings (voice_rates scales espeak_rate)."""
+        speed = settings.voice_rates.get(f"{cls.name}:{settings.espeak_voice}", 1.0)
+        rate = min(RATE_MAX, max(RATE_MIN, round(settings.espeak_rate * speed)))
+        engine = cls(voice=settings.espeak_voice, rate=rate, pitch=settings.espeak_pitch)
+        engine._base_rate = settings.espeak_rate
+        return engine
+
+    def voices(self) -> dict[str, str]:
+        """The voice this engine is set to speak: name → label shown to an editor."""
+        return {self.voice: f"espeak-ng {self.voice} (ngoại tuyến, giọng máy)"}
+
+    def with_voice(self, voice: str, *, rate: float = 1.0) -> EspeakEngine:
+        """Another espeak-ng voice, at ``rate`` times the station's espeak_rate."""
+        base = getattr(self, "_base_rate", self.rate)
+        words = min(RATE_MAX, max(RATE_MIN, round(base * rate)))
+        engine = EspeakEngine(voice=voice, rate=words, pitch=self.pitch,
+                              library_path=self._library_path, data_path=self._data_path)
+        engine._base_rate = base
+        return engine
 
     def identity(self) -> dict[str, object]:
         """Voice, rate, pitch and the library build (a new espeak-ng release sounds different)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from gtts import gTTS, gTTSError
 
-from ..exceptions import BroadcasterError, SpeechError
+from ..exceptions import BroadcasterError, InputError, SpeechError
 from ..media import decode
 from .base import Speech
 
@@ -49,6 +49,16 @@ class GttsEngine:
         return cls(
             lang=settings.gtts_lang, tld=settings.gtts_tld, slow=settings.gtts_slow, timeout=settings.gtts_timeout
         )
+
+    def voices(self) -> dict[str, str]:
+        """Google's one voice for the language: name → label shown to an editor."""
+        return {self.lang: f"Google {self.lang} (nữ, trực tuyến)"}
+
+    def with_voice(self, voice: str, *, rate: float = 1.0) -> GttsEngine:
+        """The same engine (Google has one voice per language; its speed cannot be set)."""
+        if voice != self.lang:
+            raise InputError(f"gTTS chỉ có giọng '{self.lang}', không có '{voice}'", voice=voice)
+        return self
 
     def identity(self) -> dict[str, object]:
         """Language, Google host and reading speed; the timeout does not change the sound."""

@@ -47,6 +47,7 @@ from ..disk import write_atomic
 from ..exceptions import BroadcasterError, InputError, SpeechError
 from .base import Speech, SpeechEngine, SpeechResult
 from .engines import build_engines
+from .voices import Voice, available_voices, engine_for_voice, split_voice_id, voice_id
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -279,30 +280,24 @@ class Synthesizer:
         return split_text(spoken_text, self.settings.speech_chunk_chars)
 
     # -- the one public operation
-    def speak(self, text: str, *, engine: str | None = None, order: list[str] | None = None) -> SpeechResult:
+    def speak(
+        self, text: str, *, engine: str | None = None, order: list[str] | None = None, voice: str | None = None,
+    ) -> SpeechResult:
         """Speech for ``text`` as a cached WAV, from the first engine that works.
 
         engine= forces one engine (no fallback); order= overrides ``settings.engine_order``.
+        voice= ("edge:vi-VN-NamMinhNeural"; default ``settings.default_voice``) is tried first,
+        then the order without that voice's engine; with engine= it is used only when it is
+        that engine's. Engines in the order that are not built here are skipped.
         Raises InputError when nothing is left to say after normalization (or engine= names
         no configured engine) and SpeechError, listing every engine's reason, when all fail.
         """
         spoken = self._normalize(text or "")
         if not isinstance(spoken, str) or not _speakable(spoken):
             raise InputError("Nội dung bản tin trống, không có gì để đọc / nothing to speak")
-        if engine is not None:
-            if engine not in self.engines:
-                known = ", ".join(self.engines) or "không có"
-                raise InputError(f"Không có bộ đọc '{engine}' (có: {known}) / unknown engine", engine=engine)
-            names = [engine]
-        else:
-            names = list(order if order is not None else self.settings.engine_order)
         pieces = self.split(spoken)
         failures: list[str] = []
-        for name in names:
-            chosen = self.engines.get(name)
-            if chosen is None:
-                failures.append(f"{name}: chưa được cấu hình / not configured")
-                continue
+        for name, chosen in self._chain(engine=engine, order=order, voice=voice, failures=failures):
             try:
                 key = self.cache_key(spoken, chosen)
             except Exception as exc:  # a broken identity() is that engine's failure, not the station's
@@ -312,7 +307,8 @@ class Synthesizer:
             with self._locks[int(key[:8], 16) % _LOCK_STRIPES]:
                 if _is_complete_wav(path, self.settings.sample_rate):
                     return SpeechResult(
-                        path=path, engine=name, spoken_text=spoken, cached=True, failures=tuple(failures)
+                        path=path, engine=name, spoken_text=spoken, cached=True, failures=tuple(failures),
+                        voice=voice_id(chosen),
                     )
                 started = time.perf_counter()
                 try:
@@ -321,11 +317,48 @@ class Synthesizer:
                     failures.append(self._failure(name, exc))
                     continue
                 self._store(path, samples, chosen, spoken, key, seconds=time.perf_counter() - started)
-            return SpeechResult(path=path, engine=name, spoken_text=spoken, cached=False, failures=tuple(failures))
+            return SpeechResult(path=path, engine=name, spoken_text=spoken, cached=False, failures=tuple(failures),
+                                voice=voice_id(chosen))
         detail = "; ".join(failures) or "không có bộ đọc nào trong danh sách / no engine in the order"
         raise SpeechError(f"Không tạo được giọng đọc — {detail}", failures=tuple(failures))
 
+    def voices(self) -> list[Voice]:
+        """Every voice offered by the engines of ``settings.engine_order`` that are built here."""
+        return available_voices(self.engines, list(self.settings.engine_order))
+
     # -- internals
+    def _chain(
+        self, *, engine: str | None, order: list[str] | None, voice: str | None, failures: list[str],
+    ) -> list[tuple[str, SpeechEngine]]:
+        """(name, engine) to try in turn: the voice's engine set to it first, then the order."""
+        voice = voice or self.settings.default_voice
+        if engine is not None:
+            if engine not in self.engines:
+                known = ", ".join(self.engines) or "không có"
+                raise InputError(f"Không có bộ đọc '{engine}' (có: {known}) / unknown engine", engine=engine)
+            names = [engine]
+            if voice and split_voice_id(voice)[0] != engine:
+                voice = None  # a forced engine speaks its own voice
+        else:
+            names = list(order if order is not None else self.settings.engine_order)
+        chain: list[tuple[str, SpeechEngine]] = []
+        first = None
+        if voice:
+            first = split_voice_id(voice)[0]
+            try:
+                chain.append((first, engine_for_voice(self.engines, voice, rate=self.settings.voice_rates.get(voice))))
+            except InputError as exc:  # not built here (or no such voice): the order still speaks
+                failures.append(f"{first}: {exc.message}")
+        for name in names:
+            if name == first:
+                continue
+            chosen = self.engines.get(name)
+            if chosen is None:  # a known engine not installed here (piper without a voice): skipped
+                failures.append(f"{name}: chưa được cấu hình / not configured")
+                continue
+            chain.append((name, chosen))
+        return chain
+
     @staticmethod
     def _failure(name: str, exc: Exception) -> str:
         """'engine: reason' for SpeechResult.failures; unexpected errors are logged with a traceback."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +38,7 @@ from ..db import as_utc
 from ..disk import write_atomic
 from ..localtime import parse_day
 from ..exceptions import AudioError, InputError, NotFoundError
+from ..voice_ids import check_voice_id
 from ..models import (
     Bulletin,
     BulletinClass,
@@ -100,6 +101,7 @@ class BulletinFields:
     times: int | None = None
     slot_names: list[str] | None = None
     topic: str | None = None
+    voice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,13 @@ def clean_fields(
     times: int | None = None,
     slot_names: list[str] | None = None,
     topic: str | None = None,
+    voice: str | None = None,
+    voices: Collection[str] | None = None,
 ) -> BulletinFields:
-    """Check and normalize (NFC, trimmed) a bulletin's fields; raise InputError with the first problem."""
+    """Check and normalize (NFC, trimmed) a bulletin's fields; raise InputError with the first problem.
+
+    voice is engine:voice or empty (the station's default); `voices`, when given, are the ids
+    installed here, and a voice not among them is refused."""
     from ..scheduling.programme import check_frequency
 
     title, text = _nfc(title), _nfc(text).replace("\r\n", "\n")
@@ -153,6 +160,14 @@ def clean_fields(
     topic = _nfc(topic) or None
     if topic and len(topic) > 200:
         raise InputError("Chủ đề dài quá 200 ký tự")
+    voice = _nfc(voice) or None
+    if voice:
+        try:
+            check_voice_id(voice)
+        except ValueError as exc:
+            raise InputError(f"Giọng đọc không hợp lệ: {exc}", voice=voice) from exc
+        if voices is not None and voice not in voices:
+            raise InputError(f"Giọng đọc '{voice}' chưa được cài trên đài này", voice=voice)
     return BulletinFields(
         title=title,
         text=text,
@@ -163,6 +178,7 @@ def clean_fields(
         times=times if frequency == Frequency.n_times else None,
         slot_names=names if frequency == Frequency.chosen_slots else None,
         topic=topic,
+        voice=voice,
     )
 
 
@@ -226,6 +242,7 @@ def _back_to_draft(bulletin: Bulletin) -> None:
     bulletin.submitted_at = None
     bulletin.item_path = None
     bulletin.item_engine = None
+    bulletin.item_voice = None
     bulletin.item_duration_s = None
     bulletin.render_error = None
 
@@ -480,6 +497,8 @@ class Bulletins:
 
         With `recording` (a file on disk, named `recording_name` when it is a staged upload) the
         bulletin airs that recording; an empty text then stands as the title."""
+        if fields.get("voice"):
+            fields.setdefault("voices", self.items.voice_ids())
         if recording is not None and not _nfc(text):
             text = title
         clean = clean_fields(title=title, text=text, **fields)  # before anything is stored

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..scheduling.programme import Programme
     from ..scheduling.timetable import Slot, Timetable
     from ..speech.synth import SpeechResult, Synthesizer
+    from ..speech.voices import Voice
     from .runtime import OnAir
     from .urgent import UrgentDesk
 
@@ -164,9 +165,13 @@ class Station:
     def synthesizer(self) -> Synthesizer:
         return self.items.synthesizer
 
-    def speak(self, text: str, *, engine: str | None = None) -> SpeechResult:
+    def speak(self, text: str, *, engine: str | None = None, voice: str | None = None) -> SpeechResult:
         """Synthesize (or fetch from the cache) the speech for a text."""
-        return self.items.speak(text, engine=engine)
+        return self.items.speak(text, engine=engine, voice=voice)
+
+    def voices(self) -> list[Voice]:
+        """Every voice installed here (engine:voice ids with their labels)."""
+        return self.items.voices()
 
     # ------------------------------------------------------------------- audio
     def _item_key(self, speech_path: Path, jingles: bool) -> str:
@@ -174,10 +179,11 @@ class Station:
 
     def render_text(
         self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True,
-        space_check: bool = True,
+        space_check: bool = True, voice: str | None = None,
     ) -> RenderOutcome:
         """Text → speech → program item (jingles, loudness); see station.items.Items.render_text."""
-        return self.items.render_text(text, out=out, engine=engine, jingles=jingles, space_check=space_check)
+        return self.items.render_text(text, out=out, engine=engine, jingles=jingles, space_check=space_check,
+                                      voice=voice)
 
     # --------------------------------------------------------------- bulletins (text → item: station.bulletins)
     def add_bulletin(
@@ -193,15 +199,17 @@ class Station:
         times: int | None = None,
         slot_names: list[str] | None = None,
         recording: Path | None = None,
+        voice: str | None = None,
     ) -> BulletinPublic:
         """Store a new bulletin (draft, or with `approve` submitted, approved and rendered ahead).
 
         frequency: every_slot, n_times (with `times`) or chosen_slots (with `slot_names`);
         `recording`: an officer's recording file that airs instead of synthesized speech.
+        voice: engine:voice it is read in (an installed one; None = the station's default).
         """
         return self.bulletins.add(title=title, text=text, approve=approve, bulletin_class=bulletin_class,
                                   valid_from=valid_from, valid_until=valid_until, frequency=frequency,
-                                  times=times, slot_names=slot_names, recording=recording)
+                                  times=times, slot_names=slot_names, recording=recording, voice=voice)
 
     def get_bulletin(self, bulletin_id: int) -> BulletinPublic:
         return self.bulletins.get(bulletin_id)
@@ -315,8 +323,13 @@ class Station:
         """An urgent desk on `player`, sharing this station's gate and as-run log (kwargs: ensure_device,
         say, mic_factory). The typed message's audio comes from the items part."""
         from .urgent import UrgentDesk
+        from .urgent_audio import prepare_attention_tone
+        from .urgent_voice import FastVoice, wav_seconds
 
-        return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
+        # typed text: Piper when it is installed and ready within the attention tone, else espeak-ng
+        fast = FastVoice(render_text=self.items.render_text, built=lambda: list(self.items.synthesizer.engines),
+                         tone_seconds=lambda: wav_seconds(prepare_attention_tone(self.settings)))
+        return UrgentDesk(settings=self.settings, asrun=self.asrun, render_text=fast,
                           player=player, gate=self.air_gate, **kwargs)
 
     def on_air(self, **kwargs) -> OnAir:

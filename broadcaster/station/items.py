@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..speech.lexicon import Lexicon
     from ..speech.synth import SpeechResult, Synthesizer
+    from ..speech.voices import Voice
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class RenderOutcome:
     integrated_lufs: float
     true_peak_dbtp: float
     failures: tuple[str, ...] = ()
+    voice: str | None = None  # engine:voice that spoke it
 
 
 def file_digest(path: Path) -> str:
@@ -120,11 +122,19 @@ class Items:
             self._synth = Synthesizer(settings=self.settings, normalizer=self.normalize)
         return self._synth
 
-    def speak(self, text: str, *, engine: str | None = None) -> SpeechResult:
-        """Synthesize (or fetch from the cache) the speech for a text."""
+    def speak(self, text: str, *, engine: str | None = None, voice: str | None = None) -> SpeechResult:
+        """Synthesize (or fetch from the cache) the speech for a text, in `voice` when given."""
         if not text or not text.strip():
             raise InputError("Nội dung bản tin trống / the text is empty")
-        return self.synthesizer.speak(text, engine=engine)
+        return self.synthesizer.speak(text, engine=engine, voice=voice)
+
+    def voices(self) -> list[Voice]:
+        """Every voice installed here (the engine order's first)."""
+        return self.synthesizer.voices()
+
+    def voice_ids(self) -> list[str]:
+        """The engine:voice ids of `voices()`."""
+        return [v.id for v in self.voices()]
 
     # ------------------------------------------------------------------- items
     def item_key(self, speech_path: Path, jingles: bool) -> str:
@@ -169,7 +179,7 @@ class Items:
 
     def render_text(
         self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True,
-        space_check: bool = True,
+        space_check: bool = True, voice: str | None = None,
     ) -> RenderOutcome:
         """Text → speech → program item (jingles, loudness). Cached; copied to `out` if given.
 
@@ -178,7 +188,7 @@ class Items:
         if space_check:
             require_space(self.settings)
         bulletins.check_text_length(text or "")  # before any speech is made (issue 9 item 4)
-        speech = self.speak(text, engine=engine)
+        speech = self.speak(text, engine=engine, voice=voice)
         item_path = self.settings.cache_dir / "items" / f"{self.item_key(speech.path, jingles)}.wav"
         figures = cached_figures(item_path, render=self._render(speech.path, jingles), measure=self._measure)
         final = item_path
@@ -200,6 +210,7 @@ class Items:
             integrated_lufs=figures["integrated_lufs"],
             true_peak_dbtp=figures["true_peak_dbtp"],
             failures=speech.failures,
+            voice=speech.voice,
         )
 
     def render_recording(self, recording: Path, *, jingles: bool = True) -> RenderOutcome:
@@ -258,7 +269,7 @@ class Items:
 
     @staticmethod
     def _item_values(outcome: RenderOutcome) -> dict[str, object]:
-        return {"item_path": str(outcome.path), "item_engine": outcome.engine,
+        return {"item_path": str(outcome.path), "item_engine": outcome.engine, "item_voice": outcome.voice,
                 "item_duration_s": outcome.duration_s, "render_error": None}
 
     def prepare_bulletin(self, bulletin_id: int) -> BulletinPublic:
@@ -271,7 +282,7 @@ class Items:
             if bulletin.recording_path:
                 outcome = self.render_recording(Path(bulletin.recording_path))
             else:
-                outcome = self.render_text(bulletin.text)
+                outcome = self.render_text(bulletin.text, voice=bulletin.voice)
             values = self._item_values(outcome)
         except BroadcasterError as exc:
             log.warning("render of bulletin %s failed: %s", bulletin_id, exc)
@@ -282,9 +293,9 @@ class Items:
     def prepare_bulletin_offline(self, bulletin_id: int) -> BulletinPublic:
         """The last render attempt at air time: offline engines only (never the network), so a
         slot is never held up by a gTTS request that hangs. Records the file or the reason."""
-        from ..config import KNOWN_ENGINES
+        from ..config import KNOWN_ENGINES, ONLINE_ENGINES
 
-        online = {"gtts"}
+        online = set(ONLINE_ENGINES)
         order = [e for e in self.settings.engine_order if e not in online]
         order = order or [e for e in KNOWN_ENGINES if e not in online]
         bulletin = self.get_bulletin(bulletin_id)
@@ -293,7 +304,7 @@ class Items:
         values: dict[str, object] = {}
         for engine in order:
             try:
-                outcome = self.render_text(bulletin.text, engine=engine)
+                outcome = self.render_text(bulletin.text, engine=engine, voice=bulletin.voice)
             except BroadcasterError as exc:
                 values = {"render_error": str(exc)}
                 continue

@@ -300,6 +300,7 @@ class SlotAirer:
                             bulletin_id=item.bulletin_id,
                             slot=slot.name,
                             engine=item.engine,
+                            voice=item.voice,
                             planned_at=planned_utc,
                             bulletin_class=item.bulletin_class,
                         )

@@ -200,7 +200,7 @@ class UrgentDesk:
             # the message is made while the tone plays: its own thread, started now
             what = text if source == "text" else Path(file)
             threading.Thread(
-                target=self._prepare, args=(source, what, prepared), name=f"urgent-prepare-{job.id}", daemon=True
+                target=self._prepare, args=(source, what, prepared, job), name=f"urgent-prepare-{job.id}", daemon=True
             ).start()
         with self._jobs_lock:
             self._jobs.append(job)
@@ -261,12 +261,15 @@ class UrgentDesk:
             self._tone = prepare_attention_tone(self.settings)
         return self._tone
 
-    def _prepare(self, source: str, what: Any, out: Future) -> None:
+    def _prepare(self, source: str, what: Any, out: Future, job: UrgentJob | None = None) -> None:
         try:
             if source == "text":
                 # offline engine only: an urgent message never waits on the network
                 # an urgent message airs even on a nearly full disk (min_free_mb refuses bulletins only)
-                path = self._render_text(what, engine="espeak", jingles=False, space_check=False).path
+                outcome = self._render_text(what, engine="espeak", jingles=False, space_check=False)
+                path = outcome.path
+                if job is not None:  # the as-run rows say which voice spoke it
+                    job.engine, job.voice = getattr(outcome, "engine", None), getattr(outcome, "voice", None)
             else:
                 path = prepare_recording(self.settings, Path(what))
             out.set_result(path)
@@ -389,10 +392,11 @@ class UrgentDesk:
             return None
 
     def _row_fields(self, job: UrgentJob) -> dict[str, Any]:
-        return self._fields(job.requested_at, job.operator)
+        return self._fields(job.requested_at, job.operator, engine=job.engine, voice=job.voice)
 
     @staticmethod
-    def _fields(requested_at: datetime, operator: str | None) -> dict[str, Any]:
+    def _fields(requested_at: datetime, operator: str | None, *, engine: str | None = None,
+                voice: str | None = None) -> dict[str, Any]:
         from ..models import AsRunKind, BulletinClass
 
         return {
@@ -400,6 +404,7 @@ class UrgentDesk:
             "bulletin_class": BulletinClass.emergency,
             "requested_at": requested_at,
             "operator": operator,
+            **({"engine": engine, "voice": voice} if engine else {}),
         }
 
     def _play(self, job: UrgentJob, path: Path, title: str) -> AsRunPublic | None:

@@ -30,6 +30,8 @@ class UrgentJob:
     row_ids: list[int] = field(default_factory=list)
     error: str | None = None
     archive_path: str | None = None
+    engine: str | None = None  # typed text: the engine and engine:voice that spoke it
+    voice: str | None = None
     done: threading.Event = field(default_factory=threading.Event, repr=False)
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     prepared: Future = field(default_factory=Future, repr=False)  # the message file, made in its own thread

@@ -58,10 +58,11 @@ async def _form_values(request: Request) -> dict:
         "times": str(form.get("times") or ""),
         "slot_names": [str(v) for v in form.getlist("slot_names") if str(v).strip()],
         "topic": str(form.get("topic") or ""),
+        "voice": str(form.get("voice") or ""),
     }
 
 
-def _fields(values: dict) -> bulletins.BulletinFields:
+def _fields(values: dict, voices: list[str] | None = None) -> bulletins.BulletinFields:
     return bulletins.clean_fields(
         title=values["title"],
         text=values["text"],
@@ -72,6 +73,8 @@ def _fields(values: dict) -> bulletins.BulletinFields:
         times=_parse_int(values["times"], "Số lần phát"),
         slot_names=values["slot_names"],
         topic=values["topic"],
+        voice=values.get("voice") or None,
+        voices=voices,
     )
 
 
@@ -86,6 +89,7 @@ def _values_of(bulletin) -> dict:
         "times": str(bulletin.times or ""),
         "slot_names": list(bulletin.slot_names or []),
         "topic": bulletin.topic or "",
+        "voice": bulletin.voice or "",
     }
 
 
@@ -108,6 +112,13 @@ def _topics(request: Request) -> list[str]:
         return []
 
 
+def _voices(request: Request) -> list:
+    try:
+        return station_of(request).voices()
+    except Exception:  # the form still works (the station's default voice) if no engine can be built
+        return []
+
+
 def _form_page(request: Request, *, values: dict, bulletin=None, error: str | None = None, status_code: int = 200,
                notice: str | None = None, recording_error: str | None = None, dropped=()):
     return render(
@@ -123,6 +134,7 @@ def _form_page(request: Request, *, values: dict, bulletin=None, error: str | No
             "frequencies": list(Frequency),
             "slot_choices": _slot_names(request),
             "topics": _topics(request),
+            "voices": _voices(request),
             "max_recording_mb": bulletins.MAX_RECORDING_BYTES // (1024 * 1024),
             "recording_error": recording_error,
             "dropped": dropped,
@@ -218,7 +230,7 @@ def bulletins_page(request: Request, status: str | None = None, page: str | None
 @router.get("/bulletins/new")
 def bulletin_new(request: Request, user: CurrentUser = Depends(editor_only)):
     values = {"title": "", "text": "", "bulletin_class": "thong_thuong", "valid_from": "", "valid_until": "",
-              "frequency": "every_slot", "times": "", "slot_names": [], "topic": ""}
+              "frequency": "every_slot", "times": "", "slot_names": [], "topic": "", "voice": ""}
     return _form_page(request, values=values)
 
 
@@ -232,7 +244,7 @@ async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_o
     if upload is not None and not values["text"].strip():
         typed, values = values, dict(values, text=values["title"])
     try:
-        fields = _fields(values)
+        fields = _fields(values, [v.id for v in _voices(request)])
     except InputError as exc:
         return _form_page(request, values=typed, error=str(exc), status_code=400)
     service = station_of(request).bulletins
@@ -256,7 +268,7 @@ async def bulletin_import_docx(request: Request, user: CurrentUser = Depends(edi
     form = await request.form()
     upload = form.get("file")
     empty = {"title": "", "text": "", "bulletin_class": "thong_thuong", "valid_from": "", "valid_until": "",
-             "frequency": "every_slot", "times": "", "slot_names": [], "topic": ""}
+             "frequency": "every_slot", "times": "", "slot_names": [], "topic": "", "voice": ""}
     if upload is None or not hasattr(upload, "read"):
         return _form_page(request, values=empty, error="Chưa chọn tệp .docx", status_code=400)
     data = await upload.read(documents.MAX_DOCX_BYTES + 1)
@@ -309,7 +321,7 @@ async def bulletin_save(request: Request, bulletin_id: int, user: CurrentUser = 
     with Session(station_of(request).db) as session:
         bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
         try:
-            fields = _fields(values)
+            fields = _fields(values, [v.id for v in _voices(request)])
             bulletins.update_draft(session=session, bulletin_id=bulletin_id, fields=fields, by=user.name)
             session.commit()
         except InputError as exc:

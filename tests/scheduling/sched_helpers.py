@@ -151,7 +151,7 @@ class FakeRender:
         self.durations = player_durations
         self.calls = 0
 
-    def __call__(self, text, *, out=None, engine=None, jingles=True, space_check=True) -> RenderOutcome:
+    def __call__(self, text, *, out=None, engine=None, jingles=True, space_check=True, voice=None) -> RenderOutcome:
         from broadcaster.exceptions import SpeechError
 
         self.calls += 1

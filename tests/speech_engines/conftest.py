@@ -34,3 +34,13 @@ def http():
 def google(http, mp3_bytes) -> GoogleStub:
     """Google's TTS endpoint answering in its own wire format with the real MP3."""
     return GoogleStub(mp3_bytes).install(http)
+
+
+@pytest.fixture
+def edge_service(mp3_bytes, monkeypatch):
+    """Factory: the fake Edge service in a mode (edge_fake.py), with edge-tts pointed at it."""
+    from edge_fake import edge_service_factory
+
+    start, stop_all = edge_service_factory(mp3_bytes, monkeypatch)
+    yield start
+    stop_all()

@@ -1,4 +1,5 @@
-"""One contract for every SpeechEngine: real espeak-ng, gTTS behind an intercepted Google, the fake.
+"""One contract for every SpeechEngine: real espeak-ng, gTTS behind an intercepted Google, edge-tts
+against the fake Edge service (edge_fake.py), the fake.
 
 Each case says how to build the engine, which setting must change its identity (the cache
 key), and how to build a broken one. The same test class runs on all of them, so the fake
@@ -60,6 +61,20 @@ def _gtts_case(request) -> EngineCase:
     )
 
 
+def _edge_case(request) -> EngineCase:
+    from broadcaster.speech.edge_engine import EdgeEngine
+
+    request.getfixturevalue("edge_service")()  # the fake service, answering as Bing does
+    return EngineCase(
+        name="edge",
+        make=lambda **kw: EdgeEngine(**{"voice": "vi-VN-HoaiMyNeural", "rate": 1.0, "timeout": 10.0, **kw}),
+        sound_change={"rate": 1.2},
+        broken=lambda: EdgeEngine(voice="vi-VN-NoSuchVoiceNeural", timeout=10.0),  # no audio for it
+        seconds=(MP3_SECONDS - 0.03, MP3_SECONDS + 0.03),
+        neutral_change={"timeout": 30.0},
+    )
+
+
 def _fake_case(request) -> EngineCase:
     return EngineCase(
         name="fake",
@@ -70,7 +85,7 @@ def _fake_case(request) -> EngineCase:
     )
 
 
-CASES = {"espeak": _espeak_case, "gtts": _gtts_case, "fake": _fake_case}
+CASES = {"espeak": _espeak_case, "gtts": _gtts_case, "edge": _edge_case, "fake": _fake_case}
 
 
 @pytest.fixture(params=list(CASES))
