@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from .settings_errors import _settings_failure, describe_settings_errors  # noqa: F401  (re-exported)
+from .settings_fields import DefaultVoice, EdgeTimeout, EdgeVoice, RecordingMaxMinutes, StationName, VoiceRatesField
 from .voice_ids import KNOWN_ENGINES, ONLINE_ENGINES, VoiceId, VoiceRates  # noqa: F401  (re-exported)
 
 DEFAULT_DATA_DIR = Path("data")
@@ -126,26 +127,10 @@ class Settings(BaseSettings):
     )
 
     # ---- voices: Edge online, the default voice, speaking rate per voice (issue 12 items 3-4)
-    edge_voice: str = Field(
-        "vi-VN-HoaiMyNeural",
-        description="Giọng Edge khi bản tin không chọn giọng (vi-VN-HoaiMyNeural nữ, vi-VN-NamMinhNeural nam) / "
-        "Edge voice when a bulletin names none",
-    )
-    edge_timeout: float = Field(
-        15.0,
-        description="Số giây chờ Edge TTS cho một đoạn trước khi bỏ (không bao giờ chờ mãi) / Seconds before an "
-        "Edge TTS request is abandoned (never unlimited)",
-    )
-    default_voice: VoiceId = Field(
-        None,
-        description="Giọng mặc định của đài, dạng máy:giọng (vd. edge:vi-VN-HoaiMyNeural, espeak:vi); để trống = "
-        "theo thứ tự máy đọc / The station's default voice as engine:voice; empty = the engine order",
-    )
-    voice_rates: VoiceRates = Field(
-        {},
-        description="Tốc độ đọc riêng từng giọng, bội số của tốc độ gốc 0.5-2.0 (vd. {\"edge:vi-VN-NamMinhNeural\" "
-        "= 0.9}) / Speaking rate per voice, a multiple of its own speed",
-    )
+    edge_voice: EdgeVoice = "vi-VN-HoaiMyNeural"
+    edge_timeout: EdgeTimeout = 15.0
+    default_voice: DefaultVoice = None
+    voice_rates: VoiceRatesField = {}
 
     # audio
     sample_rate: int = Field(
@@ -328,11 +313,7 @@ class Settings(BaseSettings):
     )
 
     # ---- officers' recordings (issue 11 item 3): phone recordings attached to bulletins
-    recording_max_minutes: float = Field(
-        30.0, gt=0, le=240,
-        description="Tệp ghi âm của cán bộ dài nhất, phút (dài hơn bị từ chối khi tải lên) / Longest officer's "
-        "recording, minutes (a longer one is refused at upload)",
-    )
+    recording_max_minutes: RecordingMaxMinutes = 30.0
 
     @field_validator("web_trusted_proxy", mode="before")
     @classmethod
@@ -395,12 +376,8 @@ class Settings(BaseSettings):
         "relayed); empty = <data_dir>/media",
     )
 
-    # ---- first run and the station's name (issue 11 item 1: h2)
-    station_name: str = Field(
-        "Đài truyền thanh xã", min_length=1, max_length=120,
-        description="Tên đài, hiện trên tiêu đề trang, bản xuất và báo cáo (hỏi ở trang cài đặt lần đầu) / The "
-        "station's name, shown in page titles, exports and reports (asked by the first-run set-up page)",
-    )
+    # ---- first run and the station's name (issue 11 item 1)
+    station_name: StationName = "Đài truyền thanh xã"
 
     @field_validator(*OPTIONAL_SETTINGS, mode="before")
     @classmethod

@@ -35,7 +35,6 @@ from sqlmodel import Session, col, select
 
 from .. import accounts
 from ..db import as_utc
-from ..disk import write_atomic
 from ..localtime import parse_day
 from ..exceptions import AudioError, InputError, NotFoundError
 from ..voice_ids import check_voice_id

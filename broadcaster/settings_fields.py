@@ -1,0 +1,47 @@
+"""Settings fields declared once with their help text, for the groups added since issue 11.
+
+``config.Settings`` names each of these in one line (``station_name: StationName = "…"``), so
+the class stays readable and within the layout's size limits while every field still carries
+its Vietnamese and English help (``broadcaster settings`` and the template read it from here).
+New groups of settings go here, each under a comment naming its issue.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from .voice_ids import VoiceId, VoiceRates
+
+# ---- voices: Edge online, the default voice, speaking rate per voice (issue 12 items 3-4)
+EdgeVoice = Annotated[str, Field(
+    description="Giọng Edge khi bản tin không chọn giọng (vi-VN-HoaiMyNeural nữ, vi-VN-NamMinhNeural nam) / "
+    "Edge voice when a bulletin names none",
+)]
+EdgeTimeout = Annotated[float, Field(
+    description="Số giây chờ Edge TTS cho một đoạn trước khi bỏ (không bao giờ chờ mãi) / Seconds before an "
+    "Edge TTS request is abandoned (never unlimited)",
+)]
+DefaultVoice = Annotated[VoiceId, Field(
+    description="Giọng mặc định của đài, dạng máy:giọng (vd. edge:vi-VN-HoaiMyNeural, espeak:vi); để trống = "
+    "theo thứ tự máy đọc / The station's default voice as engine:voice; empty = the engine order",
+)]
+VoiceRatesField = Annotated[VoiceRates, Field(
+    description="Tốc độ đọc riêng từng giọng, bội số của tốc độ gốc 0.5-2.0 (vd. {\"edge:vi-VN-NamMinhNeural\" "
+    "= 0.9}) / Speaking rate per voice, a multiple of its own speed",
+)]
+
+# ---- officers' recordings (issue 11 item 3): phone recordings attached to bulletins
+RecordingMaxMinutes = Annotated[float, Field(
+    gt=0, le=240,
+    description="Tệp ghi âm của cán bộ dài nhất, phút (dài hơn bị từ chối khi tải lên) / Longest officer's "
+    "recording, minutes (a longer one is refused at upload)",
+)]
+
+# ---- first run and the station's name (issue 11 item 1)
+StationName = Annotated[str, Field(
+    min_length=1, max_length=120,
+    description="Tên đài, hiện trên tiêu đề trang, bản xuất và báo cáo (hỏi ở trang cài đặt lần đầu) / The "
+    "station's name, shown in page titles, exports and reports (asked by the first-run set-up page)",
+)]
