@@ -2,7 +2,8 @@
 
 ``speech_app``:  ``normalize [TEXT]`` prints what will be said. Without TEXT, or with "-", it
 reads standard input and writes exactly one line per input line, in order, flushed each time, so
-another program can drive it line by line.
+another program can drive it line by line. ``check [TEXT]`` (stdin likewise) prints, for every
+token the reading layer does not know and will spell, ``LINE<TAB>TOKEN<TAB>how it will be read``.
 
 ``lexicon_app``: ``add WRITTEN SPOKEN``, ``remove WRITTEN``, ``list [--json]`` edit and show the
 station lexicon ``<data_dir>/lexicon.tsv``.
@@ -89,6 +90,29 @@ def normalize_command(
         raise _fail(str(exc)) from None
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+        raise typer.Exit(code=0) from None
+
+
+@speech_app.command("check")
+def check_command(
+    text: Annotated[Optional[str], typer.Argument(help="Văn bản; '-' hoặc bỏ trống: đọc từ stdin.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """In các từ máy không biết và sẽ đánh vần: DÒNG<TAB>TỪ<TAB>cách đọc."""
+    from ..speech.check import unknown_tokens
+
+    _utf8_streams()
+    try:
+        lexicon = _load(data_dir)
+        lines = [text] if text is not None and text != "-" else (line.rstrip("\r\n") for line in sys.stdin)
+        for number, line in enumerate(lines, start=1):
+            for item in unknown_tokens(line, lexicon):
+                sys.stdout.write(f"{number}\t{item.token}\t{item.reading}\n")
+            sys.stdout.flush()
+    except BroadcasterError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenPipeError:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
         raise typer.Exit(code=0) from None
 
