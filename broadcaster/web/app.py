@@ -35,6 +35,7 @@ OPTIONAL_ROUTERS = (
     "broadcaster.web.routes_onair",
     "broadcaster.web.routes_log",
     "broadcaster.web.routes_reports",
+    "broadcaster.web.routes_lexicon",
 )
 
 
