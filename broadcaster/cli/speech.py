@@ -26,8 +26,8 @@ from ..exceptions import BroadcasterError
 from ..speech.lexicon import Lexicon
 from ..speech.normalize import normalize
 
-speech_app = typer.Typer(help="Đọc văn bản: xem máy sẽ đọc thế nào (text normalization).", no_args_is_help=True)
-lexicon_app = typer.Typer(help="Từ điển viết tắt của đài (station lexicon).", no_args_is_help=True)
+speech_app = typer.Typer(help="Đọc văn bản: xem máy sẽ đọc thế nào.", no_args_is_help=True)
+lexicon_app = typer.Typer(help="Từ điển viết tắt của đài.", no_args_is_help=True)
 
 DataDirOption = Annotated[
     Optional[Path],
@@ -68,7 +68,7 @@ def _load(data_dir: Path | None) -> Lexicon:
 
 @speech_app.callback()
 def _speech() -> None:
-    """Đọc văn bản (text normalization)."""
+    """Đọc văn bản: xem máy sẽ đọc thế nào."""
 
 
 @speech_app.command("normalize")
@@ -76,7 +76,7 @@ def normalize_command(
     text: Annotated[Optional[str], typer.Argument(help="Văn bản; '-' hoặc bỏ trống: đọc từ stdin.")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """In ra đúng những gì sẽ được đọc (what will be said)."""
+    """In ra đúng những gì sẽ được đọc."""
     _utf8_streams()
     try:
         lexicon = _load(data_dir)
