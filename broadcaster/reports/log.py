@@ -320,7 +320,7 @@ def _log_values(row: AsRun, tz: ZoneInfo, klass: str | None) -> list:
         to_local(row.planned_at, tz),
         row.operator or "",
         row.reason or "",
-        row.engine or "",
+        "giọng thu" if row.engine == "recording" else (row.engine or ""),
         row.bulletin_id,
     ]
 

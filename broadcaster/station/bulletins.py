@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 from .. import accounts
 from ..db import as_utc
 from ..disk import write_atomic
-from ..localtime import parse_day
+from ..localtime import duration_words, parse_day
 from ..exceptions import AudioError, InputError, NotFoundError
 from ..models import (
     Bulletin,
@@ -239,7 +239,8 @@ def update_draft(*, session: Session, bulletin_id: int, fields: BulletinFields, 
     bulletin.updated_by = by
     session.add(bulletin)
     accounts.record(session=session, user=by, action="bulletin.edit", object_type="bulletin",
-                    object_id=bulletin_id, detail=f"{before} → draft")
+                    object_id=bulletin_id,
+                    detail=None if before == BulletinStatus.draft else f"{_label(before)} → {_label('draft')}")
     return bulletin
 
 
@@ -342,7 +343,7 @@ def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, da
         bulletin.updated_at = utcnow()
         session.add(bulletin)
         accounts.record(session=session, user=by, action="bulletin.recording", object_type="bulletin",
-                        object_id=bulletin_id, detail=f"{Path(filename).name} ({seconds:.1f} s)")
+                        object_id=bulletin_id, detail=f"{Path(filename).name} ({duration_words(seconds)})")
         session.commit()
         return BulletinPublic.model_validate(bulletin)
 
