@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from w2_helpers import login
+
+from broadcaster import accounts
 from broadcaster.models import AsRun, AsRunKind, AsRunStatus, Bulletin
 
-from conftest import make_user
+
+def make_user(station, name: str, role: str, full_name: str) -> None:
+    with Session(station.db) as session:
+        accounts.add_user(session=session, name=name, role=role, password="mat-khau-du-dai-2026", by="test",
+                          full_name=full_name)
+        session.commit()
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "broadcaster" / "web" / "templates"
 OLD_TONES = re.compile(r"(?<![qQ])(?:oà|oá|oả|oã|oạ|oè|oé|oẻ|oẽ|oẹ|uỳ|uý|uỷ|uỹ|uỵ)(?!\w)")
@@ -21,7 +29,7 @@ def _new(client, **overrides) -> int:
     data = {"title": "Lịch tiêm phòng", "text": "Ngày 21/3/2026 tiêm phòng cho trẻ.", "bulletin_class": "thong_thuong",
             "valid_from": "01/12/2026", "valid_until": "10/12/2026", "frequency": "every_slot"}
     data.update(overrides)
-    r = client.form("/bulletins", data)
+    r = getattr(client, "form", client.post)("/bulletins", data)  # conftest's WebClient or w2_helpers' Client
     assert r.status_code == 303, r.text
     return int(r.headers["location"].rsplit("/", 1)[1])
 
@@ -38,9 +46,7 @@ def test_duration_words(seconds, words):
 
 def test_bulletin_pages_show_minutes_and_seconds_and_full_names(station, app, users):
     make_user(station, "bientap", "editor", full_name="Nguyễn Thị Hoa")
-    from conftest import login
-
-    editor = login(app, "bientap")
+    editor = login(app, station, "bientap", "editor")
     bid = _new(editor)
     with Session(station.db) as s:
         b = s.get(Bulletin, bid)
@@ -92,9 +98,7 @@ def test_log_requester_is_a_full_name(station, app, users):
         s.add(AsRun(title="Khẩn: bão", status=AsRunStatus.aired, kind=AsRunKind.urgent, operator="trucdai2",
                     duration_s=95.0))
         s.commit()
-    from conftest import login
-
-    page = login(app, "trucdai2").get("/log").text
+    page = login(app, station, "trucdai2", "operator").get("/log").text
     assert 'data-label="Người yêu cầu">Trần Văn Bình<' in page
     assert "1 phút 35 giây" in page
 
