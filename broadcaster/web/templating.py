@@ -58,6 +58,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["vn_date"] = vn_date
     env.filters["vn_duration"] = duration_words  # "23 phút 48 giây"
     env.filters["dmy"] = dmy
+    env.filters["audit_detail"] = audit_detail
     from ..accounts import ACTION_LABELS
 
     env.filters["label_action"] = lambda v: ACTION_LABELS.get(v, v or "")
@@ -149,6 +150,21 @@ def dmy(value: object) -> str:
         return value.strftime("%d/%m/%Y")
     match = _ISO_DAY_RE.fullmatch(str(value).strip())
     return f"{match.group(3)}/{match.group(2)}/{match.group(1)}" if match else str(value)
+
+
+_STATUS_CHANGE_RE = re.compile(r"(\w+) → (\w+)")
+_SECONDS_RE = re.compile(r"\((\d+(?:\.\d+)?) s\)$")
+
+
+def audit_detail(detail: str | None) -> str:
+    """A history row's detail in words: rows written before issue #11 said "draft → draft" and "(93.1 s)"."""
+    if not detail:
+        return ""
+    change = _STATUS_CHANGE_RE.fullmatch(detail)
+    if change and change.group(1) in STATUS_LABELS and change.group(2) in STATUS_LABELS:
+        before, after = change.groups()
+        return "" if before == after else f"{STATUS_LABELS[before]} → {STATUS_LABELS[after]}"
+    return _SECONDS_RE.sub(lambda m: f"({duration_words(float(m.group(1)))})", detail)
 
 
 def person_lookup(request: Request):

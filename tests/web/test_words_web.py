@@ -74,6 +74,23 @@ def test_history_never_says_draft_to_draft(station, as_role):
     assert "chờ duyệt → bản nháp" in page
 
 
+def test_history_rows_written_before_read_in_words_too(station, as_role):
+    from broadcaster.models import AuditEntry
+
+    editor = as_role("editor")
+    bid = _new(editor)
+    with Session(station.db) as s:
+        s.add(AuditEntry(user="editor1", action="bulletin.edit", object_type="bulletin", object_id=str(bid),
+                         detail="draft → draft"))
+        s.add(AuditEntry(user="editor1", action="bulletin.edit", object_type="bulletin", object_id=str(bid),
+                         detail="rejected → draft"))
+        s.add(AuditEntry(user="editor1", action="bulletin.recording", object_type="bulletin", object_id=str(bid),
+                         detail="ghi.m4a (93.1 s)"))
+        s.commit()
+    page = editor.get(f"/bulletins/{bid}").text
+    assert "draft →" not in page and "bị trả lại → bản nháp" in page and "ghi.m4a (1 phút 33 giây)" in page
+
+
 def test_date_fields_show_dd_mm_yyyy_whatever_the_browser_language(as_role):
     editor = as_role("editor")
     bid = _new(editor)
