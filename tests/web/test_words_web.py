@@ -115,9 +115,13 @@ def test_log_requester_is_a_full_name(station, app, users):
         s.add(AsRun(title="Khẩn: bão", status=AsRunStatus.aired, kind=AsRunKind.urgent, operator="trucdai2",
                     duration_s=95.0))
         s.commit()
-    page = login(app, station, "trucdai2", "operator").get("/log").text
+    client = login(app, station, "trucdai2", "operator")
+    page = client.get("/log").text
     assert 'data-label="Người yêu cầu">Trần Văn Bình<' in page
     assert "1 phút 35 giây" in page
+    assert ">Trần Văn Bình</option>" in page  # the filter lists people by name too
+    export = client.get("/log/export.csv").content.decode("utf-8-sig")
+    assert "Trần Văn Bình" in export and ",trucdai2," not in export
 
 
 def test_one_spelling_new_style_tones_everywhere_a_user_looks():
