@@ -24,12 +24,18 @@ class UnknownToken:
     reading: str
 
 
-def unknown_tokens(text: str, lexicon: Lexicon | None = None) -> list[UnknownToken]:
-    """Every spelled token of text, line by line, in reading order (repeats included)."""
+def read_and_check(text: str, lexicon: Lexicon | None = None) -> tuple[str, list[UnknownToken]]:
+    """(what will be said, every spelled token) in one pass: the same as normalize() plus the report."""
     lex = Lexicon.load(None) if lexicon is None else lexicon
+    spoken: list[str] = []
     result: list[UnknownToken] = []
     for number, line in enumerate(unicodedata.normalize("NFC", text).split("\n"), start=1):
         found: list[Spelled] = []
-        normalize_line(line, lex, found)
+        spoken.append(normalize_line(line, lex, found))
         result += [UnknownToken(number, item.token, item.reading) for item in found]
-    return result
+    return "\n".join(spoken), result
+
+
+def unknown_tokens(text: str, lexicon: Lexicon | None = None) -> list[UnknownToken]:
+    """Every spelled token of text, line by line, in reading order (repeats included)."""
+    return read_and_check(text, lexicon)[1]

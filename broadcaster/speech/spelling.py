@@ -34,6 +34,9 @@ LETTER_NAMES: dict[str, str] = {
 
 # A candidate: letters/digits, possibly joined by "." or "-" to more letters/digits ("ĐT.265").
 _TOKEN_RE = re.compile(r"(?<![\w.\-/])[^\W_]+(?:[.\-][^\W_]+)*(?![\w])")
+# Every token this pass reads has two capitals in a row or a capital next to a digit ("VT", "B2",
+# "ĐT.265"); a line without such a pair (most lines) skips the token scan.
+_CANDIDATE_RE = re.compile(r"[A-ZĐ](?:[.\-]?[A-ZĐ\d])|\d[A-ZĐ]|[A-ZÀ-ỸĐ][A-ZĐ]")
 _PART_RE = re.compile(r"[^\W\d_]+|\d+")
 _SEPARATOR_RE = re.compile(r"[^\W_]+|[.\-]")
 _WORD_DOT_DIGIT_RE = re.compile(r"(?<=[^\W\d_])\.(?=\d)")
@@ -119,6 +122,7 @@ def spell_unknown(line: str, lexicon: Lexicon, units: Container[str] = (),
         # Words joined by "." or "-" ("KINH TẾ-XÃ HỘI", "ABC-XYZ") are judged one by one.
         return _SEPARATOR_RE.sub(lambda m: m.group(0) if m.group(0) in ".-" else spell(m.group(0)), token)
 
-    line = _TOKEN_RE.sub(replace, line)
+    if _CANDIDATE_RE.search(line):
+        line = _TOKEN_RE.sub(replace, line)
     # "QL.3" after the lexicon is "quốc lộ.3": the dot only joined the code, it is no sentence end.
     return _WORD_DOT_DIGIT_RE.sub(" ", line) if "." in line else line

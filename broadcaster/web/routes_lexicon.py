@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from ..exceptions import InputError
 from ..models import Role
-from ..speech.check import unknown_tokens
+from ..speech.check import read_and_check
 from ..speech.lexicon import Lexicon
 from ..station import bulletins
 from .security import CurrentUser, require_role, station_of
@@ -52,8 +52,7 @@ def reading_view(request: Request, text: str, *, bulletin_id: int | None = None)
     text = (text or "")[:MAX_READING_CHARS]
     if not text.strip():
         return {"spoken": "", "pieces": [], "unknown": [], "reading_bulletin_id": bulletin_id}
-    spoken = station.normalize(text)
-    found = unknown_tokens(text, station.lexicon())
+    spoken, found = read_and_check(text, station.lexicon())  # one pass, exactly what normalize() gives
     unique = list({item.token: item for item in found}.values())
     return {"spoken": spoken, "pieces": _pieces(spoken, found), "unknown": unique,
             "reading_bulletin_id": bulletin_id}
