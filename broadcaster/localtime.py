@@ -57,3 +57,17 @@ def parse_day(value: str | None, what: str) -> date | None:
 
 
 __all__ = ["as_zone", "local_midnight_utc", "to_local", "fmt_local", "fmt_minutes", "parse_day", "DAY_FORMATS"]
+
+
+def duration_words(seconds: float | None) -> str:
+    """A length as an officer says it: "23 phút 48 giây", "45 giây", "1 giờ 2 phút 5 giây" ("?" unknown)."""
+    if seconds is None:
+        return "?"
+    total = max(0, int(round(seconds)))
+    hours, minutes, secs = total // 3600, total // 60 % 60, total % 60
+    parts = [f"{hours} giờ"] if hours else []
+    if minutes or (hours and secs):
+        parts.append(f"{minutes} phút")
+    if secs or not parts:
+        parts.append(f"{secs} giây")
+    return " ".join(parts)

@@ -25,6 +25,9 @@ from .serve import serve
 from .speech import lexicon_app, speech_app
 from .urgent import urgent_cmd
 from .users import user_app
+from .vietnamese import install as _vietnamese, usage_error_line, usage_error_types
+
+_vietnamese()  # typer's own words (Usage, Options, Show this message and exit …) in Vietnamese
 
 app = typer.Typer(
     help="broadcaster — phần mềm tự động phát thanh cho đài truyền thanh xã.",
@@ -79,6 +82,9 @@ def run(argv: list[str] | None = None) -> int:
         result = app(args=argv, standalone_mode=False, prog_name="broadcaster")
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except usage_error_types() as exc:  # typer's bundled click: one Vietnamese line, not its English
+        typer.echo(f"Lỗi: {usage_error_line(exc)}", err=True)
+        return 2
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..exceptions import InputError
+from ..localtime import duration_words
 from ..models import CLASS_LABELS, STATUS_LABELS, BulletinClass
 from .common import DataDir, check_output_path, open_station, parse_date_option, read_text_file
 
@@ -109,7 +110,8 @@ def bulletin_list(
     table = Table("Số", "Tiêu đề", "Loại", "Trạng thái", "Hiệu lực", "Âm thanh")
     for b in bulletins:
         span = f"{b.valid_from or '…'} → {b.valid_until or '…'}"
-        audio = f"{b.item_duration_s:.0f} s ({b.item_engine})" if b.item_duration_s else (b.render_error or "")
+        voice = "giọng thu" if b.item_engine == "recording" else b.item_engine
+        audio = f"{duration_words(b.item_duration_s)} ({voice})" if b.item_duration_s else (b.render_error or "")
         table.add_row(str(b.id), b.title, CLASS_LABELS[b.bulletin_class], STATUS_LABELS[b.status], span, audio)
     Console().print(table)
 
@@ -145,7 +147,7 @@ def render(
     for failure in outcome.failures:
         typer.echo(f"Cảnh báo: {failure}", err=True)
     typer.echo(
-        f"Đã dựng {outcome.path}: {outcome.duration_s:.1f} s, {outcome.integrated_lufs:.1f} LUFS, "
+        f"Đã dựng {outcome.path}: {duration_words(outcome.duration_s)}, {outcome.integrated_lufs:.1f} LUFS, "
         f"đỉnh {outcome.true_peak_dbtp:.1f} dBTP, giọng {outcome.engine}",
         err=True,
     )

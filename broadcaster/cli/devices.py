@@ -46,7 +46,9 @@ def play(
         row = station.play_file(file, player=player, title=title or file.name)
     finally:
         player.close()
-    message = f"{row.title}: {STATUS_LABELS[row.status]} ({row.duration_s or 0:.1f} s)"
+    from ..localtime import duration_words
+
+    message = f"{row.title}: {STATUS_LABELS[row.status]} ({duration_words(row.duration_s or 0)})"
     if row.status != "aired":
         typer.echo(f"Lỗi: {message} — {row.reason}", err=True)
         raise typer.Exit(1)

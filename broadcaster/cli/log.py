@@ -17,7 +17,7 @@ def log_cmd(
     since: Annotated[Optional[str], typer.Option("--since", help="Từ ngày (YYYY-MM-DD).")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Nhật ký phát sóng (as-run log)."""
+    """Nhật ký phát sóng."""
     station = open_station(ctx, data_dir)
     rows = station.as_run_log(since=parse_date_option(since, "--since"))
     if as_json:

@@ -2,7 +2,8 @@
 
 ``speech_app``:  ``normalize [TEXT]`` prints what will be said. Without TEXT, or with "-", it
 reads standard input and writes exactly one line per input line, in order, flushed each time, so
-another program can drive it line by line.
+another program can drive it line by line. ``check [TEXT]`` (stdin likewise) prints, for every
+token the reading layer does not know and will spell, ``LINE<TAB>TOKEN<TAB>how it will be read``.
 
 ``lexicon_app``: ``add WRITTEN SPOKEN``, ``remove WRITTEN``, ``list [--json]`` edit and show the
 station lexicon ``<data_dir>/lexicon.tsv``.
@@ -25,8 +26,8 @@ from ..exceptions import BroadcasterError
 from ..speech.lexicon import Lexicon
 from ..speech.normalize import normalize
 
-speech_app = typer.Typer(help="Đọc văn bản: xem máy sẽ đọc thế nào (text normalization).", no_args_is_help=True)
-lexicon_app = typer.Typer(help="Từ điển viết tắt của đài (station lexicon).", no_args_is_help=True)
+speech_app = typer.Typer(help="Đọc văn bản: xem máy sẽ đọc thế nào.", no_args_is_help=True)
+lexicon_app = typer.Typer(help="Từ điển viết tắt của đài.", no_args_is_help=True)
 
 DataDirOption = Annotated[
     Optional[Path],
@@ -68,7 +69,7 @@ def _load(data_dir: Path | None, *, writing: bool = False) -> Lexicon:
 
 @speech_app.callback()
 def _speech() -> None:
-    """Đọc văn bản (text normalization)."""
+    """Đọc văn bản: xem máy sẽ đọc thế nào."""
 
 
 @speech_app.command("normalize")
@@ -76,7 +77,7 @@ def normalize_command(
     text: Annotated[Optional[str], typer.Argument(help="Văn bản; '-' hoặc bỏ trống: đọc từ stdin.")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """In ra đúng những gì sẽ được đọc (what will be said)."""
+    """In ra đúng những gì sẽ được đọc."""
     _utf8_streams()
     try:
         lexicon = _load(data_dir)
@@ -90,6 +91,29 @@ def normalize_command(
         raise _fail(str(exc)) from None
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+        raise typer.Exit(code=0) from None
+
+
+@speech_app.command("check")
+def check_command(
+    text: Annotated[Optional[str], typer.Argument(help="Văn bản; '-' hoặc bỏ trống: đọc từ stdin.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """In các từ máy không biết và sẽ đánh vần: DÒNG<TAB>TỪ<TAB>cách đọc."""
+    from ..speech.check import unknown_tokens
+
+    _utf8_streams()
+    try:
+        lexicon = _load(data_dir)
+        lines = [text] if text is not None and text != "-" else (line.rstrip("\r\n") for line in sys.stdin)
+        for number, line in enumerate(lines, start=1):
+            for item in unknown_tokens(line, lexicon):
+                sys.stdout.write(f"{number}\t{item.token}\t{item.reading}\n")
+            sys.stdout.flush()
+    except BroadcasterError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenPipeError:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
         raise typer.Exit(code=0) from None
 

@@ -37,7 +37,7 @@ def _data_dir(option: Path | None, ctx: typer.Context | None) -> Path:
 # ---------------------------------------------------------------------- the command
 def urgent_cmd(
     ctx: typer.Context,
-    text: Annotated[Optional[str], typer.Option("--text", help="Nội dung thông báo khẩn cấp (đọc bằng giọng offline).")] = None,
+    text: Annotated[Optional[str], typer.Option("--text", help="Nội dung thông báo khẩn cấp (đọc bằng giọng máy, không cần mạng).")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", help="Tệp ghi âm của cán bộ (MP3/WAV/M4A).")] = None,
     mic: Annotated[bool, typer.Option("--mic", help="Phát trực tiếp từ micro đến khi dừng (Ctrl+C).")] = False,
     repeat: Annotated[int, typer.Option("--repeat", help="Số lần phát thông báo.")] = 1,

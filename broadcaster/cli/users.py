@@ -19,7 +19,7 @@ from .common import DataDir
 user_app = typer.Typer(help="Tài khoản bảng điều khiển web: thêm, xem, đổi mật khẩu.", no_args_is_help=True)
 
 PasswordStdin = Annotated[
-    bool, typer.Option("--password-stdin", help="Đọc mật khẩu từ một dòng của stdin (cho kịch bản).")
+    bool, typer.Option("--password-stdin", help="Đọc mật khẩu từ một dòng của đầu vào chuẩn (cho kịch bản).")
 ]
 
 

@@ -304,7 +304,14 @@ LOG_HEADERS = (
 )
 
 
-def _log_values(row: AsRun, tz: ZoneInfo, klass: str | None) -> list:
+def full_names(session: Session) -> dict[str, str]:
+    """login → full name of every account (the login when it has none): who asked, as a person reads it."""
+    from ..models import User
+
+    return {user.name: (user.full_name or user.name) for user in session.exec(select(User)).all()}
+
+
+def _log_values(row: AsRun, tz: ZoneInfo, klass: str | None, names: dict[str, str] | None = None) -> list:
     status = enum_value(row.status) or ""
     kind = enum_value(row.kind) or ""
     return [
@@ -318,9 +325,9 @@ def _log_values(row: AsRun, tz: ZoneInfo, klass: str | None) -> list:
         STATUS_LABELS.get(status, status),
         row.slot or "",
         to_local(row.planned_at, tz),
-        row.operator or "",
+        (names or {}).get(row.operator, row.operator) if row.operator else "",
         row.reason or "",
-        row.voice or row.engine or "",  # engine:voice when known (issue 12), else the engine
+        "giọng thu" if row.engine == "recording" else (row.voice or row.engine or ""),  # engine:voice when known (issue 12)
         row.bulletin_id,
     ]
 
@@ -333,8 +340,9 @@ def log_csv(*, session: Session, tz: ZoneInfo | str, filters: LogFilter = LogFil
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(LOG_HEADERS)
+    names = full_names(session)
     for count, (row, klass) in enumerate(iter_log(session=session, tz=tz, filters=filters), start=1):
-        writer.writerow([csv_cell(v) for v in _log_values(row, tz, klass)])
+        writer.writerow([csv_cell(v) for v in _log_values(row, tz, klass, names)])
         if count % 1000 == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -369,8 +377,9 @@ def log_xlsx(*, session: Session, tz: ZoneInfo | str, filters: LogFilter = LogFi
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
+    names = full_names(session)
     for row, klass in iter_log(session=session, tz=tz, filters=filters):
-        values = _log_values(row, tz, klass)
+        values = _log_values(row, tz, klass, names)
         cells = []
         for value in values:
             if isinstance(value, datetime):

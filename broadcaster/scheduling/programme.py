@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from ..localtime import duration_words
 from ..models import DEFERRED_LABEL, BulletinClass, BulletinStatus, Frequency
 from .timetable import Slot
 
@@ -256,13 +257,8 @@ def check_frequency(frequency: Frequency, times: int | None, slot_names: Sequenc
 
 
 def format_duration(seconds: float | None) -> str:
-    """m:ss for tables ('?' when unknown)."""
-    if seconds is None:
-        return "?"
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else (
-        f"{seconds // 60}:{seconds % 60:02d}"
-    )
+    """A length as shown to an officer, "23 phút 48 giây" ('?' when unknown)."""
+    return duration_words(seconds)
 
 
 __all__ = [

@@ -76,6 +76,36 @@ def _validate(written: str, spoken: str | None = None) -> None:
         raise InputError(f"dạng viết phải có ít nhất một chữ hoặc số: {written!r}")
 
 
+def _trie_pattern(entries: dict[str, str]) -> str:
+    """One regex for every written form, as a trie: at each character longer forms are tried first.
+
+    A flat alternation of several hundred forms costs a try of each at every word start; the trie
+    costs one step per character. Forms with a lower-case letter match in any case, character by
+    character. Siblings are ordered by the longest form below them, so the longest match wins.
+    """
+    trie: dict = {}
+    for written in entries:
+        any_case = any(ch.islower() for ch in written)
+        node = trie
+        for ch in written:
+            atom = f"(?i:{re.escape(ch)})" if any_case and ch.lower() != ch.upper() else re.escape(ch)
+            node = node.setdefault(atom, {})
+        node[""] = {}
+
+    def depth(node: dict) -> int:
+        return max((1 + depth(child) for atom, child in node.items() if atom), default=0)
+
+    def build(node: dict) -> str:
+        children = sorted(((a, c) for a, c in node.items() if a), key=lambda ac: (-depth(ac[1]), ac[0]))
+        branches = [atom + build(child) for atom, child in children]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return "(?:" + build(trie) + ")"
+
+
 class Lexicon:
     """Built-in abbreviations plus the station's own entries (which win)."""
 
@@ -177,16 +207,11 @@ class Lexicon:
             entries = self.entries()
             exact = dict(entries)
             folded: dict[str, str] = {}
-            alternatives = []
-            # Longest first: the regex engine takes the first alternative that matches.
-            for written in sorted(entries, key=lambda w: (-len(w), w)):
-                escaped = re.escape(written)
+            for written in entries:
                 if any(ch.islower() for ch in written):
                     folded.setdefault(written.casefold(), entries[written])
-                    escaped = f"(?i:{escaped})"
-                alternatives.append(escaped)
-            if alternatives:
-                pattern = re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+            if entries:
+                pattern = re.compile(r"(?<!\w)" + _trie_pattern(entries) + r"(?!\w)")
             else:
                 pattern = re.compile(r"(?!x)x")  # matches nothing
             self._compiled = (pattern, exact, folded)

@@ -53,7 +53,7 @@ Readings chosen where READING.md is silent:
   (number left blank) loses the code too.
 - Capitals: a word in capitals that is spelled like a Vietnamese syllable is lower-cased (first
   letter kept upper-case at the start of a line or sentence); other capital words that are not in
-  the lexicon (VT, LĐVP …) are left as written for the engine. A lexicon entry that is itself a
+  the lexicon, and codes such as "ĐT.265", are spelled with Vietnamese letter names (spelling.py). A lexicon entry that is itself a
   syllable ("TƯ", "ĐU") is read as the word when it stands inside a heading in capitals
   ("THÔNG TƯ" → "thông tư"). A line that starts with a number starts with a capital
   ("1. Mục đích" → "Một. Mục đích").
@@ -74,6 +74,7 @@ from functools import lru_cache
 from . import markup
 from . import numbers as num
 from .lexicon import Lexicon
+from .spelling import Spelled, spell_unknown
 from .syllables import is_syllable
 
 # ---------------------------------------------------------------------------------------------
@@ -527,8 +528,8 @@ def _tidy(line: str) -> str:
     return _SPACE_BEFORE_PUNCT_RE.sub(r"\1", line).strip()
 
 
-def normalize_line(line: str, lexicon: Lexicon) -> str:
-    """Normalize one line (no newline inside) with the given lexicon."""
+def normalize_line(line: str, lexicon: Lexicon, found: list[Spelled] | None = None) -> str:
+    """Normalize one line (no newline inside) with the given lexicon; spelled tokens go to found."""
     if not line.strip():
         return ""
     line = _SPACES_RE.sub(" ", line)
@@ -542,6 +543,8 @@ def normalize_line(line: str, lexicon: Lexicon) -> str:
     has_digits = _DIGIT_RE.search(line) is not None
     if has_digits:
         line = _WEEKDAY_ABBR_RE.sub(r"thứ \1", line)
+    line = spell_unknown(line, lexicon, UNITS, found)  # never a run of Latin letters to the engine
+    if has_digits:
         line = _phones(line)
         line = _dashed_dates(line)
         line = _ranges(line)

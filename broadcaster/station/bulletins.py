@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from .. import accounts
 from ..db import as_utc
-from ..localtime import parse_day
+from ..localtime import duration_words, parse_day
 from ..exceptions import AudioError, InputError, NotFoundError
 from ..voice_ids import check_voice_id
 from ..models import (
@@ -260,7 +260,8 @@ def update_draft(*, session: Session, bulletin_id: int, fields: BulletinFields, 
     bulletin.updated_by = by
     session.add(bulletin)
     accounts.record(session=session, user=by, action="bulletin.edit", object_type="bulletin",
-                    object_id=bulletin_id, detail=f"{before} → draft")
+                    object_id=bulletin_id,
+                    detail=None if before == BulletinStatus.draft else f"{_label(before)} → {_label('draft')}")
     return bulletin
 
 
@@ -400,7 +401,7 @@ def _with_recording(session: Session, bulletin: Bulletin, path: Path, *, name: s
     bulletin.recording_path = str(path)
     session.add(bulletin)
     accounts.record(session=session, user=by, action="bulletin.recording", object_type="bulletin",
-                    object_id=bulletin.id, detail=f"{name} ({seconds:.1f} s)")
+                    object_id=bulletin.id, detail=f"{name} ({duration_words(seconds)})")
 
 
 def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, data: bytes | None = None,

@@ -36,6 +36,7 @@ OPTIONAL_ROUTERS = (
     "broadcaster.web.routes_log",
     "broadcaster.web.routes_reports",
     "broadcaster.web.routes_voices",
+    "broadcaster.web.routes_lexicon",
 )
 
 

@@ -190,6 +190,12 @@ async def _staged_upload(request: Request, upload):
         path.unlink(missing_ok=True)
 
 
+def _reading_view(request: Request, text: str, *, bulletin_id: int) -> dict:
+    from .routes_lexicon import reading_view
+
+    return reading_view(request, text, bulletin_id=bulletin_id)
+
+
 def _under_data_dir(request: Request, path: str | None) -> Path:
     """A file we may serve: it exists and lies under the data directory (no symlink or .. escapes)."""
     if not path:
@@ -289,8 +295,9 @@ async def bulletin_import_docx(request: Request, user: CurrentUser = Depends(edi
 async def bulletin_reading(request: Request, user: CurrentUser = Depends(require_user)):
     """htmx: the reading layer's output for the text being typed (Cách đọc)."""
     form = await request.form()
-    spoken = _reading(request, str(form.get("text") or ""))
-    return render(request, "bulletin_reading.html", {"spoken": spoken})
+    from .routes_lexicon import reading_view  # marks the tokens that will be spelled (issue #12 item 7)
+
+    return render(request, "bulletin_reading.html", reading_view(request, str(form.get("text") or "")))
 
 
 @router.get("/bulletins/{bulletin_id}")
@@ -301,6 +308,7 @@ def bulletin_view(request: Request, bulletin_id: int, user: CurrentUser = Depend
     return render(request, "bulletin_view.html", {
         "title": bulletin.title, "b": bulletin, "history": history,
         "spoken": _reading(request, bulletin.text),
+        "reading": _reading_view(request, bulletin.text, bulletin_id=bulletin_id),
         "has_audio": bool(bulletin.item_path and Path(bulletin.item_path).is_file()),
         "can_edit": user.role == Role.editor and bulletin.status in bulletins.EDITABLE,
         "can_submit": user.role == Role.editor and bulletin.status in (BulletinStatus.draft, BulletinStatus.rejected),

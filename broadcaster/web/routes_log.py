@@ -26,6 +26,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".ogg": "audio/ogg"}
 
 
+FILTER_FIELDS = ("date_from", "date_until", "bulletin_class", "status", "operator", "kind")
+
+
 def _filters(request: Request) -> log_data.LogFilter:
     q = request.query_params
     return log_data.LogFilter.parse(
@@ -62,11 +65,13 @@ def log_page(request: Request, user: CurrentUser = Depends(require_user)):
             page = log_data.query_log(session=session, tz=station.tz, data_dir=station.settings.data_dir)
         names = log_data.operators(session=session)
     params = filters.query_params()
+    # After an error the form keeps what the officer typed (a reversed range is fixed, not retyped).
+    typed = {k: v for k, v in request.query_params.items() if k in FILTER_FIELDS and v} if error else params
     return render(request, "log.html", {
         "title": "Nhật ký phát sóng",
         "page": page,
         "filters": filters,
-        "params": params,
+        "params": typed,
         "query": urlencode(params),
         "error": error,
         "operators": names,

@@ -167,5 +167,5 @@ async def slot_delete(slot_id: int, request: Request, user: CurrentUser = Depend
     with Session(station_of(request).db) as session:
         accounts.record(session=session, user=user.name, action="slot.delete", object_type="slot", object_id=slot_id)
         slot = _existing(lambda: store.remove_slot(session=session, ref=slot_id))
-    flash(request, f"Đã xoá khung giờ «{slot.name}» (nhật ký cũ vẫn giữ tên này).")
+    flash(request, f"Đã xóa khung giờ «{slot.name}» (nhật ký cũ vẫn giữ tên này).")
     return RedirectResponse("/timetable#khung-gio", status_code=303)

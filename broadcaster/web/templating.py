@@ -6,6 +6,7 @@ the flash message, the sound-card banner, the navigation and the Vietnamese labe
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session
 
 from ..db import as_utc
+from ..localtime import duration_words
 from ..models import (
     CLASS_LABELS,
     FREQUENCY_LABELS,
@@ -54,6 +56,9 @@ def make_templates() -> Jinja2Templates:
     env.filters["label_frequency"] = lambda v: FREQUENCY_LABELS.get(v, v or "")
     env.filters["label_kind"] = lambda v: KIND_LABELS.get(v, v or "")
     env.filters["vn_date"] = vn_date
+    env.filters["vn_duration"] = duration_words  # "23 phút 48 giây"
+    env.filters["dmy"] = dmy
+    env.filters["audit_detail"] = audit_detail
     from ..accounts import ACTION_LABELS
 
     env.filters["label_action"] = lambda v: ACTION_LABELS.get(v, v or "")
@@ -139,6 +144,59 @@ def pop_flash(request: Request) -> str | None:
         return message
 
 
+_ISO_DAY_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# Date fields are text inputs: type="date" shows the browser's own locale (mm/dd/yyyy in an English
+# Chromium); these always show and take dd/mm/yyyy (localtime.parse_day reads both it and ISO).
+DATE_INPUT = 'inputmode="numeric" placeholder="dd/mm/yyyy" pattern="\\d{1,2}/\\d{1,2}/\\d{4}|\\d{4}-\\d{2}-\\d{2}"'
+
+
+def dmy(value: object) -> str:
+    """A day for a date field: a date or an ISO day as dd/mm/yyyy; anything else as typed."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    match = _ISO_DAY_RE.fullmatch(str(value).strip())
+    return f"{match.group(3)}/{match.group(2)}/{match.group(1)}" if match else str(value)
+
+
+_STATUS_CHANGE_RE = re.compile(r"(\w+) → (\w+)")
+_SECONDS_RE = re.compile(r"\((\d+(?:\.\d+)?) s\)$")
+
+
+def audit_detail(detail: str | None) -> str:
+    """A history row's detail in words: rows written before issue #11 said "draft → draft" and "(93.1 s)"."""
+    if not detail:
+        return ""
+    change = _STATUS_CHANGE_RE.fullmatch(detail)
+    if change and change.group(1) in STATUS_LABELS and change.group(2) in STATUS_LABELS:
+        before, after = change.groups()
+        return "" if before == after else f"{STATUS_LABELS[before]} → {STATUS_LABELS[after]}"
+    return _SECONDS_RE.sub(lambda m: f"({duration_words(float(m.group(1)))})", detail)
+
+
+def person_lookup(request: Request):
+    """person(login) → that account's full name (the login when it has none or is no account).
+
+    Accounts are read once per page, on first use; pages that show no names never query."""
+    names: dict[str, str] | None = None
+
+    def person(login: str | None) -> str:
+        nonlocal names
+        if not login:
+            return ""
+        if names is None:
+            from sqlmodel import select
+
+            from ..models import User
+
+            with Session(station_of(request).db) as session:
+                names = {u.name: (u.full_name or u.name) for u in session.exec(select(User)).all()}
+        return names.get(login, login)
+
+    return person
+
+
 def render(
     request: Request,
     name: str,
@@ -162,6 +220,8 @@ def render(
         "current_path": request.url.path,
         "station_name": station_name(request),
         "local_dt": lambda value, fmt="%d/%m/%Y %H:%M": local_dt(request, value, fmt),
+        "person": person_lookup(request),
+        "DATE_INPUT": DATE_INPUT,
         "CLASS_LABELS": CLASS_LABELS,
         "STATUS_LABELS": STATUS_LABELS,
         "ROLE_LABELS": ROLE_LABELS,

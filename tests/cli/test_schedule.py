@@ -132,8 +132,8 @@ def test_program_shows_order_length_and_overflow(settings, data_dir, monkeypatch
     assert "1. 06:00:00" in lines[1] and "Ưu tiên: bão" in lines[1]
     assert "2. 06:08:00" in lines[2] and "Lịch tiêm phòng" in lines[2]
     assert "Không dựng được" in r.output and "chưa dựng được: espeak-ng hỏng" in r.output
-    assert "Tổng thời lượng: 28:00 / tối đa 30:00" in r.output
-    assert f"Họp dân (5:00): {DEFERRED_LABEL} (Buổi chiều 17:00 28/11)" in r.output
+    assert "Tổng thời lượng: 28 phút / tối đa 30 phút" in r.output
+    assert f"Họp dân (5 phút): {DEFERRED_LABEL} (Buổi chiều 17:00 28/11)" in r.output
 
     data = json.loads(cli("program", "--date", "2026-11-28", "--json", data_dir=data_dir).output)
     assert [p["slot"] for p in data] == ["Buổi sáng", "Buổi chiều"]

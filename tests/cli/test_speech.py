@@ -121,3 +121,14 @@ def test_stdout_is_utf8_whatever_the_locale(tmp_path):
     )
     assert run.returncode == 0, run.stderr.decode("utf-8", "replace")
     assert run.stdout.decode("utf-8") == "Thứ tư Ủy ban nhân dân xã\n"
+
+
+def test_speech_check_reads_stdin_and_prints_line_token_reading(runner, data_dir):
+    """Issue #12 item 7: `speech check -` lists every token that will be spelled, line by line."""
+    lines = ["UBND xã sửa đường ĐT.265.", "", "Lưu: VT, ABC.", "Không có gì lạ."]
+    result = runner.invoke(speech_app, ["check", "-", "--data-dir", str(data_dir)], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1\tĐT.265\tđê tê hai trăm sáu mươi lăm\n3\tABC\ta bê xê\n"
+    assert runner.invoke(lexicon_app, ["add", "ABC", "an bình cư", "--data-dir", str(data_dir)]).exit_code == 0
+    result = runner.invoke(speech_app, ["check", "-", "--data-dir", str(data_dir)], input="Lưu: VT, ABC.\n")
+    assert result.exit_code == 0 and result.stdout == ""

@@ -171,4 +171,5 @@ def test_frequency_checks_and_durations():
     assert check_frequency(Frequency.n_times, None, None)
     assert check_frequency(Frequency.chosen_slots, None, [" "])
     assert check_frequency(Frequency.n_times, 3, None) is None
-    assert [format_duration(s) for s in (None, 5, 65, 3725)] == ["?", "0:05", "1:05", "1:02:05"]
+    assert [format_duration(s) for s in (None, 5, 65, 3725, 1428, 1200)] == [
+        "?", "5 giây", "1 phút 5 giây", "1 giờ 2 phút 5 giây", "23 phút 48 giây", "20 phút"]

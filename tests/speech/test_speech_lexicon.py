@@ -94,9 +94,9 @@ def test_longest_match_first(lexicon):
 
 
 def test_whole_words_only(lexicon):
-    assert normalize("TWO", lexicon) == "TWO"
+    assert normalize("TWO", lexicon) == "tê vê kép o"  # spelled (not in the lexicon), never "Trung ương O"
     assert normalize("TW", lexicon) == "Trung ương"
-    assert normalize("CNN", lexicon) == "CNN"
+    assert normalize("CNN", lexicon) == "xê en nờ en nờ"
     assert normalize("CNTT", lexicon) == "công nghệ thông tin"
     assert normalize("ĐUA", lexicon) == "Đua"  # a syllable in capitals, not "ĐU" + A
     assert normalize("xUBND", lexicon) == "xUBND"
@@ -120,12 +120,12 @@ def test_fingerprint_is_stable_and_follows_the_effective_entries(tmp_path, lexic
     base = Lexicon.load(None).fingerprint()
     assert base == lexicon.fingerprint() == Lexicon.load(tmp_path / "none.tsv").fingerprint()
     assert len(base) == 16 and int(base, 16) >= 0
-    lexicon.add("TP", "thành phố")
+    lexicon.add("TTVH", "trung tâm văn hóa")
     changed = lexicon.fingerprint()
     assert changed != base
-    lexicon.add("TP", "thành phố trực thuộc")
+    lexicon.add("TTVH", "trung tâm văn hóa xã")
     assert lexicon.fingerprint() != changed
-    lexicon.remove("TP")
+    lexicon.remove("TTVH")
     assert lexicon.fingerprint() == base
     lexicon.add("UBND", "Ủy ban nhân dân")  # same spoken form as the built-in: same effective entries
     assert lexicon.fingerprint() == base

@@ -47,7 +47,7 @@ def test_week_view_shows_programme_length_and_warnings(app, station):
     # ưu tiên first; 15 + 20 minutes do not fit 30: the rest moves on, in order
     assert "Gọi nhập ngũ" in week and "Quá thời lượng: 2 bản tin chuyển sang khung sau (Lịch tiêm phòng, Tin chưa dựng)" in text_of(week)
     assert "Chưa dựng được âm thanh cho &#39;Tin chưa dựng&#39;: Không có bộ đọc nào hoạt động" in week
-    assert "15:00 / 30:00" in text_of(week)
+    assert "15 phút / 30 phút" in text_of(week)
     # an editor does not edit slots
     assert "/timetable/slots/new" not in page.text
 
