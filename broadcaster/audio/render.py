@@ -47,6 +47,8 @@ _MAX_WRITES = 4
 #: Items longer than this are probed through the limiter on one block in four, not whole.
 _PROBE_WHOLE_S = 60.0
 _PROBE_BLOCK_S = 4.0
+#: The second probe gain sits this far above the first: two points give the limiter's slope.
+_PROBE_STEP_DB = 1.0
 
 
 @dataclass(frozen=True)
@@ -220,31 +222,37 @@ class _StreamNormalizer:
         self.report(min(0.99, self._done / self._work))
 
     def run(self) -> _Written:
-        unity, probed = self._probe()
+        unity, probes = self._probe()
         if unity is None:  # silence (below the gate): only make stray peaks respect the ceiling
             return self._write(0.0, clip=False, limit=False)
         plain = self.target - unity
-        gain, achieved = probed
+        cap = plain + _MAX_EXTRA_GAIN_DB
+        # the secant through the two probe points: the gain the limiter lets reach the target
+        next_gain, previous = plain, None
+        if len(probes) == 2 and all(level is not None for _, level in probes):
+            (g0, l0), (g1, l1) = probes
+            slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+            next_gain = g1 + (self.target - l1) / slope
+            previous = (g1, l1)
         writes: list[_Written] = []
-        previous: tuple[float, float] | None = (gain, achieved) if achieved is not None else None
-        next_gain = plain if achieved is None else gain + (self.target - achieved)
         for clip in (False, True):
             for _ in range(_MAX_WRITES // 2 if clip else _MAX_WRITES):
-                next_gain = min(next_gain, plain + _MAX_EXTRA_GAIN_DB)
+                next_gain = min(next_gain, cap)
                 done = self._write(next_gain, clip=clip)
                 writes.append(done)
                 if abs(done.error) <= _TOLERANCE_LU:
                     break
+                achieved = self.target - done.error
                 slope = 1.0
                 if previous is not None and done.gain_db != previous[0]:
-                    slope = min(1.0, max(0.1, ((self.target - done.error) - previous[1]) / (done.gain_db - previous[0])))
-                previous = (done.gain_db, self.target - done.error)
-                stepped = min(done.gain_db + done.error / slope, plain + _MAX_EXTRA_GAIN_DB)
+                    slope = min(1.0, max(0.1, (achieved - previous[1]) / (done.gain_db - previous[0])))
+                previous = (done.gain_db, achieved)
+                stepped = min(done.gain_db + done.error / slope, cap)
                 if stepped == done.gain_db:
                     break  # at the gain cap
                 next_gain = stepped
             best = min(writes, key=lambda w: abs(w.error))
-            if best.error <= _CLIP_ENGAGE_LU:
+            if best.error <= _CLIP_ENGAGE_LU or self._done_clipping(writes):
                 break
             next_gain, previous = best.gain_db, None  # drive the clipper from the best limiter-only gain
         best = min(writes, key=lambda w: abs(w.error))
@@ -253,61 +261,79 @@ class _StreamNormalizer:
                 other.path.unlink(missing_ok=True)
         return best
 
-    def _probe(self) -> tuple[float | None, tuple[float, float | None]]:
-        """The item's loudness at unity gain, and (gain, loudness after the limiter at that gain)."""
-        whole = self.item.frames <= _PROBE_WHOLE_S * self.rate
-        guess = self.target - self.estimate if self.estimate is not None and self.estimate > FLOOR_DB else None
+    @staticmethod
+    def _done_clipping(writes: list[_Written]) -> bool:
+        return any(w.clip for w in writes)
+
+    def _probe(self) -> tuple[float | None, list[tuple[float, float | None]]]:
+        """The item's loudness at unity gain, and two (gain, loudness after the limiter) points.
+
+        A long item whose speech loudness is known (the speech sidecar) is probed on one 4 s
+        block in four, its unity loudness taken as the speech's (the jingles were matched to
+        it); a short one, or one of unknown loudness, is measured whole."""
+        long = self.item.frames > _PROBE_WHOLE_S * self.rate
+        known = self.estimate is not None and self.estimate > FLOOR_DB
+        if known and long:
+            guess = self.target - self.estimate
+            return self.estimate, self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=True, unity=None)
         unity_meter = BlockMeter(self.rate)
-        if guess is None:  # nothing to guess from: measure first, then probe the limiter whole
+        if not known:  # nothing to guess from: measure first, then probe the limiter
             for chunk in self.item.chunks():
                 unity_meter.add(chunk)
                 self._advance(len(chunk) // 2)
             unity = unity_meter.integrated_lufs()
             if unity is None:
-                return None, (0.0, None)
+                return None, []
             guess = self.target - unity
-            return unity, (guess, self._limited_loudness(guess, whole, unity_meter=None))
-        limited = self._limited_loudness(guess, whole, unity_meter=unity_meter)
-        unity = unity_meter.integrated_lufs()
-        if unity is None:
-            return None, (0.0, None)
-        return unity, (guess, limited)
+            return unity, self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=long, unity=unity)
+        guess = self.target - self.estimate
+        probes = self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=False, unity=None,
+                                        unity_meter=unity_meter)
+        return unity_meter.integrated_lufs(), probes
 
-    def _limited_loudness(self, gain_db: float, whole: bool, *, unity_meter: BlockMeter | None) -> float | None:
-        """Loudness after gain + limiter; on a long item estimated from one 4 s block in four."""
-        limiter = StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling)
-        gain = np.float32(_from_db(gain_db))
-        out_meter, in_meter = BlockMeter(self.rate), BlockMeter(self.rate)
+    def _limited_loudness(self, gains: list[float], *, sampled: bool, unity: float | None,
+                          unity_meter: BlockMeter | None = None) -> list[tuple[float, float | None]]:
+        """Loudness after gain + limiter at each gain, in one read of the item; ``sampled``: from
+        one 4 s block in four, the limiter's loss there applied to the whole item's ``unity``."""
+        limiters = [StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling) for _ in gains]
+        linear = [np.float32(_from_db(g)) for g in gains]
+        out_meters = [BlockMeter(self.rate) for _ in gains]
+        in_meter = BlockMeter(self.rate)
         block = int(_PROBE_BLOCK_S * self.rate)
         pos = 0
         for chunk in self.item.chunks():
             if unity_meter is not None:
                 unity_meter.add(chunk)
             n = len(chunk)
-            if whole:
-                out_meter.add(limiter.process(chunk * gain))
-            else:  # the parts of this chunk inside a sampled block (blocks 0, 4, 8 … of `block` frames)
+            parts = [chunk]
+            if sampled:  # the parts of this chunk inside a sampled block (blocks 0, 4, 8 … of `block` frames)
+                parts = []
                 start = pos
                 while start < pos + n:
                     index, offset = divmod(start, block)
                     end = min(pos + n, start + block - offset)
                     if index % 4 == 0:
-                        part = chunk[start - pos : end - pos]
-                        in_meter.add(part)
-                        out_meter.add(limiter.process(part * gain))
+                        parts.append(chunk[start - pos : end - pos])
                     start = end
+            for part in parts:
+                if sampled:
+                    in_meter.add(part)
+                for limiter, gain, meter in zip(limiters, linear, out_meters):
+                    meter.add(limiter.process(part * gain))
             pos += n
-            self._advance(n // 2 if unity_meter is None else n)
-        out_meter.add(limiter.flush())
-        limited = out_meter.integrated_lufs()
-        if whole or limited is None:
-            return limited
-        sampled = in_meter.integrated_lufs()
-        unity = unity_meter.integrated_lufs() if unity_meter is not None else None
-        if sampled is None or unity is None:
-            return None
-        # the limiter's loss on the sample, applied to the whole item's loudness at this gain
-        return unity + gain_db - (sampled + gain_db - limited)
+            self._advance(n // 2 if unity_meter is None and sampled else n)
+        results: list[tuple[float, float | None]] = []
+        sampled_unity = in_meter.integrated_lufs() if sampled else None
+        for gain_db, limiter, meter in zip(gains, limiters, out_meters):
+            meter.add(limiter.flush())
+            limited = meter.integrated_lufs()
+            if sampled:
+                if limited is None or sampled_unity is None or unity is None:
+                    limited = None
+                else:  # the limiter's loss on the sample, applied to the whole item at this gain
+                    limited = unity + gain_db - (sampled_unity + gain_db - limited)
+            results.append((gain_db, limited))
+        return results
 
     def _write(self, gain_db: float, *, clip: bool, limit: bool = True) -> _Written:
         path = self.scratch / f"pass-{secrets.token_hex(4)}.wav"
