@@ -49,6 +49,9 @@ _PROBE_WHOLE_S = 60.0
 _PROBE_BLOCK_S = 4.0
 #: The second probe gain sits this far above the first: two points give the limiter's slope.
 _PROBE_STEP_DB = 1.0
+#: Extra reads of the sample (one limiter each) while its prediction is further off than this.
+_PROBE_REFINES = 3
+_PROBE_TOLERANCE_LU = 0.05
 
 
 @dataclass(frozen=True)
@@ -118,17 +121,21 @@ def render_item(
 class _Piece:
     frames: int
 
-    def chunks(self, size: int) -> Iterator[np.ndarray]:  # pragma: no cover - interface
+    def read(self, start: int, count: int) -> np.ndarray:  # pragma: no cover - interface
+        """Frames start .. start+count (clipped to the piece), float32, faded as the piece is."""
         raise NotImplementedError
+
+    def chunks(self, size: int) -> Iterator[np.ndarray]:
+        for start in range(0, self.frames, size):
+            yield self.read(start, size)
 
 
 class _Silence(_Piece):
     def __init__(self, frames: int) -> None:
         self.frames = frames
 
-    def chunks(self, size: int) -> Iterator[np.ndarray]:
-        for start in range(0, self.frames, size):
-            yield np.zeros(min(size, self.frames - start), np.float32)
+    def read(self, start: int, count: int) -> np.ndarray:
+        return np.zeros(max(0, min(count, self.frames - start)), np.float32)
 
 
 class _ArrayPiece(_Piece):
@@ -140,9 +147,8 @@ class _ArrayPiece(_Piece):
         self.samples = apply_fades(np.nan_to_num(np.asarray(samples, np.float32)), fade_frames)
         self.frames = len(self.samples)
 
-    def chunks(self, size: int) -> Iterator[np.ndarray]:
-        for start in range(0, self.frames, size):
-            yield self.samples[start : start + size]
+    def read(self, start: int, count: int) -> np.ndarray:
+        return self.samples[start : start + count]
 
 
 class _WavPiece(_Piece):
@@ -155,28 +161,41 @@ class _WavPiece(_Piece):
             self.channels = wav.getnchannels()
         n = min(int(fade_frames), self.frames // 2)
         self._ramp = (np.sin(0.5 * np.pi * np.arange(n) / n).astype(np.float32) ** 2) if n > 0 else None
+        self._wav: wave.Wave_read | None = None
 
     def chunks(self, size: int) -> Iterator[np.ndarray]:
-        ramp = self._ramp
-        n = 0 if ramp is None else len(ramp)
-        pos = 0
         with wave.open(str(self.path), "rb") as wav:
-            while pos < self.frames:
-                raw = wav.readframes(min(size, self.frames - pos))
-                if not raw:
-                    break
-                x = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-                if self.channels > 1:
-                    x = x[: len(x) - len(x) % self.channels].reshape(-1, self.channels).mean(axis=1)
-                end = pos + len(x)
-                if n and pos < n:  # fade in
-                    k = min(end, n)
-                    x[: k - pos] *= ramp[pos:k]
-                if n and end > self.frames - n:  # fade out
-                    lo = max(pos, self.frames - n)
-                    x[lo - pos :] *= ramp[::-1][lo - (self.frames - n) : end - (self.frames - n)]
-                pos = end
-                yield x
+            self._wav = wav
+            try:
+                yield from super().chunks(size)
+            finally:
+                self._wav = None
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        count = max(0, min(count, self.frames - start))
+        if count == 0:
+            return np.zeros(0, np.float32)
+        if self._wav is None:
+            with wave.open(str(self.path), "rb") as wav:
+                return self._read_from(wav, start, count)
+        return self._read_from(self._wav, start, count)
+
+    def _read_from(self, wav: wave.Wave_read, start: int, count: int) -> np.ndarray:
+        if wav.tell() != start:
+            wav.setpos(start)
+        x = np.frombuffer(wav.readframes(count), dtype="<i2").astype(np.float32) / np.float32(32768.0)
+        if self.channels > 1:
+            x = x[: len(x) - len(x) % self.channels].reshape(-1, self.channels).mean(axis=1)
+        ramp = self._ramp
+        if ramp is not None:
+            n, end = len(ramp), start + len(x)
+            if start < n:  # fade in
+                k = min(end, n)
+                x[: k - start] *= ramp[start:k]
+            if end > self.frames - n:  # fade out
+                lo = max(start, self.frames - n)
+                x[lo - start :] *= ramp[::-1][lo - (self.frames - n) : end - (self.frames - n)]
+        return x
 
 
 class _Item:
@@ -190,6 +209,23 @@ class _Item:
     def chunks(self) -> Iterator[np.ndarray]:
         for piece in self.pieces:
             yield from piece.chunks(self.size)
+
+    def sampled_chunks(self, block: int, every: int) -> Iterator[np.ndarray]:
+        """Only blocks 0, every, 2·every … of ``block`` frames (a probe's sample), in chunks."""
+        for first in range(0, self.frames, block * every):
+            for start in range(first, min(first + block, self.frames), self.size):
+                yield self.read(start, min(self.size, first + block - start))
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        parts, offset = [], 0
+        for piece in self.pieces:
+            lo, hi = max(start, offset), min(start + count, offset + piece.frames)
+            if lo < hi:
+                parts.append(piece.read(lo - offset, hi - lo))
+            offset += piece.frames
+            if offset >= start + count:
+                break
+        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
 # --------------------------------------------------------------------- normalization
@@ -216,6 +252,7 @@ class _StreamNormalizer:
         # progress: the probe, one write, and the read-back trim most items never need
         self._work = 2.0 * max(1, item.frames)
         self._done = 0.0
+        self._sampled_unity: float | None = None
 
     def _advance(self, frames: int) -> None:
         self._done += frames
@@ -275,7 +312,18 @@ class _StreamNormalizer:
         known = self.estimate is not None and self.estimate > FLOOR_DB
         if known and long:
             guess = self.target - self.estimate
-            return self.estimate, self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=True, unity=None)
+            points = self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=True, unity=self.estimate)
+            # a quarter of the item per read: refine on the sample until it predicts the target closely
+            for _ in range(_PROBE_REFINES):
+                (g0, l0), (g1, l1) = points[-2:]
+                if l0 is None or l1 is None or abs(self.target - l1) <= _PROBE_TOLERANCE_LU or g1 == g0:
+                    break
+                slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+                step = min(g1 + (self.target - l1) / slope, self.target - self.estimate + _MAX_EXTRA_GAIN_DB)
+                if step == g1:
+                    break
+                points += self._limited_loudness([step], sampled=True, unity=self.estimate)
+            return self.estimate, points[-2:]
         unity_meter = BlockMeter(self.rate)
         if not known:  # nothing to guess from: measure first, then probe the limiter
             for chunk in self.item.chunks():
@@ -298,32 +346,21 @@ class _StreamNormalizer:
         limiters = [StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling) for _ in gains]
         linear = [np.float32(_from_db(g)) for g in gains]
         out_meters = [BlockMeter(self.rate) for _ in gains]
-        in_meter = BlockMeter(self.rate)
+        in_meter = BlockMeter(self.rate) if sampled and self._sampled_unity is None else None
         block = int(_PROBE_BLOCK_S * self.rate)
-        pos = 0
-        for chunk in self.item.chunks():
+        chunks = self.item.sampled_chunks(block, 4) if sampled else self.item.chunks()
+        for chunk in chunks:
             if unity_meter is not None:
                 unity_meter.add(chunk)
-            n = len(chunk)
-            parts = [chunk]
-            if sampled:  # the parts of this chunk inside a sampled block (blocks 0, 4, 8 … of `block` frames)
-                parts = []
-                start = pos
-                while start < pos + n:
-                    index, offset = divmod(start, block)
-                    end = min(pos + n, start + block - offset)
-                    if index % 4 == 0:
-                        parts.append(chunk[start - pos : end - pos])
-                    start = end
-            for part in parts:
-                if sampled:
-                    in_meter.add(part)
-                for limiter, gain, meter in zip(limiters, linear, out_meters):
-                    meter.add(limiter.process(part * gain))
-            pos += n
-            self._advance(n // 2 if unity_meter is None and sampled else n)
+            if in_meter is not None:
+                in_meter.add(chunk)
+            for limiter, gain, meter in zip(limiters, linear, out_meters):
+                meter.add(limiter.process(chunk * gain))
+            self._advance(len(chunk) if sampled or unity_meter is not None else len(chunk) // 2)
         results: list[tuple[float, float | None]] = []
-        sampled_unity = in_meter.integrated_lufs() if sampled else None
+        if in_meter is not None:  # the same sample every read: measured once
+            self._sampled_unity = in_meter.integrated_lufs()
+        sampled_unity = self._sampled_unity
         for gain_db, limiter, meter in zip(gains, limiters, out_meters):
             meter.add(limiter.flush())
             limited = meter.integrated_lufs()
