@@ -137,6 +137,7 @@ class PeakMeter:
         self._floor = _from_db(ceiling_db - _TP_CANDIDATE_DB) if ceiling_db is not None else math.inf
         self.sample_peak = 0.0
         self.true_peak = 0.0
+        self.interpolated = 0  # points interpolated so far (what the true peak cost)
 
     def add(self, chunk: np.ndarray) -> None:
         """Feed the next samples (mono float)."""
@@ -162,6 +163,7 @@ class PeakMeter:
                     part = starts[lo : lo + CHUNK_FRAMES // 4]
                     windows = np.lib.stride_tricks.sliding_window_view(joined, 2 * self._half)[part - (self._half - 1)]
                     self.true_peak = max(self.true_peak, float(np.abs(windows @ self._kernel_t).max()))
+                    self.interpolated += len(part)
         self._context = joined[-(2 * self._half - 1):].copy()
         self._started = True
 
