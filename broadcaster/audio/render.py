@@ -373,7 +373,7 @@ class _StreamNormalizer:
         return results
 
     def _write(self, gain_db: float, *, clip: bool, limit: bool = True) -> _Written:
-        path = self.scratch / f"pass-{secrets.token_hex(4)}.wav"
+        path = self.scratch / f"pass-{secrets.token_hex(4)}.wav.part"
         ceiling_lin = np.float32(_from_db(self.ceiling - _TRUE_PEAK_MARGIN_DB))
         gain = np.float32(_from_db(gain_db))
         limiter = StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling) if limit else None
@@ -403,7 +403,7 @@ class _StreamNormalizer:
         return written
 
     def _trim(self, written: _Written, trim_db: float) -> _Written:
-        path = self.scratch / f"trim-{secrets.token_hex(4)}.wav"
+        path = self.scratch / f"trim-{secrets.token_hex(4)}.wav.part"
         scale = np.float32(_from_db(trim_db))
         sink = _Sink(path, self.rate, self.ceiling)
         with sink:
@@ -489,7 +489,7 @@ def _as_plain_wav(source: Path, rate: int, scratch: Path) -> Path:
         raise AudioError(f"Không tìm thấy tệp âm thanh: {source} / audio file not found", path=str(source))
     if _is_plain_wav(source, rate):
         return source
-    out = scratch / "speech.wav"
+    out = scratch / "speech.wav.part"  # .part: a crash leaves nothing remove_stale_parts would keep
     cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(source), "-vn",
            "-ac", "1", "-ar", str(rate), "-c:a", "pcm_s16le", "-f", "wav", str(out)]
     try:
