@@ -35,7 +35,7 @@ from ..exceptions import AudioError
 from .assets import builtin_asset
 from .files import _is_plain_wav, load_audio
 from .loudness import _CLIP_ENGAGE_LU, _MAX_EXTRA_GAIN_DB, _TRUE_PEAK_MARGIN_DB, FLOOR_DB, LIMITER_HEADROOM_DB
-from .loudness import _from_db, measure
+from .loudness import _as_mono, _from_db, _integrated_lufs
 from .stream import CHUNK_FRAMES, BlockMeter, PeakMeter, StreamLimiter
 
 Progress = Callable[[float], None]
@@ -536,7 +536,7 @@ def _frames(ms: int | float, sample_rate: int) -> int:
 
 def _match_loudness(jingle: np.ndarray, sample_rate: int, reference_lufs: float) -> np.ndarray:
     """Plain gain so the jingle is as loud as the speech; its peaks are left to the final limiter."""
-    lufs = measure(jingle, sample_rate).integrated_lufs
-    if lufs <= FLOOR_DB:
+    lufs = _integrated_lufs(_as_mono(jingle), sample_rate)  # its loudness only: peaks are the limiter's
+    if lufs is None:
         return jingle
     return (jingle * 10.0 ** ((reference_lufs - lufs) / 20.0)).astype(np.float32)

@@ -38,6 +38,7 @@ from .loudness import (
     _interpolation_kernel,
     _k_weighting_sos,
     _to_db,
+    sos_filter,
 )
 
 #: Samples per chunk the streaming code works on: a second at 48 kHz, a few hundred KB.
@@ -63,15 +64,13 @@ class BlockMeter:
 
     def add(self, chunk: np.ndarray) -> None:
         """Feed the next samples (mono float)."""
-        from scipy.signal import sosfilt
-
         x = np.asarray(chunk, dtype=np.float64).reshape(-1)
         if x.size == 0:
             return
         if self.frames < self._block:
             self._head.append(x[: self._block - self.frames].copy())
         self._nonzero = self._nonzero or bool(np.any(x))
-        y, self._zi = sosfilt(self._sos, x, zi=self._zi)
+        y, self._zi = sos_filter(self._sos, x, self._zi)
         sq = np.square(y)
         pos = 0
         if self._filled:

@@ -56,3 +56,23 @@ def test_progress_is_reported_from_zero_to_one(tmp_path, settings):
     render_item(source, tmp_path / "item.wav", settings=settings, progress=seen.append, chunk_frames=RATE)
     assert len(seen) >= 3
     assert seen == sorted(seen) and seen[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in seen)
+
+
+def test_a_render_does_not_import_scipy_signal(tmp_path):
+    """scipy.signal's import (sparse, linalg, special…) cost more than a short bulletin's whole render."""
+    import subprocess
+    import sys
+
+    source = media.write_wav(tmp_path / "speech.wav", speech_like(3.0, seed=7), sample_rate=RATE)
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from broadcaster.config import load_settings\n"
+        "from broadcaster.audio import render_item\n"
+        f"settings = load_settings({str(tmp_path / 'data')!r}, engine_order=['espeak'])\n"
+        f"render_item(Path({str(source)!r}), Path({str(tmp_path / 'item.wav')!r}), settings=settings)\n"
+        "print('SCIPY_SIGNAL', 'scipy.signal' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert "SCIPY_SIGNAL False" in run.stdout, run.stdout + run.stderr
+    assert (tmp_path / "item.wav").is_file()
