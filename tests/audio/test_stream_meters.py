@@ -42,3 +42,15 @@ def test_quiet_blocks_are_not_oversampled():
     meter.finish()
     assert meter.interpolated - after_loud <= 64  # only the joint's few samples, not 30 s of audio
     assert meter.true_peak_dbtp == pytest.approx(20 * np.log10(0.89), abs=0.05)
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
+def test_k_weighting_is_pyloudnorms(rate):
+    from pyloudnorm.iirfilter import IIRfilter
+    from scipy.signal import tf2sos
+
+    from broadcaster.audio.loudness import _k_weighting_sos
+
+    stages = [IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf"), IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")]
+    reference = np.vstack([tf2sos(stage.b, stage.a) for stage in stages])
+    assert np.allclose(_k_weighting_sos(rate), reference, rtol=0, atol=1e-12)
