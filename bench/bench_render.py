@@ -1,15 +1,24 @@
-"""Offline render of the whole plan document vs raw `espeak-ng -v vi -w` on the same text.
+"""Offline render against raw `espeak-ng -v vi -w` on the same text, and the CLI's start-up (issue 13).
 
 Run: .venv/bin/python bench/bench_render.py [--runs 3] [--text PATH]
-Each measurement runs in a fresh subprocess (fresh render cache, so nothing is reused)
-and the two sides are interleaved so machine noise hits both alike. Reports medians,
-the ratio of medians, and the peak memory (max RSS) of our render.
+
+In one run, interleaved so machine noise hits every side alike (each measurement in a fresh
+subprocess with a fresh data directory and render cache, so nothing is reused):
+
+- the plan document: raw espeak-ng, `Station.render_text` in-process (timed inside the process),
+  and the same whole process (interpreter start-up and imports included); peak memory (max RSS);
+- four times the plan document's text: peak memory (must stay flat: ≤ 1.2× the plan's);
+- a 20-second bulletin through the installed command `broadcaster render --text … -o …`, end to end;
+- `broadcaster --help` against `python -c pass`.
+
+Reports medians, both ratios against raw espeak-ng, and the targets of issue 13.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -20,18 +29,24 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TEXT = REPO.parent / "shared" / "samples" / "ke-hoach-truyen-thong-chinh-sach-2026.txt"
+BIN = Path(sys.executable).parent / "broadcaster"
+# about 20 seconds of espeak-ng speech at 140 words per minute
+BULLETIN = ("Ủy ban nhân dân xã Dân Tiến thông báo: sáng thứ hai tuần tới, trạm y tế xã tổ chức tiêm phòng "
+            "cho trẻ em dưới năm tuổi tại nhà văn hóa thôn Đông. Đề nghị bà con đưa trẻ đến đúng giờ, mang theo "
+            "sổ tiêm chủng.")
 
 OURS = r"""
 import json, resource, sys, time
 from pathlib import Path
 from broadcaster.config import load_settings
 from broadcaster.station.facade import Station
-text = Path(sys.argv[1]).read_text(encoding="utf-8")
+text = Path(sys.argv[1]).read_text(encoding="utf-8") * int(sys.argv[3])
 station = Station.open(load_settings(sys.argv[2], engine_order=["espeak"]))
 t0 = time.perf_counter()
 out = station.render_text(text, out=Path(sys.argv[2]) / "plan.wav")
 elapsed = time.perf_counter() - t0
 print(json.dumps({"seconds": elapsed, "audio_s": out.duration_s, "lufs": out.integrated_lufs,
+                  "peak": out.true_peak_dbtp,
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -52,15 +67,31 @@ def run_reference(exe: str, text: Path, rate: int) -> float:
         return time.perf_counter() - t0
 
 
-def run_ours(text: Path) -> dict:
+def run_ours(text: Path, repeat: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-c", OURS, str(text), tmp], check=True, capture_output=True, text=True
+            [sys.executable, "-c", OURS, str(text), tmp, str(repeat)], check=True, capture_output=True, text=True
         )
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         result["wall_s"] = time.perf_counter() - t0  # includes interpreter start and imports
         return result
+
+
+def run_bulletin() -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, BROADCASTER_DATA_DIR=tmp, BROADCASTER_ENGINE_ORDER='["espeak"]')
+        subprocess.run([str(BIN), "init"], check=True, capture_output=True, env=env)
+        t0 = time.perf_counter()
+        subprocess.run([str(BIN), "render", "--text", BULLETIN, "-o", f"{tmp}/b.wav"], check=True,
+                       capture_output=True, env=env)
+        return time.perf_counter() - t0
+
+
+def run_timed(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -73,24 +104,43 @@ def main() -> None:
 
     rate = Settings.model_fields["espeak_rate"].default
     exe = ensure_espeak_ng()
-    refs, ours = [], []
+    refs, ours, fours, bulletins, helps, passes = [], [], [], [], [], []
     for _ in range(args.runs):
         refs.append(run_reference(exe, args.text, rate))
         ours.append(run_ours(args.text))
-    ref_med = statistics.median(refs)
-    our_med = statistics.median(r["seconds"] for r in ours)
-    wall_med = statistics.median(r["wall_s"] for r in ours)
+        fours.append(run_ours(args.text, repeat=4))
+        bulletins.append(run_bulletin())
+        passes.append(run_timed([sys.executable, "-c", "pass"]))
+        helps.append(run_timed([str(BIN), "--help"]))
+    med = statistics.median
+    ref_med = med(refs)
+    our_med = med(r["seconds"] for r in ours)
+    wall_med = med(r["wall_s"] for r in ours)
     peak = max(r["maxrss_mb"] for r in ours)
+    peak4 = max(r["maxrss_mb"] for r in fours)
+    help_extra = med(helps) - med(passes)
     chars = len(args.text.read_text(encoding="utf-8"))
-    print(f"### Offline render of the plan document ({chars} characters, {args.runs} runs each)\n")
-    print("| measure | median |\n|---|---|")
-    print(f"| raw `espeak-ng -v vi -s {rate} -w` (reference) | {ref_med:.2f} s |")
-    print(f"| `Station.render_text` espeak-ng (normalize, synth, jingles, loudness, write) | {our_med:.2f} s |")
-    print(f"| same, whole process incl. Python start-up and imports | {wall_med:.2f} s |")
-    print(f"| **ratio render / reference** (target ≤ 1.5) | **{our_med / ref_med:.2f}×** |")
-    print(f"| ratio whole process / reference | {wall_med / ref_med:.2f}× |")
-    print(f"| audio produced | {ours[0]['audio_s'] / 60:.1f} min at {ours[0]['lufs']:.1f} LUFS |")
-    print(f"| peak memory (max RSS) of the render process | {peak:.0f} MB |")
+
+    def ok(flag: bool) -> str:
+        return "met" if flag else "**not met**"
+
+    print(f"### Offline render of the plan document ({chars} characters, {args.runs} runs each, interleaved)\n")
+    print("| measure | median | target |\n|---|---|---|")
+    print(f"| raw `espeak-ng -v vi -s {rate} -w` (reference) | {ref_med:.2f} s | |")
+    print(f"| `Station.render_text` espeak-ng (normalize, synth, jingles, loudness, write) | {our_med:.2f} s | |")
+    print(f"| same, whole process incl. Python start-up and imports | {wall_med:.2f} s | |")
+    print(f"| **ratio in-process render / reference** | **{our_med / ref_med:.2f}×** | ≤ 1.5× {ok(our_med / ref_med <= 1.5)} |")
+    print(f"| **ratio whole process / reference** | **{wall_med / ref_med:.2f}×** | ≤ 3× {ok(wall_med / ref_med <= 3)} |")
+    print(f"| audio produced | {ours[0]['audio_s'] / 60:.1f} min at {ours[0]['lufs']:.2f} LUFS, "
+          f"{ours[0]['peak']:.2f} dBTP | -16 ± 0.5 LUFS, ≤ -1 dBTP |")
+    print(f"| peak memory (max RSS), plan document | {peak:.0f} MB | ≤ 300 MB {ok(peak <= 300)} |")
+    print(f"| peak memory, four times the text ({fours[0]['audio_s'] / 60:.1f} min) | {peak4:.0f} MB "
+          f"({peak4 / peak:.2f}× the plan's) | ≤ 1.2× {ok(peak4 <= 1.2 * peak)} |")
+    print(f"| 20-second bulletin, `broadcaster render --text` end to end | {med(bulletins):.2f} s | "
+          f"≤ 1 s {ok(med(bulletins) <= 1.0)} |")
+    print(f"| `broadcaster --help` | {med(helps):.2f} s | |")
+    print(f"| `python -c pass` | {med(passes):.2f} s | |")
+    print(f"| **`--help` − `python -c pass`** | **{help_extra:.2f} s** | ≤ 0.4 s {ok(help_extra <= 0.4)} |")
 
 
 if __name__ == "__main__":

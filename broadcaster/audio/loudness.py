@@ -257,10 +257,8 @@ def _bs1770_integrated(x: np.ndarray, sample_rate: int) -> float:
     second-order-section filter pass and a cumulative sum instead of pyloudnorm's two lfilter
     passes and a Python loop over the 400 ms blocks, which cost ~1 s per pass on an 11-minute item.
     """
-    from scipy.signal import sosfilt
-
     n = len(x)
-    y = sosfilt(_k_weighting_sos(sample_rate), x)
+    y, _ = sos_filter(_k_weighting_sos(sample_rate), np.asarray(x, dtype=np.float64), None)
     energy = np.concatenate([[0.0], np.cumsum(np.square(y))])
     step = 0.25  # 75 % overlap between gating blocks
     blocks = int(round((n / sample_rate - _BLOCK_S) / (_BLOCK_S * step))) + 1
@@ -282,16 +280,78 @@ def _bs1770_integrated(x: np.ndarray, sample_rate: int) -> float:
 
 @lru_cache(maxsize=8)
 def _k_weighting_sos(sample_rate: int) -> np.ndarray:
-    """The BS.1770 K-weighting (pre-filter shelf + RLB high-pass) as second-order sections,
-    from pyloudnorm's own filter design so both measure alike at any sample rate."""
-    from pyloudnorm.iirfilter import IIRfilter
-    from scipy.signal import tf2sos
+    """The BS.1770 K-weighting (pre-filter shelf + RLB high-pass) as second-order sections, with
+    pyloudnorm's own filter design (its IIRfilter's RBJ formulas, restated here so that designing
+    them imports neither pyloudnorm nor scipy.signal: seconds of start-up on a small PC; equality
+    with pyloudnorm's coefficients is tested)."""
+    rows = []
+    for gain_db, q, fc, kind in ((4.0, 1 / math.sqrt(2), 1500.0, "high_shelf"), (0.0, 0.5, 38.0, "high_pass")):
+        a_ = 10 ** (gain_db / 40.0)
+        w0 = 2.0 * math.pi * (fc / sample_rate)
+        alpha = math.sin(w0) / (2.0 * q)
+        cos = math.cos(w0)
+        if kind == "high_shelf":
+            root = 2 * math.sqrt(a_) * alpha
+            b = [a_ * ((a_ + 1) + (a_ - 1) * cos + root), -2 * a_ * ((a_ - 1) + (a_ + 1) * cos),
+                 a_ * ((a_ + 1) + (a_ - 1) * cos - root)]
+            a = [(a_ + 1) - (a_ - 1) * cos + root, 2 * ((a_ - 1) - (a_ + 1) * cos), (a_ + 1) - (a_ - 1) * cos - root]
+        else:
+            b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
+            a = [1 + alpha, -2 * cos, 1 - alpha]
+        rows.append([x / a[0] for x in b] + [x / a[0] for x in a])
+    return np.array(rows, dtype=np.float64)  # shared through the cache: the filters only read it
 
-    stages = [
-        IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
-        IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"),
-    ]
-    return np.vstack([tf2sos(stage.b, stage.a) for stage in stages])  # sosfilt only reads it
+
+def sos_filter(sos: np.ndarray, x: np.ndarray, zi: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """scipy.signal.sosfilt of a 1-D float64 signal from state ``zi`` (None: at rest); returns
+    (output, final state). Calls scipy's compiled loop (scipy.signal._sosfilt) without importing
+    scipy.signal, whose import pulls in scipy.sparse, linalg, special… for this one loop: over a
+    second of start-up on a small PC, more than the whole render of a short bulletin."""
+    kernel = _sosfilt_kernel()
+    state = np.zeros((1, sos.shape[0], 2)) if zi is None else np.array(zi, dtype=np.float64).reshape(1, -1, 2)
+    y = np.array(x, dtype=np.float64, order="C").reshape(1, -1)
+    kernel(np.ascontiguousarray(sos, dtype=np.float64), y, state)
+    return y.reshape(-1), state.reshape(-1, 2)
+
+
+@lru_cache(maxsize=1)
+def _sosfilt_kernel():
+    import sys
+
+    name = "scipy.signal._sosfilt"
+    module = sys.modules.get(name)
+    if module is None:
+        import importlib.machinery
+        import importlib.util
+        from pathlib import Path
+
+        import scipy
+
+        folder = Path(scipy.__file__).parent / "signal"
+        found = [folder / f"_sosfilt{suffix}" for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+        found = [path for path in found if path.is_file()]
+        if not found:  # a scipy laid out otherwise: the public way, at its import cost
+            from scipy.signal import sosfilt
+
+            return lambda sos, y, state: _public_sosfilt(sosfilt, sos, y, state)
+        loader = importlib.machinery.ExtensionFileLoader(name, str(found[0]))
+        spec = importlib.util.spec_from_file_location(name, found[0], loader=loader)
+        module = importlib.util.module_from_spec(spec)
+        # registered under its own name, so a later `import scipy.signal` uses this very module
+        # (a compiled module cannot be initialized twice in one process)
+        sys.modules[name] = module
+        try:
+            loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
+    return module._sosfilt
+
+
+def _public_sosfilt(sosfilt, sos, y, state) -> None:
+    out, final = sosfilt(sos, y[0], zi=state[0])
+    y[0] = out
+    state[0] = final
 
 
 @lru_cache(maxsize=1)

@@ -1,17 +1,57 @@
-"""Rendering a program item file: load, level the jingles, assemble, normalize, write."""
+"""Rendering a program item file: level the jingles, assemble, normalize, write — as a stream.
+
+The item (intro, gap, speech, gap, outro) is never held whole: it is produced chunk by chunk
+from the speech file on disk and the two (short) jingles, each chunk faded where a piece starts
+or ends. Loudness normalization runs in passes over that stream:
+
+1. a probe: the item's own loudness (BS.1770 block energies of every chunk) and, at the gain
+   the speech's loudness suggests, the loudness the limiter leaves — the limiter runs on the
+   whole item when it is short, on one block in four of a long one;
+2. the write: gain and the brick-wall limiter chunk by chunk (its state carried across
+   chunks), 16-bit samples written as they come, loudness and true peak measured on exactly
+   those samples; repeated with a corrected gain (secant) only when it lands more than
+   ``_TOLERANCE_LU`` off, and driven into a clipper first when the limiter alone cannot make
+   peaky speech loud enough (as loudness.normalize_loudness does);
+3. only if an inter-sample peak slipped past the limiter: one static trim pass over the file.
+
+The best write is renamed over ``out_path`` (fsync, rename): never a half-written item.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
+import tempfile
+import wave
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import media
-from .assemble import assemble_item
+from ..exceptions import AudioError
 from .assets import builtin_asset
-from .files import load_audio
-from .loudness import FLOOR_DB, measure, normalize_loudness
+from .files import _is_plain_wav, load_audio
+from .loudness import _CLIP_ENGAGE_LU, _MAX_EXTRA_GAIN_DB, _TRUE_PEAK_MARGIN_DB, FLOOR_DB, LIMITER_HEADROOM_DB
+from .loudness import _as_mono, _from_db, _integrated_lufs
+from .stream import CHUNK_FRAMES, BlockMeter, PeakMeter, StreamLimiter
+
+Progress = Callable[[float], None]
+
+#: A write landing this close to the target is kept (as loudness.normalize_loudness; the station promises ±0.5 LU).
+_TOLERANCE_LU = 0.1
+#: Write passes at most (each one reads and writes the whole item once).
+_MAX_WRITES = 4
+#: Items longer than this are probed through the limiter on one block in four, not whole.
+_PROBE_WHOLE_S = 60.0
+_PROBE_BLOCK_S = 4.0
+#: The second probe gain sits this far above the first: two points give the limiter's slope.
+_PROBE_STEP_DB = 1.0
+#: Extra reads of the sample (one limiter each) while its prediction is further off than this.
+_PROBE_REFINES = 3
+_PROBE_TOLERANCE_LU = 0.05
 
 
 @dataclass(frozen=True)
@@ -24,51 +64,479 @@ class ItemInfo:
     true_peak_dbtp: float
 
 
-def render_item(speech_path: Path, out_path: Path, *, settings, jingles: bool = True) -> ItemInfo:
+def render_item(
+    speech_path: Path, out_path: Path, *, settings, jingles: bool = True, speech_lufs: float | None = None,
+    progress: Progress | None = None, chunk_frames: int = CHUNK_FRAMES,
+) -> ItemInfo:
     """Render speech (any format, any rate) into a program item WAV at ``out_path``.
 
     Intro/outro come from ``settings.intro_jingle``/``outro_jingle`` or the built-in ones;
-    each jingle is first brought to the speech's loudness, so a station's own (often much
-    louder) jingle does not push the speech down. The whole item is then normalized to
-    ``settings.target_lufs`` / ``settings.true_peak_dbtp`` and written atomically as
-    16-bit mono at ``settings.sample_rate``. The figures returned are measured on the
-    file read back from disk. Raises AudioError when an input cannot be read.
+    each jingle is first brought to the speech's loudness (``speech_lufs`` when the caller
+    knows it, e.g. from the speech cache's sidecar, else measured), so a station's own
+    (often much louder) jingle does not push the speech down. The whole item is then
+    normalized to ``settings.target_lufs`` / ``settings.true_peak_dbtp`` and written
+    atomically as 16-bit mono at ``settings.sample_rate``. The figures returned are those
+    of the samples written (what reading the file back gives). Memory stays flat whatever
+    the length: the item is processed ``chunk_frames`` at a time. ``progress`` is called
+    with the fraction done, 0..1, never decreasing. Raises AudioError when an input cannot
+    be read.
     """
     rate = settings.sample_rate
-    speech = load_audio(speech_path, sample_rate=rate)
-    intro = outro = None
-    if jingles:
-        intro = load_audio(settings.intro_jingle or builtin_asset("intro"), sample_rate=rate)
-        outro = load_audio(settings.outro_jingle or builtin_asset("outro"), sample_rate=rate)
-        speech_lufs = measure(speech, rate).integrated_lufs
-        if speech_lufs > FLOOR_DB:  # silent speech: nothing to match, the final pass levels the jingles
-            intro = _match_loudness(intro, rate, speech_lufs)
-            outro = _match_loudness(outro, rate, speech_lufs)
-    item = assemble_item(
-        speech,
-        sample_rate=rate,
-        intro=intro,
-        outro=outro,
-        gap_ms=settings.jingle_gap_ms,
-        fade_ms=settings.fade_ms,
-    )
-    item = normalize_loudness(
-        item, sample_rate=rate, target_lufs=settings.target_lufs, true_peak_dbtp=settings.true_peak_dbtp
-    )
-    out_path = media.write_wav(out_path, item, sample_rate=rate)
-    written, written_rate = media.read_wav(out_path)
-    figures = measure(written, written_rate)
-    return ItemInfo(
-        path=out_path,
-        duration_s=len(written) / written_rate,
-        integrated_lufs=figures.integrated_lufs,
-        true_peak_dbtp=figures.true_peak_dbtp,
-    )
+    out_path = Path(out_path)
+    reporter = _Reporter(progress)
+    with tempfile.TemporaryDirectory(prefix="render-", dir=_scratch_dir(out_path)) as scratch:
+        speech_file = _as_plain_wav(Path(speech_path), rate, Path(scratch))
+        speech = _WavPiece(speech_file, fade_frames=_frames(settings.fade_ms, rate))
+        if speech.frames == 0:
+            path = str(speech_path)
+            raise AudioError(f"Tệp âm thanh không có dữ liệu: {path} / no audio in file", path=path)
+        pieces: list[_Piece] = []
+        if jingles:
+            if speech_lufs is None:
+                speech_lufs = _measure_piece(speech, rate, chunk_frames)
+            intro = load_audio(settings.intro_jingle or builtin_asset("intro"), sample_rate=rate)
+            outro = load_audio(settings.outro_jingle or builtin_asset("outro"), sample_rate=rate)
+            if speech_lufs is not None and speech_lufs > FLOOR_DB:
+                intro = _match_loudness(intro, rate, speech_lufs)
+                outro = _match_loudness(outro, rate, speech_lufs)
+            gap = _frames(settings.jingle_gap_ms, rate)
+            fade = _frames(settings.fade_ms, rate)
+            if intro.size:
+                pieces += [_ArrayPiece(intro, fade), _Silence(gap)]
+            pieces.append(speech)
+            if outro.size:
+                pieces += [_Silence(gap), _ArrayPiece(outro, fade)]
+        else:
+            pieces.append(speech)
+        item = _Item(pieces, chunk_frames)
+        normalizer = _StreamNormalizer(item, settings, Path(scratch), reporter, speech_lufs)
+        best = normalizer.run()
+        _install(best.path, out_path)
+    reporter(1.0)
+    return ItemInfo(path=out_path, duration_s=item.frames / rate, integrated_lufs=best.lufs,
+                    true_peak_dbtp=best.true_peak)
+
+
+# ------------------------------------------------------------------ the item as a stream
+class _Piece:
+    frames: int
+
+    def read(self, start: int, count: int) -> np.ndarray:  # pragma: no cover - interface
+        """Frames start .. start+count (clipped to the piece), float32, faded as the piece is."""
+        raise NotImplementedError
+
+    def chunks(self, size: int) -> Iterator[np.ndarray]:
+        for start in range(0, self.frames, size):
+            yield self.read(start, size)
+
+
+class _Silence(_Piece):
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        return np.zeros(max(0, min(count, self.frames - start)), np.float32)
+
+
+class _ArrayPiece(_Piece):
+    """A short piece held in memory (a jingle), faded like assemble.apply_fades."""
+
+    def __init__(self, samples: np.ndarray, fade_frames: int) -> None:
+        from .assemble import apply_fades
+
+        self.samples = apply_fades(np.nan_to_num(np.asarray(samples, np.float32)), fade_frames)
+        self.frames = len(self.samples)
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        return self.samples[start : start + count]
+
+
+class _WavPiece(_Piece):
+    """The speech, read from its 16-bit WAV a chunk at a time, faded in and out at its ends."""
+
+    def __init__(self, path: Path, *, fade_frames: int) -> None:
+        self.path = path
+        with wave.open(str(path), "rb") as wav:
+            self.frames = wav.getnframes()
+            self.channels = wav.getnchannels()
+        n = min(int(fade_frames), self.frames // 2)
+        self._ramp = (np.sin(0.5 * np.pi * np.arange(n) / n).astype(np.float32) ** 2) if n > 0 else None
+        self._wav: wave.Wave_read | None = None
+
+    def chunks(self, size: int) -> Iterator[np.ndarray]:
+        with wave.open(str(self.path), "rb") as wav:
+            self._wav = wav
+            try:
+                yield from super().chunks(size)
+            finally:
+                self._wav = None
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        count = max(0, min(count, self.frames - start))
+        if count == 0:
+            return np.zeros(0, np.float32)
+        if self._wav is None:
+            with wave.open(str(self.path), "rb") as wav:
+                return self._read_from(wav, start, count)
+        return self._read_from(self._wav, start, count)
+
+    def _read_from(self, wav: wave.Wave_read, start: int, count: int) -> np.ndarray:
+        if wav.tell() != start:
+            wav.setpos(start)
+        x = np.frombuffer(wav.readframes(count), dtype="<i2").astype(np.float32) / np.float32(32768.0)
+        if self.channels > 1:
+            x = x[: len(x) - len(x) % self.channels].reshape(-1, self.channels).mean(axis=1)
+        ramp = self._ramp
+        if ramp is not None:
+            n, end = len(ramp), start + len(x)
+            if start < n:  # fade in
+                k = min(end, n)
+                x[: k - start] *= ramp[start:k]
+            if end > self.frames - n:  # fade out
+                lo = max(start, self.frames - n)
+                x[lo - start :] *= ramp[::-1][lo - (self.frames - n) : end - (self.frames - n)]
+        return x
+
+
+class _Item:
+    """The pieces one after another, re-readable, in chunks of about ``size`` frames."""
+
+    def __init__(self, pieces: list[_Piece], size: int) -> None:
+        self.pieces = pieces
+        self.size = max(1, int(size))
+        self.frames = sum(p.frames for p in pieces)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        for piece in self.pieces:
+            yield from piece.chunks(self.size)
+
+    def sampled_chunks(self, block: int, every: int) -> Iterator[np.ndarray]:
+        """Only blocks 0, every, 2·every … of ``block`` frames (a probe's sample), in chunks."""
+        for first in range(0, self.frames, block * every):
+            for start in range(first, min(first + block, self.frames), self.size):
+                yield self.read(start, min(self.size, first + block - start))
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        parts, offset = [], 0
+        for piece in self.pieces:
+            lo, hi = max(start, offset), min(start + count, offset + piece.frames)
+            if lo < hi:
+                parts.append(piece.read(lo - offset, hi - lo))
+            offset += piece.frames
+            if offset >= start + count:
+                break
+        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+# --------------------------------------------------------------------- normalization
+@dataclass(frozen=True)
+class _Written:
+    path: Path
+    gain_db: float
+    clip: bool
+    lufs: float
+    true_peak: float
+    error: float  # target minus achieved, LU
+
+
+class _StreamNormalizer:
+    def __init__(self, item: _Item, settings, scratch: Path, reporter: _Reporter, estimate: float | None) -> None:
+        self.item = item
+        self.rate = settings.sample_rate
+        self.target = settings.target_lufs
+        self.ceiling = settings.true_peak_dbtp
+        self.limiter_ceiling = settings.true_peak_dbtp - LIMITER_HEADROOM_DB
+        self.scratch = scratch
+        self.report = reporter
+        self.estimate = estimate
+        # progress: the probe, one write, and the read-back trim most items never need
+        self._work = 2.0 * max(1, item.frames)
+        self._done = 0.0
+        self._sampled_unity: float | None = None
+
+    def _advance(self, frames: int) -> None:
+        self._done += frames
+        self.report(min(0.99, self._done / self._work))
+
+    def run(self) -> _Written:
+        unity, probes = self._probe()
+        if unity is None:  # silence (below the gate): only make stray peaks respect the ceiling
+            return self._write(0.0, clip=False, limit=False)
+        plain = self.target - unity
+        cap = plain + _MAX_EXTRA_GAIN_DB
+        # the secant through the two probe points: the gain the limiter lets reach the target
+        next_gain, previous = plain, None
+        if len(probes) == 2 and all(level is not None for _, level in probes):
+            (g0, l0), (g1, l1) = probes
+            slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+            next_gain = g1 + (self.target - l1) / slope
+            previous = (g1, l1)
+        writes: list[_Written] = []
+        for clip in (False, True):
+            for _ in range(_MAX_WRITES // 2 if clip else _MAX_WRITES):
+                next_gain = min(next_gain, cap)
+                done = self._write(next_gain, clip=clip)
+                writes.append(done)
+                if abs(done.error) <= _TOLERANCE_LU:
+                    break
+                achieved = self.target - done.error
+                slope = 1.0
+                if previous is not None and done.gain_db != previous[0]:
+                    slope = min(1.0, max(0.1, (achieved - previous[1]) / (done.gain_db - previous[0])))
+                previous = (done.gain_db, achieved)
+                stepped = min(done.gain_db + done.error / slope, cap)
+                if stepped == done.gain_db:
+                    break  # at the gain cap
+                next_gain = stepped
+            best = min(writes, key=lambda w: abs(w.error))
+            if best.error <= _CLIP_ENGAGE_LU or self._done_clipping(writes):
+                break
+            next_gain, previous = best.gain_db, None  # drive the clipper from the best limiter-only gain
+        best = min(writes, key=lambda w: abs(w.error))
+        for other in writes:
+            if other is not best:
+                other.path.unlink(missing_ok=True)
+        return best
+
+    @staticmethod
+    def _done_clipping(writes: list[_Written]) -> bool:
+        return any(w.clip for w in writes)
+
+    def _probe(self) -> tuple[float | None, list[tuple[float, float | None]]]:
+        """The item's loudness at unity gain, and two (gain, loudness after the limiter) points.
+
+        A long item whose speech loudness is known (the speech sidecar) is probed on one 4 s
+        block in four, its unity loudness taken as the speech's (the jingles were matched to
+        it); a short one, or one of unknown loudness, is measured whole."""
+        long = self.item.frames > _PROBE_WHOLE_S * self.rate
+        known = self.estimate is not None and self.estimate > FLOOR_DB
+        if known and long:
+            guess = self.target - self.estimate
+            points = self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=True, unity=self.estimate)
+            # a quarter of the item per read: refine on the sample until it predicts the target closely
+            for _ in range(_PROBE_REFINES):
+                (g0, l0), (g1, l1) = points[-2:]
+                if l0 is None or l1 is None or abs(self.target - l1) <= _PROBE_TOLERANCE_LU or g1 == g0:
+                    break
+                slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+                step = min(g1 + (self.target - l1) / slope, self.target - self.estimate + _MAX_EXTRA_GAIN_DB)
+                if step == g1:
+                    break
+                points += self._limited_loudness([step], sampled=True, unity=self.estimate)
+            return self.estimate, points[-2:]
+        unity_meter = BlockMeter(self.rate)
+        if not known:  # nothing to guess from: measure first, then probe the limiter
+            for chunk in self.item.chunks():
+                unity_meter.add(chunk)
+                self._advance(len(chunk) // 2)
+            unity = unity_meter.integrated_lufs()
+            if unity is None:
+                return None, []
+            guess = self.target - unity
+            return unity, self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=long, unity=unity)
+        guess = self.target - self.estimate
+        probes = self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=False, unity=None,
+                                        unity_meter=unity_meter)
+        return unity_meter.integrated_lufs(), probes
+
+    def _limited_loudness(self, gains: list[float], *, sampled: bool, unity: float | None,
+                          unity_meter: BlockMeter | None = None) -> list[tuple[float, float | None]]:
+        """Loudness after gain + limiter at each gain, in one read of the item; ``sampled``: from
+        one 4 s block in four, the limiter's loss there applied to the whole item's ``unity``."""
+        limiters = [StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling) for _ in gains]
+        linear = [np.float32(_from_db(g)) for g in gains]
+        out_meters = [BlockMeter(self.rate) for _ in gains]
+        in_meter = BlockMeter(self.rate) if sampled and self._sampled_unity is None else None
+        block = int(_PROBE_BLOCK_S * self.rate)
+        chunks = self.item.sampled_chunks(block, 4) if sampled else self.item.chunks()
+        for chunk in chunks:
+            if unity_meter is not None:
+                unity_meter.add(chunk)
+            if in_meter is not None:
+                in_meter.add(chunk)
+            for limiter, gain, meter in zip(limiters, linear, out_meters):
+                meter.add(limiter.process(chunk * gain))
+            self._advance(len(chunk) if sampled or unity_meter is not None else len(chunk) // 2)
+        results: list[tuple[float, float | None]] = []
+        if in_meter is not None:  # the same sample every read: measured once
+            self._sampled_unity = in_meter.integrated_lufs()
+        sampled_unity = self._sampled_unity
+        for gain_db, limiter, meter in zip(gains, limiters, out_meters):
+            meter.add(limiter.flush())
+            limited = meter.integrated_lufs()
+            if sampled:
+                if limited is None or sampled_unity is None or unity is None:
+                    limited = None
+                else:  # the limiter's loss on the sample, applied to the whole item at this gain
+                    limited = unity + gain_db - (sampled_unity + gain_db - limited)
+            results.append((gain_db, limited))
+        return results
+
+    def _write(self, gain_db: float, *, clip: bool, limit: bool = True) -> _Written:
+        path = self.scratch / f"pass-{secrets.token_hex(4)}.wav.part"
+        ceiling_lin = np.float32(_from_db(self.ceiling - _TRUE_PEAK_MARGIN_DB))
+        gain = np.float32(_from_db(gain_db))
+        limiter = StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling) if limit else None
+        clipper = None
+        if clip:
+            import pedalboard
+
+            clipper = pedalboard.Clipping(threshold_db=self.limiter_ceiling)
+        sink = _Sink(path, self.rate, self.ceiling)
+        with sink:
+            for chunk in self.item.chunks():
+                y = chunk * gain
+                if clipper is not None:
+                    y = np.asarray(clipper(y.astype(np.float32), self.rate), np.float32).reshape(-1)
+                if limiter is not None:
+                    y = limiter.process(y)
+                else:
+                    y = np.clip(y, -ceiling_lin, ceiling_lin)
+                sink.add(y)
+                self._advance(len(chunk))
+            if limiter is not None:
+                sink.add(limiter.flush())
+        written = sink.result(gain_db, clip, self.target)
+        limit_db = self.ceiling - _TRUE_PEAK_MARGIN_DB
+        if written.true_peak > limit_db:  # an inter-sample peak got past the limiter: trim statically
+            written = self._trim(written, limit_db - written.true_peak)
+        return written
+
+    def _trim(self, written: _Written, trim_db: float) -> _Written:
+        path = self.scratch / f"trim-{secrets.token_hex(4)}.wav.part"
+        scale = np.float32(_from_db(trim_db))
+        sink = _Sink(path, self.rate, self.ceiling)
+        with sink:
+            for chunk in _WavPiece(written.path, fade_frames=0).chunks(self.item.size):
+                sink.add(chunk * scale)
+        written.path.unlink(missing_ok=True)
+        return sink.result(written.gain_db + trim_db, written.clip, self.target)
+
+
+class _Sink:
+    """A 16-bit WAV written chunk by chunk, with loudness and true peak of exactly what it holds."""
+
+    def __init__(self, path: Path, rate: int, ceiling_db: float) -> None:
+        self.path = path
+        self.rate = rate
+        self.meter = BlockMeter(rate)
+        self.peaks = PeakMeter(ceiling_db)
+        self._wav: wave.Wave_write | None = None
+
+    def __enter__(self) -> _Sink:
+        try:
+            self._wav = wave.open(str(self.path), "wb")
+        except OSError as exc:
+            raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(self.rate)
+        return self
+
+    def add(self, samples: np.ndarray) -> None:
+        pcm = media.to_int16(samples)
+        back = pcm.astype(np.float32) / np.float32(32768.0)
+        self.meter.add(back)
+        self.peaks.add(back)
+        try:
+            self._wav.writeframes(pcm.tobytes())
+        except OSError as exc:
+            raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self._wav.close()
+        except OSError as exc:
+            if exc_info[0] is None:
+                raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+        if exc_info[0] is not None:
+            self.path.unlink(missing_ok=True)
+
+    def result(self, gain_db: float, clip: bool, target: float) -> _Written:
+        self.peaks.finish()
+        lufs = self.meter.integrated_lufs()
+        lufs = FLOOR_DB if lufs is None else max(FLOOR_DB, lufs)
+        return _Written(self.path, gain_db, clip, lufs, self.peaks.true_peak_dbtp, target - lufs)
+
+
+# ------------------------------------------------------------------------- helpers
+class _Reporter:
+    """Calls ``progress`` with a fraction that never goes down, and only when it moved."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._last = -1.0
+
+    def __call__(self, fraction: float) -> None:
+        if self._progress is None:
+            return
+        fraction = min(1.0, max(self._last, float(fraction), 0.0))
+        if fraction > self._last + 0.005 or (fraction == 1.0 and self._last < 1.0):
+            self._last = fraction
+            self._progress(fraction)
+
+
+def _scratch_dir(out_path: Path) -> Path:
+    # next to the output: the final rename stays on one file system
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    return out_path.parent
+
+
+def _as_plain_wav(source: Path, rate: int, scratch: Path) -> Path:
+    """The speech as a 16-bit WAV at ``rate``: the file itself when it is one (our renders),
+    else converted by ffmpeg straight to a scratch file (nothing decoded into memory)."""
+    if not source.is_file():
+        raise AudioError(f"Không tìm thấy tệp âm thanh: {source} / audio file not found", path=str(source))
+    if _is_plain_wav(source, rate):
+        return source
+    out = scratch / "speech.wav.part"  # .part: a crash leaves nothing remove_stale_parts would keep
+    cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(source), "-vn",
+           "-ac", "1", "-ar", str(rate), "-c:a", "pcm_s16le", "-f", "wav", str(out)]
+    try:
+        run = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AudioError(f"Không chạy được ffmpeg để giải mã {source}: {exc}") from exc
+    if run.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:
+        reason = run.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = reason[-1] if reason else "không có dữ liệu âm thanh"
+        raise AudioError(f"Không giải mã được {source}: {why}", path=str(source))
+    return out
+
+
+def _measure_piece(piece: _Piece, rate: int, size: int) -> float | None:
+    meter = BlockMeter(rate)
+    for chunk in piece.chunks(size):
+        meter.add(chunk)
+    return meter.integrated_lufs()
+
+
+def _install(part: Path, out_path: Path) -> None:
+    """Flush the finished file, rename it over ``out_path`` and flush the rename."""
+    try:
+        fd = os.open(part, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(part, out_path)
+        dir_fd = os.open(out_path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise AudioError(f"Không ghi được tệp âm thanh {out_path}: {exc.strerror or exc}", path=str(out_path)) from exc
+
+
+def _frames(ms: int | float, sample_rate: int) -> int:
+    return int(round(ms * sample_rate / 1000.0))
 
 
 def _match_loudness(jingle: np.ndarray, sample_rate: int, reference_lufs: float) -> np.ndarray:
     """Plain gain so the jingle is as loud as the speech; its peaks are left to the final limiter."""
-    lufs = measure(jingle, sample_rate).integrated_lufs
-    if lufs <= FLOOR_DB:
+    lufs = _integrated_lufs(_as_mono(jingle), sample_rate)  # its loudness only: peaks are the limiter's
+    if lufs is None:
         return jingle
     return (jingle * 10.0 ** ((reference_lufs - lufs) / 20.0)).astype(np.float32)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -141,7 +143,8 @@ def render(
         check_text_length(text)
     station = open_station(ctx, data_dir)
     body = station.get_bulletin(bulletin).text if bulletin is not None else text
-    outcome = station.render_text(body, out=out, engine=engine, jingles=not no_jingles)
+    with _progress_bar() as progress:
+        outcome = station.render_text(body, out=out, engine=engine, jingles=not no_jingles, progress=progress)
     if show_text:
         typer.echo(outcome.spoken_text)
     for failure in outcome.failures:
@@ -151,3 +154,21 @@ def render(
         f"đỉnh {outcome.true_peak_dbtp:.1f} dBTP, giọng {outcome.engine}",
         err=True,
     )
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[float], None] | None]:
+    """A progress bar on stderr (share done, time left) while a render runs, when stderr is a terminal;
+    yields the callback to hand the render (None without a terminal: nothing to draw on)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("Đang dựng"), BarColumn(), TaskProgressColumn(), TextColumn("còn"),
+               TimeRemainingColumn(elapsed_when_finished=False))
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("render", total=1.0)
+        yield lambda fraction: bar.update(task, completed=fraction)

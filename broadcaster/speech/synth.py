@@ -45,7 +45,7 @@ import numpy as np
 from .. import media
 from ..disk import write_atomic
 from ..exceptions import BroadcasterError, InputError, SpeechError
-from .base import Speech, SpeechEngine, SpeechResult
+from .base import SpeechEngine, SpeechResult
 from .engines import build_engines
 from .voices import Voice, available_voices, engine_for_voice, split_voice_id, voice_id
 
@@ -282,6 +282,7 @@ class Synthesizer:
     # -- the one public operation
     def speak(
         self, text: str, *, engine: str | None = None, order: list[str] | None = None, voice: str | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> SpeechResult:
         """Speech for ``text`` as a cached WAV, from the first engine that works.
 
@@ -291,12 +292,15 @@ class Synthesizer:
         that engine's. Engines in the order that are not built here are skipped.
         Raises InputError when nothing is left to say after normalization (or engine= names
         no configured engine) and SpeechError, listing every engine's reason, when all fail.
+        progress= is called with the fraction done (0..1, never decreasing; 1.0 at the end,
+        at once for a cache hit).
         """
         spoken = self._normalize(text or "")
         if not isinstance(spoken, str) or not _speakable(spoken):
             raise InputError("Nội dung bản tin trống, không có gì để đọc / nothing to speak")
         pieces = self.split(spoken)
         failures: list[str] = []
+        report = _Monotonic(progress)
         for name, chosen in self._chain(engine=engine, order=order, voice=voice, failures=failures):
             try:
                 key = self.cache_key(spoken, chosen)
@@ -305,18 +309,22 @@ class Synthesizer:
                 continue
             path = self.cache_dir / f"{key}.wav"
             with self._locks[int(key[:8], 16) % _LOCK_STRIPES]:
-                if _is_complete_wav(path, self.settings.sample_rate):
+                if self._is_cached(path, key):
+                    report(1.0)
                     return SpeechResult(
                         path=path, engine=name, spoken_text=spoken, cached=True, failures=tuple(failures),
                         voice=voice_id(chosen),
                     )
-                started = time.perf_counter()
                 try:
-                    samples = self._render(chosen, pieces)
+                    self._render_to(path, chosen, spoken, key, pieces, report)
+                except _DiskTrouble as trouble:
+                    # Not an engine's fault (a full or failing disk): another engine would fail the same way.
+                    message = f"Không ghi được tệp giọng đọc vào {self.cache_dir}: {trouble.cause}"
+                    raise SpeechError(message, path=str(path)) from trouble.cause
                 except Exception as exc:  # any engine bug must fall back, not take the bulletin off air
-                    failures.append(self._failure(name, exc))
+                    failures.append(self._failure(name, getattr(exc, "engine_cause", None) or exc))
                     continue
-                self._store(path, samples, chosen, spoken, key, seconds=time.perf_counter() - started)
+            report(1.0)
             return SpeechResult(path=path, engine=name, spoken_text=spoken, cached=False, failures=tuple(failures),
                                 voice=voice_id(chosen))
         detail = "; ".join(failures) or "không có bộ đọc nào trong danh sách / no engine in the order"
@@ -325,6 +333,30 @@ class Synthesizer:
     def voices(self) -> list[Voice]:
         """Every voice offered by the engines of ``settings.engine_order`` that are built here."""
         return available_voices(self.engines, list(self.settings.engine_order))
+
+    def speech_loudness(self, path: Path) -> float | None:
+        """The integrated loudness of a cached render, from its sidecar (None when not recorded)."""
+        try:
+            value = json.loads(path.with_suffix(".json").read_text(encoding="utf-8")).get("integrated_lufs")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def _is_cached(self, path: Path, key: str) -> bool:
+        """A finished render: answered from the sidecar and the file's size, without opening the WAV;
+        a render cached before the sidecar recorded its frames is checked from its WAV header."""
+        sample_rate = self.settings.sample_rate
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return False
+        try:
+            sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+            frames = sidecar["frames"]
+            ok = sidecar["key"] == key and sidecar["sample_rate"] == sample_rate
+        except (OSError, ValueError, KeyError, TypeError):
+            return _is_complete_wav(path, sample_rate)
+        return bool(ok) and isinstance(frames, int) and frames > 0 and size == 44 + 2 * frames
 
     # -- internals
     def _chain(
@@ -367,33 +399,48 @@ class Synthesizer:
         log.warning("speech engine %s failed: %s", name, reason, exc_info=not expected)
         return f"{name}: {reason}"
 
-    def _render(self, engine: SpeechEngine, pieces: list[str]) -> np.ndarray:
-        """Every piece through one engine, joined, at settings.sample_rate."""
-        s = self.settings
-        audio: list[np.ndarray] = []
-        rate: int | None = None
-        for piece in pieces:
-            speech = engine.synthesize(piece)
-            if not isinstance(speech, Speech) or speech.sample_rate <= 0:
-                raise SpeechError(f"bộ đọc trả về dữ liệu không hợp lệ: {type(speech).__name__}")
-            if rate is None:
-                rate = speech.sample_rate
-            elif speech.sample_rate != rate:
-                raise SpeechError(f"tần số lấy mẫu đổi giữa các đoạn ({rate} ≠ {speech.sample_rate} Hz)")
-            samples = np.asarray(speech.samples, dtype=np.float32)
-            if samples.ndim != 1:
-                raise SpeechError("bộ đọc trả về âm thanh nhiều kênh / engine returned non-mono audio")
-            if not np.isfinite(samples).all():
-                raise SpeechError("bộ đọc trả về mẫu âm thanh hỏng (NaN/inf) / engine returned NaN")
-            audio.append(samples)
-        assert rate is not None  # pieces is never empty: speak() checked the text is speakable
-        joined = join_pieces(audio, rate, gap_ms=s.sentence_gap_ms, fade_ms=s.fade_ms)
-        return resample(joined, rate, s.sample_rate)
-
-    def _store(
-        self, path: Path, samples: np.ndarray, engine: SpeechEngine, spoken: str, key: str, *, seconds: float
+    def _render_to(
+        self, path: Path, engine: SpeechEngine, spoken: str, key: str, pieces: list[str], report,
     ) -> None:
-        """Write the sidecar, then the WAV (a WAV therefore always has its sidecar)."""
+        """Every piece through one engine, streamed into the cache: the WAV is written into a
+        ``.part`` as it is made, the sidecar is written, then the WAV is renamed into place (so a
+        WAV always has its sidecar, and a crash leaves no WAV a later run would take as finished)."""
+        from ..disk import part_file
+        from .pipeline import EngineTrouble, WriteTrouble, render_pieces
+
+        s = self.settings
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _DiskTrouble(exc) from exc
+        started = time.perf_counter()
+        try:
+            with part_file(path) as tmp:
+                rendered = render_pieces(
+                    engine, pieces, tmp, sample_rate=s.sample_rate, gap_ms=s.sentence_gap_ms,
+                    fade_ms=s.fade_ms, prepare=self._prepare, progress=report,
+                )
+                self._store_sidecar(path, engine, spoken, key, rendered, seconds=time.perf_counter() - started)
+        except EngineTrouble:
+            raise
+        except WriteTrouble as trouble:
+            path.with_suffix(".json").unlink(missing_ok=True)
+            raise _DiskTrouble(trouble.cause) from trouble.cause
+        except OSError as exc:  # the fsync or the rename of the finished file
+            path.with_suffix(".json").unlink(missing_ok=True)
+            raise _DiskTrouble(exc) from exc
+
+    def _prepare(self, samples: np.ndarray, rate: int, index: int) -> np.ndarray:
+        """One piece trimmed and faded (see join_pieces); SpeechError when it holds no sound."""
+        # No padding: the fade must cover the first and last milliseconds of actual sound,
+        # or an engine whose output starts mid-waveform would still click at the joint.
+        trimmed = trim_silence(samples, rate, pad_ms=0)
+        if trimmed.size == 0:
+            raise SpeechError(f"đoạn {index + 1} chỉ có im lặng / piece {index + 1} is silent")
+        return fade_edges(trimmed, rate, fade_ms=self.settings.fade_ms)
+
+    def _store_sidecar(self, path: Path, engine: SpeechEngine, spoken: str, key: str, rendered, *,
+                       seconds: float) -> None:
         s = self.settings
         sidecar = {
             "key": key,
@@ -402,7 +449,9 @@ class Synthesizer:
             "spoken_text": spoken,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "sample_rate": s.sample_rate,
-            "duration_s": round(len(samples) / s.sample_rate, 3),
+            "frames": rendered.frames,
+            "duration_s": round(rendered.frames / s.sample_rate, 3),
+            "integrated_lufs": rendered.integrated_lufs,
             "synthesis_s": round(seconds, 3),
             "settings": {
                 "speech_chunk_chars": s.speech_chunk_chars,
@@ -410,16 +459,31 @@ class Synthesizer:
                 "fade_ms": s.fade_ms,
             },
         }
-        sidecar_path = path.with_suffix(".json")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(sidecar_path, json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
-            try:
-                write_atomic(path, _wav_bytes(samples, s.sample_rate))
-            except BaseException:
-                sidecar_path.unlink(missing_ok=True)  # no sidecar without its audio
-                raise
+            write_atomic(path.with_suffix(".json"), json.dumps(sidecar, ensure_ascii=False, indent=1).encode("utf-8"))
         except OSError as exc:
-            # Not an engine's fault (a full or failing disk): another engine would fail the same way.
-            message = f"Không ghi được tệp giọng đọc vào {self.cache_dir}: {exc}"
-            raise SpeechError(message, path=str(path)) from exc
+            raise _DiskTrouble(exc) from exc
+
+
+class _DiskTrouble(Exception):
+    """Writing the cache failed (disk full or failing): not the engine's fault, no fallback."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _Monotonic:
+    """progress(fraction) with the fraction clamped to 0..1 and never going down."""
+
+    def __init__(self, progress: Callable[[float], None] | None) -> None:
+        self._progress = progress
+        self._last = -1.0
+
+    def __call__(self, fraction: float) -> None:
+        if self._progress is None:
+            return
+        fraction = min(1.0, max(self._last, float(fraction), 0.0))
+        if fraction > self._last:
+            self._last = fraction
+            self._progress(fraction)

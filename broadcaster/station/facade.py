@@ -179,11 +179,11 @@ class Station:
 
     def render_text(
         self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True,
-        space_check: bool = True, voice: str | None = None,
+        space_check: bool = True, voice: str | None = None, progress=None,
     ) -> RenderOutcome:
         """Text → speech → program item (jingles, loudness); see station.items.Items.render_text."""
         return self.items.render_text(text, out=out, engine=engine, jingles=jingles, space_check=space_check,
-                                      voice=voice)
+                                      voice=voice, progress=progress)
 
     # --------------------------------------------------------------- bulletins (text → item: station.bulletins)
     def add_bulletin(

@@ -78,6 +78,33 @@ def normalized_copy(settings: Settings, source: Path, what: str) -> Path:
     return convert_once(out, lambda path: render_item(source, path, settings=settings, jingles=False))
 
 
+#: Share of a text render's progress given to the speech (synthesis, resampling); the item
+#: (jingle levelling, two passes of loudness) takes the rest.
+_SPEECH_SHARE = 0.6
+
+
+class _Share:
+    """One progress callback split into consecutive shares, never going down."""
+
+    def __init__(self, progress) -> None:
+        self._progress = progress
+        self._last = -1.0
+
+    def __call__(self, fraction: float) -> None:
+        if self._progress is None:
+            return
+        fraction = min(1.0, max(0.0, float(fraction)))
+        if fraction > self._last:
+            self._last = fraction
+            self._progress(fraction)
+
+    def part(self, start: float, end: float):
+        """A callback for a step that reports its own 0..1, mapped onto start..end of the whole."""
+        if self._progress is None:
+            return None
+        return lambda fraction: self(start + (end - start) * min(1.0, max(0.0, float(fraction))))
+
+
 class Items:
     """Speech and program items for one station: the lexicon, the synthesizer, the item cache."""
 
@@ -122,11 +149,15 @@ class Items:
             self._synth = Synthesizer(settings=self.settings, normalizer=self.normalize)
         return self._synth
 
-    def speak(self, text: str, *, engine: str | None = None, voice: str | None = None) -> SpeechResult:
-        """Synthesize (or fetch from the cache) the speech for a text, in `voice` when given."""
+    def speak(self, text: str, *, engine: str | None = None, voice: str | None = None,
+              progress=None) -> SpeechResult:
+        """Synthesize (or fetch from the cache) the speech for a text, in `voice` when given;
+        progress(0..1) as it goes."""
         if not text or not text.strip():
             raise InputError("Nội dung bản tin trống / the text is empty")
-        return self.synthesizer.speak(text, engine=engine, voice=voice)
+        if progress is None:  # fakes in the tests take no progress argument
+            return self.synthesizer.speak(text, engine=engine, voice=voice)
+        return self.synthesizer.speak(text, engine=engine, voice=voice, progress=progress)
 
     def voices(self) -> list[Voice]:
         """Every voice installed here (the engine order's first)."""
@@ -157,15 +188,27 @@ class Items:
                 parts[name] = file_digest(path) if path.is_file() else str(path)
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
-    def _render(self, source: Path, jingles: bool):
+    def _render(self, source: Path, jingles: bool, *, speech_lufs: float | None = None, progress=None):
         from ..audio import render_item
 
         def render(item: Path) -> dict:
-            info = render_item(source, item, settings=self.settings, jingles=jingles)
+            extra = {} if progress is None else {"progress": progress}
+            if speech_lufs is not None:  # known from the speech sidecar: not measured again
+                extra["speech_lufs"] = speech_lufs
+            info = render_item(source, item, settings=self.settings, jingles=jingles, **extra)
             return {"duration_s": info.duration_s, "integrated_lufs": info.integrated_lufs,
                     "true_peak_dbtp": info.true_peak_dbtp}
 
         return render
+
+    @staticmethod
+    def _speech_lufs(speech_path: Path) -> float | None:
+        """The speech's loudness as its cache sidecar records it (None: not recorded, measured then)."""
+        try:
+            value = json.loads(speech_path.with_suffix(".json").read_text(encoding="utf-8")).get("integrated_lufs")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     def _measure(self, item: Path) -> dict:
         # an item cached before its figures were kept: measured once
@@ -179,18 +222,25 @@ class Items:
 
     def render_text(
         self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True,
-        space_check: bool = True, voice: str | None = None,
+        space_check: bool = True, voice: str | None = None, progress=None,
     ) -> RenderOutcome:
         """Text → speech → program item (jingles, loudness). Cached; copied to `out` if given.
 
         Refused (DiskFullError, one line) while the data directory's disk is below min_free_mb,
-        unless `space_check` is False (an urgent message: a few hundred KB that must air)."""
+        unless `space_check` is False (an urgent message: a few hundred KB that must air).
+        `progress(fraction)`, when given, is called with the share done, 0..1, never decreasing:
+        the speech is most of the work of a long text, the item (jingles, loudness) the rest."""
         if space_check:
             require_space(self.settings)
         bulletins.check_text_length(text or "")  # before any speech is made (issue 9 item 4)
-        speech = self.speak(text, engine=engine, voice=voice)
+        report = _Share(progress)
+        speech = self.speak(text, engine=engine, voice=voice, progress=report.part(0.0, _SPEECH_SHARE))
         item_path = self.settings.cache_dir / "items" / f"{self.item_key(speech.path, jingles)}.wav"
-        figures = cached_figures(item_path, render=self._render(speech.path, jingles), measure=self._measure)
+        speech_lufs = self._speech_lufs(speech.path)
+        render = self._render(speech.path, jingles, speech_lufs=speech_lufs,
+                              progress=report.part(_SPEECH_SHARE, 1.0) if progress is not None else None)
+        figures = cached_figures(item_path, render=render, measure=self._measure)
+        report(1.0)
         final = item_path
         if out is not None:
             final = Path(out)

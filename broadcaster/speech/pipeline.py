@@ -1,0 +1,261 @@
+"""The speech render as a pipeline over pieces: one thread speaks, the caller's thread processes.
+
+While the engine speaks piece k+1 (libespeak-ng and the network release the GIL), the piece
+before it is checked, trimmed, faded and joined to the stream with its gap; the joined stream
+goes through one long-lived ffmpeg resampler (the same one, with the same 16-bit input, that
+resampled the whole joined signal before: the output is the same), and a third thread writes
+the resampled samples to the WAV as they come and measures their loudness (BS.1770 block
+energies, kept in the sidecar so the item render never measures the speech again). Nothing
+holds more than a few pieces: memory does not grow with the text.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import media
+from ..exceptions import SpeechError
+from .base import Speech, SpeechEngine
+
+#: Pieces spoken ahead of the one being processed (each a few seconds of audio).
+_AHEAD = 2
+_READ_BYTES = 1 << 16
+
+
+class WriteTrouble(Exception):
+    """Writing the WAV failed (disk full or failing): not the engine's fault."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class EngineTrouble(Exception):
+    """The engine raised while speaking a piece; ``engine_cause`` is what it raised."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.engine_cause = cause
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the pipeline wrote: frames at the output rate and their integrated loudness."""
+
+    frames: int
+    integrated_lufs: float | None
+
+
+def render_pieces(
+    engine: SpeechEngine, pieces: Sequence[str], part: Path, *, sample_rate: int, gap_ms: float, fade_ms: float,
+    prepare: Callable[..., np.ndarray], progress: Callable[[float], None] | None = None,
+) -> Rendered:
+    """Speak every piece with one engine into the 16-bit mono WAV ``part`` at ``sample_rate``.
+
+    ``prepare(samples, rate, index)`` trims and fades one piece (synth.py's rules). Raises
+    EngineTrouble when the engine raised, SpeechError for bad audio, WriteTrouble when the file
+    cannot be written; the caller removes ``part`` then.
+    """
+    total = sum(len(p) for p in pieces) or 1
+    spoken = _Speaker(engine, pieces)
+    spoken.start()
+    sink: _Sink | None = None
+    done = 0
+    try:
+        rate: int | None = None
+        for index, speech in spoken:
+            if not isinstance(speech, Speech) or speech.sample_rate <= 0:
+                raise SpeechError(f"bộ đọc trả về dữ liệu không hợp lệ: {type(speech).__name__}")
+            if rate is None:
+                rate = speech.sample_rate
+                sink = _Sink(part, rate, sample_rate)
+            elif speech.sample_rate != rate:
+                raise SpeechError(f"tần số lấy mẫu đổi giữa các đoạn ({rate} ≠ {speech.sample_rate} Hz)")
+            samples = np.asarray(speech.samples, dtype=np.float32)
+            if samples.ndim != 1:
+                raise SpeechError("bộ đọc trả về âm thanh nhiều kênh / engine returned non-mono audio")
+            if not np.isfinite(samples).all():
+                raise SpeechError("bộ đọc trả về mẫu âm thanh hỏng (NaN/inf) / engine returned NaN")
+            piece = prepare(samples, rate, index)
+            if index:
+                sink.add(np.zeros(int(round(rate * gap_ms / 1000)), dtype=np.float32))
+            sink.add(piece)
+            done += len(pieces[index])
+            if progress is not None:
+                progress(0.99 * done / total)
+        if sink is None:
+            raise SpeechError("không có âm thanh / no audio")
+        return sink.close()
+    finally:
+        spoken.stop()
+        if sink is not None:
+            sink.abort()
+
+
+class _Speaker(threading.Thread):
+    """Synthesizes the pieces in order, a few ahead of the consumer; errors are handed over."""
+
+    _END = object()
+
+    def __init__(self, engine: SpeechEngine, pieces: Sequence[str]) -> None:
+        super().__init__(name="speech-synth", daemon=True)
+        self.engine = engine
+        self.pieces = list(pieces)
+        self.queue: queue.Queue = queue.Queue(maxsize=_AHEAD)
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        for index, piece in enumerate(self.pieces):
+            if self._stop.is_set():
+                return
+            try:
+                item: object = (index, self.engine.synthesize(piece))
+            except BaseException as exc:  # handed to the consumer, raised there
+                item = exc
+            if not self._put(item) or isinstance(item, BaseException):
+                return
+        self._put(self._END)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise EngineTrouble(item) from item
+            yield item
+
+    def stop(self) -> None:
+        """Stop after the current piece (the consumer failed or finished)."""
+        self._stop.set()
+
+
+class _Sink:
+    """Joined samples at the engine's rate in, a WAV at the output rate out (resampled by ffmpeg)."""
+
+    def __init__(self, part: Path, in_rate: int, out_rate: int) -> None:
+        from ..audio.stream import BlockMeter
+
+        self.part = part
+        self.out_rate = out_rate
+        self.meter = BlockMeter(out_rate)
+        self.frames = 0
+        try:
+            self._wav = wave.open(str(part), "wb")
+        except OSError as exc:
+            raise WriteTrouble(exc) from exc
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(out_rate)
+        self._proc: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+        self._reader_error: BaseException | None = None
+        self._closed = False
+        if in_rate != out_rate:
+            cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+                   "-f", "s16le", "-ar", str(in_rate), "-ac", "1", "-i", "pipe:0",
+                   "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(out_rate), "pipe:1"]
+            try:
+                self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                              stderr=subprocess.DEVNULL)
+            except OSError as exc:
+                self._wav.close()
+                raise SpeechError(f"Không chạy được ffmpeg để đổi tần số lấy mẫu: {exc}") from exc
+            self._reader = threading.Thread(target=self._read, name="speech-resample", daemon=True)
+            self._reader.start()
+
+    def add(self, samples: np.ndarray) -> None:
+        if samples.size == 0:
+            return
+        if self._proc is None:
+            self._write(samples)
+            return
+        try:
+            self._proc.stdin.write(media.to_int16(samples).tobytes())
+        except (BrokenPipeError, OSError) as exc:
+            raise SpeechError(f"ffmpeg dừng khi đổi tần số lấy mẫu: {self._reader_error or exc}") from exc
+
+    def _read(self) -> None:
+        rest = b""
+        try:
+            while True:
+                data = self._proc.stdout.read(_READ_BYTES)
+                if not data:
+                    break
+                data = rest + data
+                cut = len(data) - len(data) % 4
+                rest = data[cut:]
+                if cut:
+                    self._write(np.frombuffer(data[:cut], dtype="<f4"))
+        except BaseException as exc:  # reported by close()
+            self._reader_error = exc
+            self._proc.stdout.close()
+
+    def _write(self, samples: np.ndarray) -> None:
+        pcm = media.to_int16(samples)  # an overshoot of the band-limited resampler is clipped
+        self.meter.add(pcm.astype(np.float32) / np.float32(32768.0))
+        try:
+            self._wav.writeframes(pcm.tobytes())
+        except OSError as exc:
+            raise WriteTrouble(exc) from exc
+        self.frames += len(pcm)
+
+    def close(self) -> Rendered:
+        if self._proc is not None:
+            try:
+                self._proc.stdin.close()
+            except OSError as exc:
+                raise SpeechError(f"ffmpeg dừng khi đổi tần số lấy mẫu: {exc}") from exc
+            self._reader.join()
+            code = self._proc.wait()
+            if self._reader_error is not None:
+                raise self._reader_error
+            if code != 0:
+                raise SpeechError(f"ffmpeg không đổi được tần số lấy mẫu (mã {code})")
+        try:
+            self._wav.close()
+        except OSError as exc:
+            raise WriteTrouble(exc) from exc
+        self._closed = True
+        if self.frames == 0:
+            raise SpeechError("không có âm thanh / no audio")
+        return Rendered(frames=self.frames, integrated_lufs=self.meter.integrated_lufs())
+
+    def abort(self) -> None:
+        """After a failure: stop ffmpeg and the reader, close the file (the caller removes it)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._proc is not None:
+            self._proc.kill()
+            try:
+                self._proc.stdin.close()
+            except OSError:
+                pass
+            self._proc.wait()
+            self._reader.join(timeout=10)  # ffmpeg is gone: its stdout ends, and the reader with it
+            try:
+                self._proc.stdout.close()
+            except OSError:
+                pass
+        try:
+            self._wav.close()
+        except (OSError, wave.Error):
+            pass
