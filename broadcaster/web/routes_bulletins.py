@@ -22,12 +22,12 @@ from ..models import BulletinClass, BulletinStatus, Frequency, Role
 from ..station import bulletins, documents
 from .security import CurrentUser, require_role, require_user, station_of
 from .templating import flash, render
+from .routes_lexicon import MAX_READING_CHARS  # noqa: F401  (the reading view's limit: one copy, tests import it here)
 
 router = APIRouter()
 
 editor_only = require_role(Role.editor)
 leader_only = require_role(Role.leader)
-MAX_READING_CHARS = 20000
 LIST_STATUSES = ["draft", "submitted", "rejected", "approved", "scheduled", "aired", "expired"]
 
 
@@ -142,21 +142,6 @@ def _form_page(request: Request, *, values: dict, bulletin=None, error: str | No
         },
         status_code=status_code,
     )
-
-
-def _reading(request: Request, text: str) -> str:
-    """What the engine will be given for `text`; past MAX_READING_CHARS only the first whole lines are
-    read (a line cut in two would read differently, "15/3" as "15/"), with a note that says so."""
-    text = text or ""
-    truncated = len(text) > MAX_READING_CHARS
-    if truncated:
-        head = text[:MAX_READING_CHARS]
-        text = head[: head.rfind("\n")] if "\n" in head else head
-    spoken = station_of(request).normalize(text) if text.strip() else ""
-    if truncated:
-        count = f"{len(text):,}".replace(",", ".")
-        spoken += f"\n… (Chỉ hiện phần đầu, {count} ký tự đầu tiên; máy đọc cả bản tin.)"
-    return spoken
 
 
 def _chosen_file(form, name: str):
@@ -307,7 +292,6 @@ def bulletin_view(request: Request, bulletin_id: int, user: CurrentUser = Depend
         history = accounts.audit_log(session=session, object_type="bulletin", object_id=bulletin_id, limit=50)
     return render(request, "bulletin_view.html", {
         "title": bulletin.title, "b": bulletin, "history": history,
-        "spoken": _reading(request, bulletin.text),
         "reading": _reading_view(request, bulletin.text, bulletin_id=bulletin_id),
         "has_audio": bool(bulletin.item_path and Path(bulletin.item_path).is_file()),
         "can_edit": user.role == Role.editor and bulletin.status in bulletins.EDITABLE,

@@ -49,13 +49,24 @@ def _pieces(spoken: str, found) -> list[dict]:
 def reading_view(request: Request, text: str, *, bulletin_id: int | None = None) -> dict:
     """Context of bulletin_reading.html for `text` with the station's lexicon."""
     station = station_of(request)
-    text = (text or "")[:MAX_READING_CHARS]
+    text = text or ""
+    # past MAX_READING_CHARS only the first whole lines are read (a line cut in two would read
+    # differently, "15/3" as "15/"), with a note that says so
+    truncated = len(text) > MAX_READING_CHARS
+    if truncated:
+        head = text[:MAX_READING_CHARS]
+        text = head[: head.rfind("\n")] if "\n" in head else head
     if not text.strip():
         return {"spoken": "", "pieces": [], "unknown": [], "reading_bulletin_id": bulletin_id}
     spoken, found = read_and_check(text, station.lexicon())  # one pass, exactly what normalize() gives
     unique = list({item.token: item for item in found}.values())
-    return {"spoken": spoken, "pieces": _pieces(spoken, found), "unknown": unique,
-            "reading_bulletin_id": bulletin_id}
+    pieces = _pieces(spoken, found)
+    if truncated:
+        count = f"{len(text):,}".replace(",", ".")
+        note = f"\n… (Chỉ hiện phần đầu, {count} ký tự đầu tiên; máy đọc cả bản tin.)"
+        spoken += note
+        pieces.append({"text": note, "token": None})
+    return {"spoken": spoken, "pieces": pieces, "unknown": unique, "reading_bulletin_id": bulletin_id}
 
 
 @router.post("/lexicon/entries")
