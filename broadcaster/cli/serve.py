@@ -80,6 +80,7 @@ def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str 
     try:
         web.start()
         typer.echo(f"Bảng điều khiển web: {web.url}")
+        station.renders.resume()  # bulletins a previous run queued or left half rendered (issue 11 item 6)
         runner.run()
     except KeyboardInterrupt:
         stop.set()

@@ -279,10 +279,13 @@ class Synthesizer:
         return split_text(spoken_text, self.settings.speech_chunk_chars)
 
     # -- the one public operation
-    def speak(self, text: str, *, engine: str | None = None, order: list[str] | None = None) -> SpeechResult:
+    def speak(self, text: str, *, engine: str | None = None, order: list[str] | None = None,
+              progress: Callable[[float], None] | None = None) -> SpeechResult:
         """Speech for ``text`` as a cached WAV, from the first engine that works.
 
-        engine= forces one engine (no fallback); order= overrides ``settings.engine_order``.
+        engine= forces one engine (no fallback); order= overrides ``settings.engine_order``;
+        progress= is called with the fraction of pieces spoken (0..1) after each piece (a cached
+        render calls it once, with 1.0; a fallback engine starts again from 0).
         Raises InputError when nothing is left to say after normalization (or engine= names
         no configured engine) and SpeechError, listing every engine's reason, when all fail.
         """
@@ -311,12 +314,14 @@ class Synthesizer:
             path = self.cache_dir / f"{key}.wav"
             with self._locks[int(key[:8], 16) % _LOCK_STRIPES]:
                 if _is_complete_wav(path, self.settings.sample_rate):
+                    if progress is not None:
+                        progress(1.0)
                     return SpeechResult(
                         path=path, engine=name, spoken_text=spoken, cached=True, failures=tuple(failures)
                     )
                 started = time.perf_counter()
                 try:
-                    samples = self._render(chosen, pieces)
+                    samples = self._render(chosen, pieces, progress=progress)
                 except Exception as exc:  # any engine bug must fall back, not take the bulletin off air
                     failures.append(self._failure(name, exc))
                     continue
@@ -334,12 +339,13 @@ class Synthesizer:
         log.warning("speech engine %s failed: %s", name, reason, exc_info=not expected)
         return f"{name}: {reason}"
 
-    def _render(self, engine: SpeechEngine, pieces: list[str]) -> np.ndarray:
-        """Every piece through one engine, joined, at settings.sample_rate."""
+    def _render(self, engine: SpeechEngine, pieces: list[str],
+                progress: Callable[[float], None] | None = None) -> np.ndarray:
+        """Every piece through one engine, joined, at settings.sample_rate (progress after each piece)."""
         s = self.settings
         audio: list[np.ndarray] = []
         rate: int | None = None
-        for piece in pieces:
+        for done, piece in enumerate(pieces, start=1):
             speech = engine.synthesize(piece)
             if not isinstance(speech, Speech) or speech.sample_rate <= 0:
                 raise SpeechError(f"bộ đọc trả về dữ liệu không hợp lệ: {type(speech).__name__}")
@@ -353,6 +359,8 @@ class Synthesizer:
             if not np.isfinite(samples).all():
                 raise SpeechError("bộ đọc trả về mẫu âm thanh hỏng (NaN/inf) / engine returned NaN")
             audio.append(samples)
+            if progress is not None:
+                progress(done / len(pieces))
         assert rate is not None  # pieces is never empty: speak() checked the text is speakable
         joined = join_pieces(audio, rate, gap_ms=s.sentence_gap_ms, fade_ms=s.fade_ms)
         return resample(joined, rate, s.sample_rate)

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -48,6 +49,38 @@ class RenderOutcome:
     integrated_lufs: float
     true_peak_dbtp: float
     failures: tuple[str, ...] = ()
+    voice: str | None = None  # the voice that spoke it, as the officer chose it in the settings
+
+
+# the share of a render spent on speech; jingles and loudness take the rest
+SPEECH_SHARE = 0.9
+
+
+def monotonic_progress(progress: Callable[[float], None] | None) -> Callable[[float], None] | None:
+    """`progress` fed only rising fractions within 0..1 (a fallback engine starts its pieces again)."""
+    if progress is None:
+        return None
+    best = [0.0]
+
+    def report(fraction: float) -> None:
+        fraction = min(1.0, max(best[0], float(fraction)))
+        best[0] = fraction
+        progress(fraction)
+
+    return report
+
+
+def voice_label(speech_path: Path) -> str | None:
+    """The voice of a cached speech render, from its sidecar's engine identity (None when unknown)."""
+    try:
+        identity = json.loads(speech_path.with_suffix(".json").read_text(encoding="utf-8")).get("identity") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if identity.get("voice"):
+        return str(identity["voice"])
+    if identity.get("lang"):
+        return f"{identity['lang']}" + (f" ({identity['tld']})" if identity.get("tld") else "")
+    return None
 
 
 def file_digest(path: Path) -> str:
@@ -120,11 +153,14 @@ class Items:
             self._synth = Synthesizer(settings=self.settings, normalizer=self.normalize)
         return self._synth
 
-    def speak(self, text: str, *, engine: str | None = None) -> SpeechResult:
+    def speak(self, text: str, *, engine: str | None = None,
+              progress: Callable[[float], None] | None = None) -> SpeechResult:
         """Synthesize (or fetch from the cache) the speech for a text."""
         if not text or not text.strip():
             raise InputError("Nội dung bản tin trống / the text is empty")
-        return self.synthesizer.speak(text, engine=engine)
+        if progress is None:  # the call as it was (fakes of the synthesizer take no progress)
+            return self.synthesizer.speak(text, engine=engine)
+        return self.synthesizer.speak(text, engine=engine, progress=progress)
 
     # ------------------------------------------------------------------- items
     def item_key(self, speech_path: Path, jingles: bool) -> str:
@@ -169,18 +205,23 @@ class Items:
 
     def render_text(
         self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True,
-        space_check: bool = True,
+        space_check: bool = True, progress: Callable[[float], None] | None = None,
     ) -> RenderOutcome:
         """Text → speech → program item (jingles, loudness). Cached; copied to `out` if given.
 
         Refused (DiskFullError, one line) while the data directory's disk is below min_free_mb,
-        unless `space_check` is False (an urgent message: a few hundred KB that must air)."""
+        unless `space_check` is False (an urgent message: a few hundred KB that must air).
+        `progress` is called with the fraction done (0..1, rising; 1.0 once the item is made)."""
         if space_check:
             require_space(self.settings)
         bulletins.check_text_length(text or "")  # before any speech is made (issue 9 item 4)
-        speech = self.speak(text, engine=engine)
+        report = monotonic_progress(progress)
+        speech = self.speak(text, engine=engine,
+                            progress=(lambda f: report(f * SPEECH_SHARE)) if report is not None else None)
         item_path = self.settings.cache_dir / "items" / f"{self.item_key(speech.path, jingles)}.wav"
         figures = cached_figures(item_path, render=self._render(speech.path, jingles), measure=self._measure)
+        if report is not None:
+            report(1.0)
         final = item_path
         if out is not None:
             final = Path(out)
@@ -200,9 +241,11 @@ class Items:
             integrated_lufs=figures["integrated_lufs"],
             true_peak_dbtp=figures["true_peak_dbtp"],
             failures=speech.failures,
+            voice=voice_label(speech.path),
         )
 
-    def render_recording(self, recording: Path, *, jingles: bool = True) -> RenderOutcome:
+    def render_recording(self, recording: Path, *, jingles: bool = True,
+                         progress: Callable[[float], None] | None = None) -> RenderOutcome:
         """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content."""
         require_space(self.settings)
         if not recording.is_file():
@@ -212,6 +255,8 @@ class Items:
         item_path = self.settings.cache_dir / "items" / f"{key}.wav"
         # the same recording with the same settings is rendered once (no sidecar: rendered again)
         figures = cached_figures(item_path, render=self._render(recording, jingles))
+        if progress is not None:
+            progress(1.0)
         return RenderOutcome(
             path=item_path,
             spoken_text="",
@@ -258,8 +303,8 @@ class Items:
 
     @staticmethod
     def _item_values(outcome: RenderOutcome) -> dict[str, object]:
-        return {"item_path": str(outcome.path), "item_engine": outcome.engine,
-                "item_duration_s": outcome.duration_s, "render_error": None}
+        return {"item_path": str(outcome.path), "item_engine": outcome.engine, "item_voice": outcome.voice,
+                "item_duration_s": outcome.duration_s, "render_error": None, "render_state": "done"}
 
     def prepare_bulletin(self, bulletin_id: int) -> BulletinPublic:
         """Render a bulletin's program item ahead of air; remember the file or the reason it failed.
@@ -275,7 +320,7 @@ class Items:
             values = self._item_values(outcome)
         except BroadcasterError as exc:
             log.warning("render of bulletin %s failed: %s", bulletin_id, exc)
-            values = {"render_error": str(exc)}
+            values = {"render_error": str(exc), "render_state": "failed"}
         self._record(bulletin_id, values)
         return self.get_bulletin(bulletin_id)
 
@@ -295,7 +340,7 @@ class Items:
             try:
                 outcome = self.render_text(bulletin.text, engine=engine)
             except BroadcasterError as exc:
-                values = {"render_error": str(exc)}
+                values = {"render_error": str(exc), "render_state": "failed"}
                 continue
             values = self._item_values(outcome)
             break
