@@ -63,6 +63,7 @@ def test_hear_before_approving(serve, browser, screen):
     # above the Duyệt button, on both screens
     assert top(leader, "#dung-am-thanh audio") < top(leader, "form[action$='/approve'] button")
     if screen == "phone":
+        leader.locator("#dung-am-thanh").scroll_into_view_if_needed()
         leader.screenshot(path=str(REPO_DOCS / "11-nghe-truoc-khi-duyet-dien-thoai.png"), full_page=False)
     leader.locator("form[action$='/approve'] button").click()
     leader.wait_for_load_state("domcontentloaded")
