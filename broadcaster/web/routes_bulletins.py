@@ -153,7 +153,7 @@ ENGINE_LABELS = {"espeak": "espeak-ng (máy đọc ngoại tuyến)", "gtts": "G
 
 def length_text(seconds: float | None) -> str:
     """A length as an officer says it: "2 phút 5 giây"."""
-    total = int(round(seconds or 0))
+    total = int(seconds or 0)  # as the player counts (6:28.6 shows 6:28)
     return f"{total // 60} phút {total % 60} giây"
 
 

@@ -92,7 +92,7 @@ def test_the_leader_hears_what_will_air_with_its_length_before_approving(station
     page = leader.get(f"/bulletins/{bid}").text
     player = page.index(f'src="/bulletins/{bid}/audio"')
     assert player < page.index(f'action="/bulletins/{bid}/approve"')
-    seconds = round(before.item_duration_s)
+    seconds = int(before.item_duration_s)
     assert f"{seconds // 60} phút {seconds % 60} giây" in page
     # the voice chosen and the engine that made it, next to the player
     around = page[player:player + 800]
