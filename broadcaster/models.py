@@ -144,6 +144,8 @@ class Bulletin(BulletinBase, table=True):
     item_voice: str | None = None  # engine:voice that spoke the item (a fallback may differ from `voice`)
     item_duration_s: float | None = None
     render_error: str | None = None
+    # the background render (issue 11 item 6): queued / rendering / done / failed
+    render_state: str | None = None
     # an officer's own recording (a path under the data dir) aired instead of synthesized speech
     recording_path: str | None = None
     # who did what (user names); the review comment of a leader who sent it back
@@ -171,6 +173,7 @@ class BulletinPublic(BulletinBase):
     item_voice: str | None = None
     item_duration_s: float | None
     render_error: str | None
+    render_state: str | None = None
     recording_path: str | None = None
     created_by: str | None = None
     updated_at: datetime | None = None

@@ -81,6 +81,7 @@ def _serve_locked(ctx: typer.Context, data_dir: Path | None, lock, *, host: str 
         web.start()
         typer.echo(f"Bảng điều khiển web: {web.url}")
         _say_where_to_open(station, web.url, host)
+        station.renders.resume()  # bulletins a previous run queued or left half rendered (issue 11 item 6)
         runner.run()
     except KeyboardInterrupt:
         stop.set()

@@ -66,6 +66,8 @@ CHECK_RATE = 8000  # an upload is checked and measured at this rate: cheap even 
 # ---- input limits (issue 9 item 4): checked before anything is stored or rendered
 MAX_TITLE_CHARS = 300
 MAX_TEXT_CHARS = 100_000  # a bulletin this long already reads for hours; a 5 MB text took 4 GB to render
+# a bulletin's background render (Bulletin.render_state; station.renders runs them)
+RENDER_QUEUED, RENDER_RUNNING, RENDER_DONE, RENDER_FAILED = "queued", "rendering", "done", "failed"
 EDITABLE = {BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submitted,
             BulletinStatus.approved, BulletinStatus.scheduled}
 
@@ -225,6 +227,7 @@ def create_draft(*, session: Session, fields: BulletinFields, by: str | None) ->
         status=BulletinStatus.draft,
         created_by=by,
         created_at=utcnow(),
+        render_state=RENDER_QUEUED,  # rendered in the background from now on (station.renders)
     )
     session.add(bulletin)
     session.flush()
@@ -244,6 +247,7 @@ def _back_to_draft(bulletin: Bulletin) -> None:
     bulletin.item_voice = None
     bulletin.item_duration_s = None
     bulletin.render_error = None
+    bulletin.render_state = RENDER_QUEUED  # what was changed is rendered again, in the background
 
 
 def update_draft(*, session: Session, bulletin_id: int, fields: BulletinFields, by: str) -> Bulletin:
@@ -271,6 +275,8 @@ def submit(*, session: Session, bulletin_id: int, by: str | None) -> Bulletin:
     if bulletin.status not in (BulletinStatus.draft, BulletinStatus.rejected):
         raise InputError(f"Chỉ gửi duyệt được bản nháp (bản tin này: {_label(bulletin.status)})")
     bulletin.status = BulletinStatus.submitted
+    if not bulletin.item_path or not Path(bulletin.item_path).is_file():
+        bulletin.render_state = RENDER_QUEUED  # the leader hears it before approving
     bulletin.submitted_at = utcnow()
     bulletin.updated_by = by
     bulletin.updated_at = bulletin.submitted_at
@@ -536,17 +542,24 @@ class Bulletins:
         with Session(self.engine) as session:
             return due(session=session, day=day)
 
-    def approve(self, *, bulletin_id: int, by: str | None = None, submit_draft: bool = False) -> BulletinPublic:
+    def approve(self, *, bulletin_id: int, by: str | None = None, submit_draft: bool = False,
+                background: Callable[[int], None] | None = None) -> BulletinPublic:
         """Approve a submitted bulletin (with `submit_draft`, a draft is submitted first: the CLI's
         one-step approval, both audit rows) and render it ahead at once.
 
         The approval is committed before rendering (a slow or failed render does not undo it); the
-        result carries render_error when no file could be made, and that failure has its audit row."""
+        result carries render_error when no file could be made, and that failure has its audit row.
+        With `background` (the web console: station.renders.ensure) nothing is rendered here: an
+        item already made from this text is the one that airs, and a render still under way goes on
+        in the background (approving never waits for it)."""
         with Session(self.engine) as session:
             if submit_draft and _get(session, bulletin_id).status == BulletinStatus.draft:
                 submit(session=session, bulletin_id=bulletin_id, by=by)
             approve(session=session, bulletin_id=bulletin_id, by=by, at=self.clock())
             session.commit()
+        if background is not None:
+            background(bulletin_id)
+            return self.get(bulletin_id)
         result = self.items.prepare_bulletin(bulletin_id)
         if result.render_error:
             with Session(self.engine) as session:

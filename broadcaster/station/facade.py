@@ -32,6 +32,7 @@ from .asrun import CRASH_REASON, AsRunLog
 from .bulletins import Bulletins
 from .gate import AirGate
 from .items import Items, RenderOutcome
+from .renders import RenderJobs
 from .slots import SlotAirer
 
 if TYPE_CHECKING:
@@ -106,6 +107,8 @@ class Station:
         # text → item: the bulletin service and the item cache, built with what they need (never the facade)
         self.items = Items(settings=settings, engine=self.db, synthesizer=synthesizer)
         self.bulletins = Bulletins(engine=self.db, settings=settings, items=self.items, clock=lambda: self.clock())
+        # bulletins rendered in the background as soon as they are written (issue 11 item 6); views share it
+        self.renders = RenderJobs(engine=self.db, items=self.items)
         # air path: the parts, each built with its collaborators
         self.asrun = AsRunLog(engine=self.db, settings=settings, clock=self._clock)
         self.air_gate = AirGate()  # turn-taking between the slot loop and the urgent desk, one per station

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -263,7 +264,8 @@ class Items:
             voice=speech.voice,
         )
 
-    def render_recording(self, recording: Path, *, jingles: bool = True) -> RenderOutcome:
+    def render_recording(self, recording: Path, *, jingles: bool = True,
+                         progress: Callable[[float], None] | None = None) -> RenderOutcome:
         """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content."""
         require_space(self.settings)
         if not recording.is_file():
@@ -273,6 +275,8 @@ class Items:
         item_path = self.settings.cache_dir / "items" / f"{key}.wav"
         # the same recording with the same settings is rendered once (no sidecar: rendered again)
         figures = cached_figures(item_path, render=self._render(recording, jingles))
+        if progress is not None:
+            progress(1.0)
         return RenderOutcome(
             path=item_path,
             spoken_text="",
@@ -320,7 +324,7 @@ class Items:
     @staticmethod
     def _item_values(outcome: RenderOutcome) -> dict[str, object]:
         return {"item_path": str(outcome.path), "item_engine": outcome.engine, "item_voice": outcome.voice,
-                "item_duration_s": outcome.duration_s, "render_error": None}
+                "item_duration_s": outcome.duration_s, "render_error": None, "render_state": "done"}
 
     def prepare_bulletin(self, bulletin_id: int) -> BulletinPublic:
         """Render a bulletin's program item ahead of air; remember the file or the reason it failed.
@@ -336,7 +340,7 @@ class Items:
             values = self._item_values(outcome)
         except BroadcasterError as exc:
             log.warning("render of bulletin %s failed: %s", bulletin_id, exc)
-            values = {"render_error": str(exc)}
+            values = {"render_error": str(exc), "render_state": "failed"}
         self._record(bulletin_id, values)
         return self.get_bulletin(bulletin_id)
 
@@ -356,7 +360,7 @@ class Items:
             try:
                 outcome = self.render_text(bulletin.text, engine=engine, voice=bulletin.voice)
             except BroadcasterError as exc:
-                values = {"render_error": str(exc)}
+                values = {"render_error": str(exc), "render_state": "failed"}
                 continue
             values = self._item_values(outcome)
             break

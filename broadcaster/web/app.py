@@ -236,15 +236,33 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/")
 
 
+def _same_site_path(url: str | None) -> str | None:
+    """The path and query of a page URL the browser reports, or None when it is not a plain local path."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return path
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         target = "/login"
+        if request.headers.get("hx-request"):
+            # an htmx panel (issue 11 item 8): the whole page goes to login, and back to the page the
+            # user was on (HX-Current-URL), never to the bare fragment that asked
+            path = _same_site_path(request.headers.get("hx-current-url"))
+            if path:
+                target += "?next=" + quote(path, safe="")
+            return Response(status_code=401, headers={"HX-Redirect": target})
         if request.method == "GET":
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             target += "?next=" + quote(path, safe="")
-        if request.headers.get("hx-request"):
-            return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(Forbidden)

@@ -60,7 +60,10 @@ def _login_page(request: Request, *, next_url: str, error: str | None = None, na
 
 @router.get("/", include_in_schema=False)
 def home(request: Request, user: CurrentUser = Depends(require_user)):
-    return RedirectResponse("/bulletins", status_code=303)
+    """Each role's own page: an operator's is Trực đài (issue 11 item 7), everyone else's the bulletins."""
+    from ..models import Role
+
+    return RedirectResponse("/onair" if user.role == Role.operator else "/bulletins", status_code=303)
 
 
 @router.get("/login")

@@ -196,6 +196,30 @@ def _under_data_dir(request: Request, path: str | None) -> Path:
     return target
 
 
+ENGINE_LABELS = {"espeak": "espeak-ng (máy đọc ngoại tuyến)", "gtts": "Google (máy đọc trực tuyến)",
+                 "recording": "giọng thu của cán bộ"}
+
+
+def length_text(seconds: float | None) -> str:
+    """A length as an officer says it: "2 phút 5 giây"."""
+    total = int(seconds or 0)  # as the player counts (6:28.6 shows 6:28)
+    return f"{total // 60} phút {total % 60} giây"
+
+
+def _audio_context(request: Request, bulletin) -> dict:
+    """What the Nghe thử panel shows: the item that will air, or the render's progress."""
+    rendering = bulletin.render_state in (bulletins.RENDER_QUEUED, bulletins.RENDER_RUNNING)
+    fraction = station_of(request).renders.progress(bulletin.id) if rendering else None
+    return {
+        "b": bulletin,
+        "has_audio": bool(not rendering and bulletin.item_path and Path(bulletin.item_path).is_file()),
+        "rendering": rendering,
+        "percent": int((fraction or 0.0) * 100),
+        "length": length_text(bulletin.item_duration_s),
+        "engine_label": ENGINE_LABELS.get(bulletin.item_engine or "", bulletin.item_engine or ""),
+    }
+
+
 # ------------------------------------------------------------------------- pages
 @router.get("/bulletins")
 def bulletins_page(request: Request, status: str | None = None, page: str | None = None, q: str | None = None,
@@ -249,6 +273,7 @@ async def bulletin_create(request: Request, user: CurrentUser = Depends(editor_o
                                                  recording_name=upload.filename)
     except InputError as exc:
         return _form_page(request, values=typed, recording_error=str(exc), status_code=400)
+    station_of(request).renders.wake()  # rendered in the background: the author hears it soon
     flash(request, f"Đã lưu bản nháp số {new_id}." + (" Nghe lại giọng thu ngay trên trang này." if upload else ""))
     return RedirectResponse(f"/bulletins/{new_id}", status_code=303)
 
@@ -293,7 +318,7 @@ def bulletin_view(request: Request, bulletin_id: int, user: CurrentUser = Depend
     return render(request, "bulletin_view.html", {
         "title": bulletin.title, "b": bulletin, "history": history,
         "reading": _reading_view(request, bulletin.text, bulletin_id=bulletin_id),
-        "has_audio": bool(bulletin.item_path and Path(bulletin.item_path).is_file()),
+        **_audio_context(request, bulletin),
         "can_edit": user.role == Role.editor and bulletin.status in bulletins.EDITABLE,
         "can_submit": user.role == Role.editor and bulletin.status in (BulletinStatus.draft, BulletinStatus.rejected),
         "can_review": user.role == Role.leader and bulletin.status == BulletinStatus.submitted,
@@ -319,6 +344,7 @@ async def bulletin_save(request: Request, bulletin_id: int, user: CurrentUser = 
         except InputError as exc:
             session.rollback()
             return _form_page(request, values=values, bulletin=bulletin, error=str(exc), status_code=400)
+    station_of(request).renders.wake()  # the edit is rendered again, in the background
     flash(request, "Đã lưu. Bản tin là bản nháp: gửi duyệt khi xong.")
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
 
@@ -332,6 +358,7 @@ def _do(request: Request, bulletin_id: int, action, message: str):
             session.rollback()
             flash(request, f"Không thực hiện được: {exc}")
             return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+    station_of(request).renders.wake()  # a submission or a changed recording queued a render
     flash(request, message)
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
 
@@ -353,17 +380,29 @@ async def bulletin_reject(request: Request, bulletin_id: int, user: CurrentUser 
 
 @router.post("/bulletins/{bulletin_id}/approve")
 def bulletin_approve(request: Request, bulletin_id: int, user: CurrentUser = Depends(leader_only)):
-    """Approve and render ahead now; a render failure is shown (the approval stands, playout retries)."""
+    """Approve: it only marks the bulletin approved. The audio heard on its page is the item that airs;
+    a render still under way goes on in the background (never in this request: issue 11 item 6)."""
+    station = station_of(request)
     try:
-        result = station_of(request).bulletins.approve(bulletin_id=bulletin_id, by=user.name)
+        result = station.bulletins.approve(bulletin_id=bulletin_id, by=user.name, background=station.renders.ensure)
     except InputError as exc:
         flash(request, f"Không thực hiện được: {exc}")
         return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
-    if result.render_error:
+    if result.render_state == bulletins.RENDER_DONE and result.item_path:
+        flash(request, f"Đã duyệt. Bản tin sẽ phát đúng âm thanh đã nghe ({length_text(result.item_duration_s)}).")
+    elif result.render_state == bulletins.RENDER_FAILED:
         flash(request, f"Đã duyệt, nhưng chưa dựng được âm thanh: {result.render_error}")
     else:
-        flash(request, f"Đã duyệt và dựng sẵn âm thanh ({result.item_duration_s or 0:.0f} giây).")
+        flash(request, "Đã duyệt. Âm thanh đang được dựng; tiến độ hiện ở mục Nghe thử.")
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+
+
+@router.get("/bulletins/{bulletin_id}/render")
+def bulletin_render_panel(request: Request, bulletin_id: int, user: CurrentUser = Depends(require_user)):
+    """htmx: the Nghe thử panel (progress while rendering, then the player with length and voice)."""
+    with Session(station_of(request).db) as session:
+        bulletin = bulletins.get(session=session, bulletin_id=bulletin_id)
+    return render(request, "bulletin_audio.html", _audio_context(request, bulletin))
 
 
 @router.post("/bulletins/{bulletin_id}/recording")

@@ -64,7 +64,8 @@ def _context(request: Request, user: CurrentUser) -> dict:
         from datetime import datetime
 
         at = datetime.fromisoformat(status["next_slot"]["at"]).astimezone(station.tz)
-        next_slot = {"slot": status["next_slot"]["slot"], "at": at.strftime("%H:%M %d/%m/%Y")}
+        next_slot = {"slot": status["next_slot"]["slot"], "at": at.strftime("%H:%M %d/%m/%Y"),
+                     "items": _next_slot_items(station, status["next_slot"]["slot"], at)}
     with Session(station.db) as session:
         recent = query_log(session=session, tz=station.tz, per_page=8).entries
     return {
@@ -77,7 +78,20 @@ def _context(request: Request, user: CurrentUser) -> dict:
         "can_control": user.role in CONTROLLERS,
         "fmt": format_duration,
         "max_repeat": station.settings.urgent_max_repeat,
+        # the panel says it live (it refreshes every 2 s): one warning on this page, not two (issue 11 item 7)
+        "device_banner": None,
     }
+
+
+def _next_slot_items(station, slot_name: str, at) -> list[str]:
+    """What the next slot will air, for "Tiếp theo" when the slot on air has nothing left."""
+    try:
+        programme = station.slots.programme(slot=slot_name, planned_at=at)
+    except Exception:  # the panel must answer even when the programme cannot be read
+        return []
+    if programme.relay is not None:
+        return [f"Tiếp sóng: {slot_name}"]
+    return [item.title for item in programme.items]
 
 
 @router.get("/onair")

@@ -230,5 +230,8 @@ def render(
     }
     if context:
         ctx.update(context)
+    if user is not None:
+        # a logged-in page is never kept by the browser: Back after logout shows nothing (issue 11 item 8)
+        headers = {"Cache-Control": "no-store", **(headers or {})}
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

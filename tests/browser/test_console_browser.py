@@ -127,6 +127,8 @@ def test_the_officers_day_in_the_browser(serve, browser, tmp_path):
     leader.locator("form[action$='/approve'] button").click()
     leader.wait_for_load_state("networkidle")
     assert "đã duyệt" in leader.content()
+    # rendered in the background since it was saved (issue 11 item 6): the player shows once it is made
+    leader.wait_for_selector("#dung-am-thanh audio", timeout=120000)
     audio = leader.locator("audio").first
     src = audio.get_attribute("src") or audio.locator("source").first.get_attribute("src")
     # the page asks for the preview as it loads: watch that request on a reload

@@ -22,6 +22,20 @@ def _new(client, **overrides):
     return int(r.headers["location"].rsplit("/", 1)[1])
 
 
+def _rendered(station, bid, timeout=180.0) -> Bulletin:
+    """The bulletin once its background render is done (approving never waits for it: issue 11 item 6)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(station.db) as s:
+            b = s.get(Bulletin, bid)
+        if b.render_state in ("done", "failed"):
+            return b
+        time.sleep(0.05)
+    raise AssertionError("the background render never finished")
+
+
 def _wav_bytes(seconds=1.5, rate=44100, freq=440.0) -> bytes:
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
@@ -47,6 +61,7 @@ def test_editor_writes_leader_approves_preview_plays(station, as_role):
     assert "Duyệt" in page.text and "hai mươi mốt" in page.text  # the reading view of 21/3/2026
     r = leader.form(f"/bulletins/{bid}/approve")
     assert r.status_code == 303
+    _rendered(station, bid)
     with Session(station.db) as s:
         b = s.get(Bulletin, bid)
         assert (b.status, b.approved_by, b.render_error) == ("approved", "leader1", None)
@@ -125,6 +140,7 @@ def test_recording_upload_is_checked_and_airs_instead_of_speech(station, as_role
     assert r.status_code == 303, r.text
     editor.form(f"/bulletins/{bid}/submit")
     leader.form(f"/bulletins/{bid}/approve")
+    _rendered(station, bid)
     with Session(station.db) as s:
         b = s.get(Bulletin, bid)
         assert b.recording_path.startswith(str(station.settings.data_dir))
