@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,7 +26,7 @@ from .settings_errors import _settings_failure, describe_settings_errors  # noqa
 
 DEFAULT_DATA_DIR = Path("data")
 SETTINGS_FILE = "settings.toml"
-KNOWN_ENGINES = ("gtts", "espeak")
+KNOWN_ENGINES = ("gtts", "espeak", "piper")
 # below this much free space SQLite itself cannot work (its WAL index alone is 32 KB a connection)
 MIN_FREE_MB_FLOOR = 10
 
@@ -375,6 +376,43 @@ class Settings(BaseSettings):
     def media_path(self) -> Path:
         """The media folder relay files must lie in (media_dir, else <data_dir>/media)."""
         return Path(self.media_dir) if self.media_dir else self.data_dir / "media"
+
+    # Piper voices (issue 12 items 1-2): which installed voice "piper" speaks with, and the catalogue
+    piper_voice: str = Field(
+        "",
+        description="Giọng Piper mà máy đọc 'piper' dùng (tên đã cài, ví dụ vi_VN-vais1000-medium); để trống = "
+        "giọng đầu tiên đã cài / Installed Piper voice the 'piper' engine speaks with; empty = the first installed",
+    )
+    voice_catalogue_url: str = Field(
+        "https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0",
+        description="Địa chỉ gốc tải giọng Piper trong danh mục (đổi sang máy chủ gương nếu cần) / Base URL the "
+        "catalogue voices are downloaded from (a mirror may be set)",
+    )
+    voice_catalogue_file: Path | None = Field(
+        None,
+        description="Tệp JSON danh mục giọng thay cho danh mục có sẵn; để trống = danh mục có sẵn / A JSON voice "
+        "catalogue used instead of the built-in one; empty = built-in",
+    )
+    voice_download_timeout: float = Field(
+        60.0, gt=0, le=3600,
+        description="Số giây chờ máy chủ khi tải giọng trước khi bỏ / Seconds without an answer before a voice "
+        "download is abandoned",
+    )
+
+    @field_validator("piper_voice")
+    @classmethod
+    def _piper_voice_name(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+            raise ValueError("tên giọng chỉ gồm chữ, số, '_', '-', '.'")
+        return value
+
+    @field_validator("voice_catalogue_url")
+    @classmethod
+    def _catalogue_url(cls, value: str) -> str:
+        if not re.match(r"^(https?|file)://", value.strip()):
+            raise ValueError("phải là địa chỉ http://, https:// hoặc file://")
+        return value.strip()
 
     @field_validator("engine_order", mode="before")
     @classmethod

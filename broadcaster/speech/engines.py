@@ -25,4 +25,9 @@ def build_engines(settings: Settings) -> dict[str, SpeechEngine]:
     from .gtts_engine import GttsEngine
 
     engines: list[SpeechEngine] = [GttsEngine.from_settings(settings), EspeakEngine.from_settings(settings)]
+    from .voices import default_piper
+
+    piper = default_piper(settings)  # only when a Piper voice is installed in <data_dir>/voices
+    if piper is not None:
+        engines.append(piper)
     return {engine.name: engine for engine in engines}
