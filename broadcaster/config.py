@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -378,41 +377,16 @@ class Settings(BaseSettings):
         return Path(self.media_dir) if self.media_dir else self.data_dir / "media"
 
     # Piper voices (issue 12 items 1-2): which installed voice "piper" speaks with, and the catalogue
-    piper_voice: str = Field(
-        "",
-        description="Giọng Piper mà máy đọc 'piper' dùng (tên đã cài, ví dụ vi_VN-vais1000-medium); để trống = "
-        "giọng đầu tiên đã cài / Installed Piper voice the 'piper' engine speaks with; empty = the first installed",
-    )
-    voice_catalogue_url: str = Field(
-        "https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0",
-        description="Địa chỉ gốc tải giọng Piper trong danh mục (đổi sang máy chủ gương nếu cần) / Base URL the "
-        "catalogue voices are downloaded from (a mirror may be set)",
-    )
-    voice_catalogue_file: Path | None = Field(
-        None,
-        description="Tệp JSON danh mục giọng thay cho danh mục có sẵn; để trống = danh mục có sẵn / A JSON voice "
-        "catalogue used instead of the built-in one; empty = built-in",
-    )
-    voice_download_timeout: float = Field(
-        60.0, gt=0, le=3600,
-        description="Số giây chờ máy chủ khi tải giọng trước khi bỏ / Seconds without an answer before a voice "
-        "download is abandoned",
-    )
-
-    @field_validator("piper_voice")
-    @classmethod
-    def _piper_voice_name(cls, value: str) -> str:
-        value = value.strip()
-        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
-            raise ValueError("tên giọng chỉ gồm chữ, số, '_', '-', '.'")
-        return value
-
-    @field_validator("voice_catalogue_url")
-    @classmethod
-    def _catalogue_url(cls, value: str) -> str:
-        if not re.match(r"^(https?|file)://", value.strip()):
-            raise ValueError("phải là địa chỉ http://, https:// hoặc file://")
-        return value.strip()
+    piper_voice: str = Field("", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$", description="Giọng Piper "
+                             "máy đọc 'piper' dùng (tên đã cài); trống = giọng đầu tiên đã cài / Installed Piper "
+                             "voice of the 'piper' engine; empty = the first installed")
+    voice_catalogue_url: str = Field("https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0",
+                                     pattern=r"^(https?|file)://", description="Địa chỉ gốc tải giọng trong danh "
+                                     "mục (hoặc máy chủ gương) / Base URL catalogue voices are downloaded from")
+    voice_catalogue_file: str = Field("", description="Tệp JSON danh mục giọng thay danh mục có sẵn; trống = có sẵn / A "
+                                              "JSON voice catalogue used instead of the built-in one")
+    voice_download_timeout: float = Field(60.0, gt=0, le=3600, description="Số giây chờ máy chủ khi tải giọng / "
+                                          "Seconds without an answer before a voice download is abandoned")
 
     @field_validator("engine_order", mode="before")
     @classmethod

@@ -110,8 +110,8 @@ class InstalledVoice:
 # ------------------------------------------------------------------------------ catalogue
 def catalogue(settings: Settings) -> tuple[CatalogueVoice, ...]:
     """The built-in catalogue, or the station's own file (``voice_catalogue_file``) in its place."""
-    path = settings.voice_catalogue_file
-    if path is None:
+    path = settings.voice_catalogue_file.strip()
+    if not path:
         return CATALOGUE
     try:
         rows = json.loads(Path(path).read_text(encoding="utf-8"))
