@@ -20,7 +20,7 @@ voices_app = typer.Typer(help="Giọng đọc Piper (ngoại tuyến): xem, cài
 @voices_app.command("list")
 def voices_list(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Các giọng đã cài và các giọng trong danh mục, kèm giấy phép của từng giọng."""
-    from ..speech import voices
+    from ..speech import piper_voices as voices
 
     settings = cli_settings(ctx, data_dir)
     installed = voices.installed(settings)
@@ -44,7 +44,7 @@ def voices_install(
     data_dir: DataDir = None,
 ) -> None:
     """Cài một giọng từ tệp hoặc từ danh mục; kiểm tra trước khi nhận, hỏng thì không cài gì."""
-    from ..speech import voices
+    from ..speech import piper_voices as voices
 
     settings = cli_settings(ctx, data_dir)
     voice = voices.install(settings, source)
@@ -59,7 +59,7 @@ def voices_remove(
     data_dir: DataDir = None,
 ) -> None:
     """Gỡ một giọng đã cài."""
-    from ..speech import voices
+    from ..speech import piper_voices as voices
 
     settings = cli_settings(ctx, data_dir)
     voice = voices.remove(settings, name.removeprefix("piper:"))
@@ -76,7 +76,7 @@ def voices_test(
     data_dir: DataDir = None,
 ) -> None:
     """Đọc thử một câu bằng giọng này: ghi ra tệp (--out) hoặc phát ra loa."""
-    from ..speech import voices
+    from ..speech import piper_voices as voices
     from ..speech.synth import Synthesizer
 
     if out is not None:

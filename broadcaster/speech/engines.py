@@ -25,7 +25,7 @@ def build_engines(settings: Settings) -> dict[str, SpeechEngine]:
     from .gtts_engine import GttsEngine
 
     engines: list[SpeechEngine] = [GttsEngine.from_settings(settings), EspeakEngine.from_settings(settings)]
-    from .voices import default_piper
+    from .piper_voices import default_piper
 
     piper = default_piper(settings)  # only when a Piper voice is installed in <data_dir>/voices
     if piper is not None:

@@ -197,7 +197,7 @@ def test_test_writes_a_sample_and_remove_uninstalls(capsys, data_dir, usb, tmp_p
 
 
 def test_piper_is_registered_only_when_a_voice_is_installed(settings, usb):
-    from broadcaster.speech import voices
+    from broadcaster.speech import piper_voices as voices
     from broadcaster.speech.engines import build_engines
 
     assert "piper" not in build_engines(settings)
@@ -208,7 +208,7 @@ def test_piper_is_registered_only_when_a_voice_is_installed(settings, usb):
 
 
 def test_the_built_in_catalogue_has_the_three_published_vietnamese_voices():
-    from broadcaster.speech.voices import CATALOGUE
+    from broadcaster.speech.piper_voices import CATALOGUE
 
     names = {v.name for v in CATALOGUE}
     assert names == {"vi_VN-vais1000-medium", "vi_VN-25hours_single-low", "vi_VN-vivos-x_low"}
@@ -217,3 +217,17 @@ def test_the_built_in_catalogue_has_the_three_published_vietnamese_voices():
         assert voice.model_sha256 is None or len(voice.model_sha256) == 64
     vivos = next(v for v in CATALOGUE if v.name == "vi_VN-vivos-x_low")
     assert "NC" in vivos.licence and "phi thương mại" in vivos.licence
+
+
+def test_the_piper_engine_offers_every_installed_voice_and_switches_between_them(settings, tmp_path):
+    from broadcaster.speech import piper_voices as voices
+    from broadcaster.speech.engines import build_engines
+
+    for name in ("vi_VN-a-low", "vi_VN-b-medium"):
+        voices.install(settings, str(write_voice(tmp_path / name, name=name)))
+    engine = build_engines(settings)["piper"]
+    assert set(engine.voices()) == {"vi_VN-a-low", "vi_VN-b-medium"}
+    other = engine.with_voice("vi_VN-b-medium", rate=2.0)
+    assert other.voice == "vi_VN-b-medium" and other.length_scale == 0.5
+    text = "Xin chào bà con."
+    assert len(other.synthesize(text).samples) * 2 == len(engine.synthesize(text).samples)

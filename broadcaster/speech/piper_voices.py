@@ -155,9 +155,13 @@ def find(settings: Settings, name: str) -> InstalledVoice:
 
 
 def engine_for(voice: InstalledVoice, settings: Settings | None = None) -> PiperEngine:
+    """The engine speaking ``voice``, at its rate from ``voice_rates`` ("piper:<name>") when set."""
     from .piper_engine import PiperEngine
 
-    return PiperEngine(voice.model_path, config_path=voice.config_path, voice=voice.name)
+    everything = {v.name: (v.model_path, v.config_path) for v in installed(settings)} if settings else None
+    rate = float((getattr(settings, "voice_rates", None) or {}).get(f"piper:{voice.name}", 1.0))
+    return PiperEngine(voice.model_path, config_path=voice.config_path, voice=voice.name, installed=everything,
+                       length_scale=None if rate == 1.0 else 1.0 / rate)
 
 
 def piper_engines(settings: Settings) -> dict[str, PiperEngine]:
