@@ -231,3 +231,13 @@ def test_the_piper_engine_offers_every_installed_voice_and_switches_between_them
     assert other.voice == "vi_VN-b-medium" and other.length_scale == 0.5
     text = "Xin chào bà con."
     assert len(other.synthesize(text).samples) * 2 == len(engine.synthesize(text).samples)
+
+
+def test_the_third_party_notice_and_readme_name_each_licence():
+    repo = Path(__file__).resolve().parents[2]
+    notice = (repo / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")
+    for needle in ("piper-tts", "espeak-ng", "GPL-3.0-or-later", "onnxruntime", "MIT", "LGPL",
+                   "vi_VN-vivos-x_low", "CC BY-NC-SA 4.0", "vi_VN-vais1000-medium", "CC BY 4.0"):
+        assert needle in notice, needle
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert "THIRD_PARTY_NOTICES.md" in readme and "non-commercial" in readme
