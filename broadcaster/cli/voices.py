@@ -91,9 +91,16 @@ def voices_test(
         shutil.copyfile(result.path, out)
         typer.echo(f"Đã ghi câu đọc thử của piper:{voice.name} vào {out}")
         return
+    from ..exceptions import PlayoutError
+    from ..playout.outcome import Outcome
+
     player = make_player(settings, device)
     try:
-        player.play(result.path)
+        player.open()
+        played = player.play(result.path)
     finally:
         player.close()
+    if played.outcome is not Outcome.AIRED:
+        raise PlayoutError(f"không phát được câu đọc thử ({played.outcome.value}: {played.detail or '-'}); "
+                           "dùng --out để ghi ra tệp")
     typer.echo(f"Đã phát câu đọc thử của piper:{voice.name}")

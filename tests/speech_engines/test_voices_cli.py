@@ -241,3 +241,34 @@ def test_the_third_party_notice_and_readme_name_each_licence():
         assert needle in notice, needle
     readme = (repo / "README.md").read_text(encoding="utf-8")
     assert "THIRD_PARTY_NOTICES.md" in readme and "non-commercial" in readme
+
+
+@pytest.fixture
+def alsa_capture(tmp_path):
+    """The real sound path (sounddevice → PortAudio → ALSA default) into a WAV file, as in tests/playout."""
+    from broadcaster.exceptions import PlayoutError
+    from broadcaster.playout.devices import list_devices, reinitialize_portaudio
+
+    try:
+        list_devices()
+    except PlayoutError as exc:
+        pytest.skip(f"PortAudio is not usable here (install libportaudio2): {exc}")
+    capture = tmp_path / "card.wav"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text(f'pcm.!default {{ type file; slave.pcm "null"; file "{capture}"; '
+                                    'format "wav" }\n')
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HOME", str(home))
+    reinitialize_portaudio()
+    yield capture
+    patch.undo()
+    reinitialize_portaudio()
+
+
+def test_test_without_out_plays_the_sample_on_the_sound_card(capsys, data_dir, usb, alsa_capture):
+    assert cli(capsys, "voices", "install", str(usb))[0] == 0
+    code, out, err = cli(capsys, "voices", "test", NAME, "--text", "Xin chào.")
+    assert code == 0, err
+    assert "Đã phát" in out
+    assert alsa_capture.is_file() and alsa_capture.stat().st_size > 44 + 1000  # audio reached the card
