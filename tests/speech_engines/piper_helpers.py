@@ -30,8 +30,9 @@ def phoneme_id_map() -> dict[str, list[int]]:
     return {symbol: [index] for index, symbol in enumerate(dict.fromkeys(_SYMBOLS))}
 
 
-def stand_in_model_bytes() -> bytes:
-    """The ONNX graph: length = input_lengths × round(HOP × scales[1]) samples of a tone."""
+def stand_in_model_bytes(speakers: int = 1) -> bytes:
+    """The ONNX graph: length = input_lengths × round(HOP × scales[1]) samples of a tone; a
+    multi-speaker voice also takes ``sid`` int64 [1], and speaker s makes (s + 1) times as many."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -45,7 +46,11 @@ def stand_in_model_bytes() -> bytes:
         helper.make_node("Round", ["hop_scaled"], ["hop_rounded"]),
         helper.make_node("Cast", ["hop_rounded"], ["per_id"], to=TensorProto.INT64),
         helper.make_node("Gather", ["input_lengths", "zero_index"], ["length"], axis=0),
-        helper.make_node("Mul", ["length", "per_id"], ["total"]),
+        helper.make_node("Mul", ["length", "per_id"], ["total_one"]),
+        *([helper.make_node("Gather", ["sid", "zero_index"], ["speaker"], axis=0),
+           helper.make_node("Add", ["speaker", "one_i64"], ["speaker_factor"]),
+           helper.make_node("Mul", ["total_one", "speaker_factor"], ["total"])] if speakers > 1
+          else [helper.make_node("Identity", ["total_one"], ["total"])]),
         helper.make_node("Range", ["zero_i64", "total", "one_i64"], ["k"]),
         helper.make_node("Cast", ["k"], ["k_float"], to=TensorProto.FLOAT),
         helper.make_node("Mul", ["k_float", "omega"], ["phase"]),
@@ -65,6 +70,7 @@ def stand_in_model_bytes() -> bytes:
             helper.make_tensor_value_info("input", TensorProto.INT64, [1, "phonemes"]),
             helper.make_tensor_value_info("input_lengths", TensorProto.INT64, [1]),
             helper.make_tensor_value_info("scales", TensorProto.FLOAT, [3]),
+            *([helper.make_tensor_value_info("sid", TensorProto.INT64, [1])] if speakers > 1 else []),
         ],
         outputs=[helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, "samples"])],
         initializer=initializers,
@@ -75,7 +81,7 @@ def stand_in_model_bytes() -> bytes:
     return model.SerializeToString()
 
 
-def stand_in_config(sample_rate: int = SAMPLE_RATE, length_scale: float = 1.0) -> dict:
+def stand_in_config(sample_rate: int = SAMPLE_RATE, length_scale: float = 1.0, speakers: int = 1) -> dict:
     return {
         "audio": {"sample_rate": sample_rate, "quality": "medium"},
         "espeak": {"voice": "vi"},
@@ -84,8 +90,8 @@ def stand_in_config(sample_rate: int = SAMPLE_RATE, length_scale: float = 1.0) -
         "phoneme_type": "espeak",
         "phoneme_id_map": phoneme_id_map(),
         "num_symbols": len(phoneme_id_map()),
-        "num_speakers": 1,
-        "speaker_id_map": {},
+        "num_speakers": speakers,
+        "speaker_id_map": {f"speaker{i}": i for i in range(speakers)} if speakers > 1 else {},
         "piper_version": "1.0.0",
     }
 
@@ -94,7 +100,7 @@ def write_voice(folder: Path, name: str = "vi_VN-test-medium", **config) -> Path
     """``folder/name.onnx`` and ``folder/name.onnx.json``; returns the .onnx path."""
     folder.mkdir(parents=True, exist_ok=True)
     model = folder / f"{name}.onnx"
-    model.write_bytes(stand_in_model_bytes())
+    model.write_bytes(stand_in_model_bytes(config.get("speakers", 1)))
     Path(f"{model}.json").write_text(json.dumps(stand_in_config(**config), ensure_ascii=False), encoding="utf-8")
     return model
 

@@ -152,3 +152,15 @@ def _write_foreign_model(path: Path) -> None:
     model.ir_version = 8
     path.write_bytes(model.SerializeToString())
     onnx.checker.check_model(model)
+
+
+def test_a_multi_speaker_voice_gets_its_speaker_id(tmp_path):
+    # vivos is a 65-speaker voice: Piper feeds `sid` (the config's default speaker unless one is chosen)
+    from broadcaster.speech.piper_engine import PiperEngine
+
+    model = write_voice(tmp_path, name="vi_VN-many-x_low", speakers=4)
+    text = "Xin chào bà con."
+    engine = PiperEngine(model)
+    per_speaker = sum(len(s) for s in engine.sentence_ids(text)) * HOP
+    assert len(engine.synthesize(text).samples) == per_speaker  # default speaker 0
+    assert len(PiperEngine(model, speaker_id=2).synthesize(text).samples) == 3 * per_speaker
