@@ -212,11 +212,13 @@ class PiperEngine:
 
     def __init__(self, model_path: Path | str, *, config_path: Path | str | None = None,
                  voice: str | None = None, length_scale: float | None = None, speaker_id: int | None = None,
-                 installed: Mapping[str, tuple[Path, Path]] | None = None) -> None:
+                 installed: Mapping[str, tuple[Path, Path]] | None = None,
+                 licences: Mapping[str, str] | None = None) -> None:
         """length_scale overrides the voice's own (above 1 is slower); nothing is loaded here.
 
         installed: every installed voice (name → model, config), so ``voices()`` can offer them
-        and ``with_voice`` switch to one (the "piper:<name>" voice ids)."""
+        and ``with_voice`` switch to one (the "piper:<name>" voice ids); licences: name → its terms,
+        shown in each voice's label (the console's voice picker shows it)."""
         self.model_path = Path(model_path)
         self.config_path = Path(config_path) if config_path else Path(f"{self.model_path}.json")
         self.voice = voice or self.model_path.name.removesuffix(".onnx")
@@ -227,10 +229,13 @@ class PiperEngine:
         self._lock = threading.Lock()
         self._loaded: tuple[PiperConfig, Any] | None = None
         self._installed = dict(installed or {self.voice: (self.model_path, self.config_path)})
+        self._licences = dict(licences or {})
 
     def voices(self) -> dict[str, str]:
-        """The installed voices: name → label shown to an editor."""
-        return {name: f"Piper {name} (ngoại tuyến)" for name in sorted(self._installed)}
+        """The installed voices: name → label shown to an editor (with the voice's licence when known)."""
+        return {name: f"Piper {name} (ngoại tuyến" + (f"; giấy phép: {self._licences[name]})"
+                                                     if self._licences.get(name) else ")")
+                for name in sorted(self._installed)}
 
     def with_voice(self, voice: str, *, rate: float = 1.0) -> PiperEngine:
         """Another installed voice at ``rate`` times its own speed (Piper's length_scale is 1 / rate)."""
@@ -238,7 +243,7 @@ class PiperEngine:
             raise SpeechError(f"Chưa cài giọng Piper '{voice}'", engine=self.name)
         model, config = self._installed[voice]
         return PiperEngine(model, config_path=config, voice=voice, installed=self._installed,
-                           length_scale=None if rate == 1.0 else 1.0 / float(rate))
+                           licences=self._licences, length_scale=None if rate == 1.0 else 1.0 / float(rate))
 
     def identity(self) -> dict[str, object]:
         """Voice name, the model file (size and time, no hashing of 60 MB) and the config's digest."""

@@ -158,10 +158,11 @@ def engine_for(voice: InstalledVoice, settings: Settings | None = None) -> Piper
     """The engine speaking ``voice``, at its rate from ``voice_rates`` ("piper:<name>") when set."""
     from .piper_engine import PiperEngine
 
-    everything = {v.name: (v.model_path, v.config_path) for v in installed(settings)} if settings else None
+    voices = installed(settings) if settings else [voice]
+    everything = {v.name: (v.model_path, v.config_path) for v in voices}
     rate = float((getattr(settings, "voice_rates", None) or {}).get(f"piper:{voice.name}", 1.0))
     return PiperEngine(voice.model_path, config_path=voice.config_path, voice=voice.name, installed=everything,
-                       length_scale=None if rate == 1.0 else 1.0 / rate)
+                       licences={v.name: v.licence for v in voices}, length_scale=None if rate == 1.0 else 1.0 / rate)
 
 
 def piper_engines(settings: Settings) -> dict[str, PiperEngine]:

@@ -227,6 +227,8 @@ def test_the_piper_engine_offers_every_installed_voice_and_switches_between_them
         voices.install(settings, str(write_voice(tmp_path / name, name=name)))
     engine = build_engines(settings)["piper"]
     assert set(engine.voices()) == {"vi_VN-a-low", "vi_VN-b-medium"}
+    # each label carries the voice's licence, so the console's voice picker shows it
+    assert all("giấy phép: không rõ" in label for label in engine.voices().values())
     other = engine.with_voice("vi_VN-b-medium", rate=2.0)
     assert other.voice == "vi_VN-b-medium" and other.length_scale == 0.5
     text = "Xin chào bà con."
