@@ -383,8 +383,8 @@ class Settings(BaseSettings):
     voice_catalogue_url: str = Field("https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0",
                                      pattern=r"^(https?|file)://", description="Địa chỉ gốc tải giọng trong danh "
                                      "mục (hoặc máy chủ gương) / Base URL catalogue voices are downloaded from")
-    voice_catalogue_file: str = Field("", description="Tệp JSON danh mục giọng thay danh mục có sẵn; trống = có sẵn / A "
-                                              "JSON voice catalogue used instead of the built-in one")
+    voice_catalogue_file: str = Field("", description="Tệp JSON danh mục giọng thay danh mục có sẵn; trống = có "
+                                      "sẵn / A JSON voice catalogue used instead of the built-in one")
     voice_download_timeout: float = Field(60.0, gt=0, le=3600, description="Số giây chờ máy chủ khi tải giọng / "
                                           "Seconds without an answer before a voice download is abandoned")
 
