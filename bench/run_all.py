@@ -27,6 +27,7 @@ SELF_WRITING = [
     "bench_start_accuracy.py",
     "bench_memory_60min.py",
     "bench_web.py",
+    "bench_voices.py",
 ]
 BEGIN, END = "<!-- core: begin -->", "<!-- core: end -->"
 

@@ -390,6 +390,18 @@ class Settings(BaseSettings):
         """The media folder relay files must lie in (media_dir, else <data_dir>/media)."""
         return Path(self.media_dir) if self.media_dir else self.data_dir / "media"
 
+    # Piper voices (issue 12 items 1-2): which installed voice "piper" speaks with, and the catalogue
+    piper_voice: str = Field("", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$", description="Giọng Piper "
+                             "máy đọc 'piper' dùng (tên đã cài); trống = giọng đầu tiên đã cài / Installed Piper "
+                             "voice of the 'piper' engine; empty = the first installed")
+    voice_catalogue_url: str = Field("https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0",
+                                     pattern=r"^(https?|file)://", description="Địa chỉ gốc tải giọng trong danh "
+                                     "mục (hoặc máy chủ gương) / Base URL catalogue voices are downloaded from")
+    voice_catalogue_file: str = Field("", description="Tệp JSON danh mục giọng thay danh mục có sẵn; trống = có "
+                                      "sẵn / A JSON voice catalogue used instead of the built-in one")
+    voice_download_timeout: float = Field(60.0, gt=0, le=3600, description="Số giây chờ máy chủ khi tải giọng / "
+                                          "Seconds without an answer before a voice download is abandoned")
+
     @field_validator("engine_order", mode="before")
     @classmethod
     def _split_engines(cls, value: Any) -> Any:

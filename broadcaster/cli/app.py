@@ -25,6 +25,7 @@ from .serve import serve
 from .speech import lexicon_app, speech_app
 from .urgent import urgent_cmd
 from .users import user_app
+from .voices import voices_app
 from .vietnamese import install as _vietnamese, usage_error_line, usage_error_types
 
 _vietnamese()  # typer's own words (Usage, Options, Show this message and exit …) in Vietnamese
@@ -57,6 +58,7 @@ def init(ctx: typer.Context, data_dir: DataDir = None) -> None:
 app.add_typer(bulletin_app, name="bulletin")
 app.add_typer(speech_app, name="speech", help="Lớp đọc: xem văn bản sẽ được đọc thế nào.")
 app.add_typer(lexicon_app, name="lexicon", help="Từ điển viết tắt và cách đọc riêng của đài.")
+app.add_typer(voices_app, name="voices", help="Giọng đọc Piper ngoại tuyến: xem, cài, gỡ, nghe thử.")
 app.add_typer(schedule_app, name="schedule", help="Lịch phát: xem, thêm, xóa, nhập, xuất.")
 app.command("program")(program_cmd)
 app.command("urgent")(urgent_cmd)

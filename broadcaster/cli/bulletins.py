@@ -124,7 +124,9 @@ def render(
     bulletin: Annotated[Optional[int], typer.Option("--bulletin", help="Số bản tin.")] = None,
     text: Annotated[Optional[str], typer.Option("--text", help="Văn bản cần đọc.")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", help="Tệp văn bản UTF-8 cần đọc.")] = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="gtts hoặc espeak (không thử máy khác).")] = None,
+    engine: Annotated[
+        Optional[str], typer.Option("--engine", help="gtts, espeak hoặc piper (không thử máy khác).")
+    ] = None,
     no_jingles: Annotated[bool, typer.Option("--no-jingles", help="Không chèn nhạc hiệu.")] = False,
     show_text: Annotated[bool, typer.Option("--show-text", help="In văn bản sẽ được đọc.")] = False,
     data_dir: DataDir = None,
@@ -132,8 +134,10 @@ def render(
     """Dựng một bản tin hoặc một đoạn văn bản thành tệp WAV (nhạc hiệu + giọng đọc, âm lượng chuẩn)."""
     if sum(x is not None for x in (bulletin, text, file)) != 1:
         raise InputError("Cần đúng một trong: --bulletin, --text hoặc --file")
-    if engine is not None and engine not in ("gtts", "espeak"):
-        raise InputError(f"Máy đọc '{engine}' không có; chọn gtts hoặc espeak")
+    from ..config import KNOWN_ENGINES
+
+    if engine is not None and engine not in KNOWN_ENGINES:
+        raise InputError(f"Máy đọc '{engine}' không có; chọn {', '.join(KNOWN_ENGINES)}")
     check_output_path(out)
     if file is not None:
         text = read_text_file(file)

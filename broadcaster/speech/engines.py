@@ -28,4 +28,9 @@ def build_engines(settings: Settings) -> dict[str, SpeechEngine]:
     engines: list[SpeechEngine] = [
         EdgeEngine.from_settings(settings), GttsEngine.from_settings(settings), EspeakEngine.from_settings(settings),
     ]
+    from .piper_voices import default_piper
+
+    piper = default_piper(settings)  # only when a Piper voice is installed in <data_dir>/voices
+    if piper is not None:
+        engines.append(piper)
     return {engine.name: engine for engine in engines}

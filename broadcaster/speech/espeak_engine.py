@@ -30,6 +30,8 @@ AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_INITIALIZE_DONT_EXIT = 0x8000
 POS_CHARACTER = 1
 ESPEAK_CHARS_UTF8 = 1
+ESPEAK_CHARS_AUTO = 0
+ESPEAK_PHONEMES_IPA = 0x02
 ESPEAK_RATE = 1
 ESPEAK_PITCH = 3
 EE_OK = 0
@@ -100,6 +102,9 @@ class _EspeakLibrary:
             ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
         ]
         lib.espeak_Synth.restype = ctypes.c_int
+        # const char *espeak_TextToPhonemes(const void **textptr, int textmode, int phonememode)
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         self._handles[library_path] = lib
         return lib
 
@@ -160,6 +165,41 @@ class _EspeakLibrary:
         if samples.size == 0 or float(np.max(np.abs(samples))) < SILENCE_LEVEL:
             raise SpeechError("espeak-ng không tạo ra âm thanh / no audio produced", engine="espeak")
         return Speech(samples=samples, sample_rate=sample_rate)
+
+
+    def phoneme_clauses(self, *, text: str, voice: str, library_path: str, data_path: str) -> list[tuple[str, str, bool]]:
+        """IPA phonemes of ``text`` clause by clause, as espeak-ng itself splits it (the Piper engine's input).
+
+        Each item is (phonemes, the text the library consumed for that clause, whether the text
+        ended there). The consumed text
+        runs past the clause's end by the character espeak-ng reads ahead, so the caller can see
+        the punctuation that ended the clause. Serialized with synthesis (one library, one lock).
+        """
+        data = text.encode("utf-8")
+        with self.lock:
+            lib = self._initialize(library_path, data_path)
+            if self._voice != voice:
+                status = lib.espeak_SetVoiceByName(voice.encode())
+                if status != EE_OK:
+                    self._voice = None
+                    raise SpeechError(f"espeak-ng: không nạp được giọng '{voice}'", engine="espeak")
+                self._voice, self._params = voice, None
+            buffer = ctypes.create_string_buffer(data)
+            base = ctypes.addressof(buffer)
+            pointer = ctypes.c_void_p(base)
+            clauses: list[tuple[str, str, bool]] = []
+            # Until the library sets the pointer to NULL: stopping when it reaches the end of the
+            # text would leave the last clause inside espeak-ng, to come out before the next text.
+            for _ in range(len(data) + 2):  # each call consumes at least one clause; never loop forever
+                if pointer.value is None:
+                    break
+                start = pointer.value - base
+                phonemes = lib.espeak_TextToPhonemes(ctypes.byref(pointer), ESPEAK_CHARS_AUTO, ESPEAK_PHONEMES_IPA)
+                end = len(data) if pointer.value is None else pointer.value - base
+                consumed = data[start:end].decode("utf-8", errors="replace")
+                phoneme_text = (phonemes or b"").decode("utf-8", errors="replace")
+                clauses.append((phoneme_text, consumed, pointer.value is None))
+        return clauses
 
 
 _LIBRARY = _EspeakLibrary()
@@ -249,3 +289,12 @@ class EspeakEngine:
 
     def __repr__(self) -> str:
         return f"EspeakEngine(voice={self.voice!r}, rate={self.rate}, pitch={self.pitch})"
+
+
+def phoneme_clauses(text: str, voice: str = "vi") -> list[tuple[str, str, bool]]:
+    """espeak-ng's IPA phonemes of ``text`` per clause, with the text consumed (see _EspeakLibrary)."""
+    try:
+        library_path, data_path = _default_paths()
+    except Exception as exc:  # the wheel is missing or its data directory was removed
+        raise SpeechError(f"Không tìm thấy espeak-ng: {exc}", engine="espeak") from exc
+    return _LIBRARY.phoneme_clauses(text=text, voice=voice, library_path=library_path, data_path=data_path)
