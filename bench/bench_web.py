@@ -100,13 +100,18 @@ def measure(client: httpx.Client, pages: dict[str, str], runs: int) -> dict[str,
             raise SystemExit(f"{name} {path}: {answer.status_code} {answer.text[:300]}")
     for _ in range(runs):
         for name, path in pages.items():
-            began = time.perf_counter()
-            answer = client.get(path)
-            elapsed = (time.perf_counter() - began) * 1000
-            if answer.status_code != 200:
-                raise SystemExit(f"{name} {path}: {answer.status_code}")
-            times[name].append(elapsed)
+            times[name].append(timed_get(client, path, name))
     return times
+
+
+def timed_get(client: httpx.Client, path: str, what: str) -> float:
+    """Milliseconds one GET of `path` took (a page that fails stops the bench)."""
+    began = time.perf_counter()
+    answer = client.get(path)
+    elapsed = (time.perf_counter() - began) * 1000
+    if answer.status_code != 200:
+        raise SystemExit(f"{what} {path}: {answer.status_code}")
+    return elapsed
 
 
 def p95(values: list[float]) -> float:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .dbcopy import (  # noqa: F401  (re-exported: callers import these from here)
     REQUIRED_TABLES,
@@ -47,7 +47,6 @@ from .exceptions import BroadcasterError, ConfigError, NotFoundError
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .station.facade import Station
 
 log = logging.getLogger(__name__)
 
@@ -463,27 +462,37 @@ def _restore_locked(settings: Settings, source: Path, now: datetime) -> RestoreO
 
 
 # ---------------------------------------------------------------- serve's backup
+class AlarmLog(Protocol):
+    """What AutoBackup uses: the station's settings, its clock (now, UTC) and its alarm rows.
+    `serve` hands it the as-run log (station.asrun.AsRunLog); the Station facade offers the same."""
+
+    settings: Settings
+    clock: Callable[[], datetime]
+
+    def log_alarm(self, *, title: str, reason: str) -> object: ...
+
+
 class AutoBackup:
     """The daily backup `serve` makes: `tick()` from its loop starts one in a thread when due.
 
     Due when the newest backup is `backup_interval_h` old (or there is none, or it is dated in
     the future: the clock moved back). After a failure (an alarm row) it waits an hour."""
 
-    def __init__(self, station: Station, *, clock: Callable[[], datetime] | None = None,
+    def __init__(self, alarms: AlarmLog, *, clock: Callable[[], datetime] | None = None,
                  say: Callable[[str], None] | None = None) -> None:
-        self.station = station
-        self.clock = clock or station.clock
+        self.alarms = alarms
+        self.clock = clock or alarms.clock
         self.say = say
         self._thread: threading.Thread | None = None
         self._not_before: datetime | None = None
 
     def due(self, now: datetime) -> bool:
-        interval_h = self.station.settings.backup_interval_h
+        interval_h = self.alarms.settings.backup_interval_h
         if interval_h <= 0:
             return False
         if self._not_before is not None and now < self._not_before:
             return False
-        found = list_backups(self.station.settings)
+        found = list_backups(self.alarms.settings)
         if not found:
             return True
         interval = timedelta(hours=interval_h)
@@ -507,7 +516,7 @@ class AutoBackup:
 
     def _run(self, now: datetime) -> None:
         try:
-            made = create_backup(self.station.settings, now=now)
+            made = create_backup(self.alarms.settings, now=now)
             self._not_before = None
             if self.say is not None:
                 self.say(f"Đã sao lưu cơ sở dữ liệu: {made.path}")
@@ -516,7 +525,7 @@ class AutoBackup:
             log.exception("automatic backup failed")
             reason = str(exc) if isinstance(exc, BroadcasterError) else f"{type(exc).__name__}: {exc}"
             try:
-                self.station.log_alarm(title=ALARM_TITLE, reason=reason)
+                self.alarms.log_alarm(title=ALARM_TITLE, reason=reason)
             except Exception:
                 log.exception("could not log the failed backup")
 
@@ -527,7 +536,7 @@ class AutoBackup:
 
 
 __all__ = [
-    "AutoBackup", "BackupError", "BackupInfo", "DatabaseLostError", "RestoreOutcome", "backups_dir",
+    "AlarmLog", "AutoBackup", "BackupError", "BackupInfo", "DatabaseLostError", "RestoreOutcome", "backups_dir",
     "create_backup", "guard_database", "list_backups", "mark_station", "prune_backups", "restore_backup",
     "verify_backup",
 ]

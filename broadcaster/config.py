@@ -12,7 +12,14 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -31,33 +38,8 @@ SETTINGS_FILE = "settings.toml"
 MIN_FREE_MB_FLOOR = 10
 
 # ---- sane ranges of settings (issue 9 item 9: a wrong value is refused with one line naming it)
-# name: (lowest, highest, lowest_excluded); checked by Settings._in_range after the type checks
-SETTING_RANGES: dict[str, tuple[float, float, bool]] = {
-    "gtts_timeout": (0, 300, True),
-    "edge_timeout": (0, 300, True),
-    "espeak_rate": (50, 500, False),
-    "espeak_pitch": (0, 99, False),
-    "speech_chunk_chars": (50, 5000, False),
-    "sample_rate": (8000, 192000, False),
-    "target_lufs": (-40, -5, False),
-    "true_peak_dbtp": (-20, 0, False),
-    "jingle_gap_ms": (0, 10000, False),
-    "fade_ms": (0, 1000, False),
-    "sentence_gap_ms": (0, 5000, False),
-    "playout_block_frames": (64, 65536, False),
-    "device_retry_s": (0, 3600, True),
-    "silence_s": (0, 3600, True),
-    "silence_dbfs": (-120, 0, False),
-    "urgent_gap_s": (0, 600, False),
-    "urgent_max_repeat": (1, 1000, False),
-    "misfire_grace_s": (0, 7 * 86400, False),
-    "missed_lookback_days": (0, 366, False),
-    "prerender_lead_min": (0, 24 * 60, False),
-    "scheduler_poll_s": (0, 3600, True),
-    "web_port": (1, 65535, False),
-    "amp_preroll_s": (0, 120, False),
-    "amp_command_timeout_s": (0, 600, True),
-}
+# each range is its Field's bounds (ge/gt with le/lt); SETTING_RANGES, below the class, is made from
+# them, and Settings._in_range says the whole range when a value falls outside it
 NON_EMPTY_SETTINGS = ("timezone", "gtts_lang", "gtts_tld", "espeak_voice", "web_host", "station_name", "edge_voice")
 
 # ---- settings that say what is wrong (issue 10 item 8: H8)
@@ -108,20 +90,20 @@ class Settings(BaseSettings):
     gtts_lang: str = Field("vi", description="Ngôn ngữ của gTTS / gTTS language")
     gtts_tld: str = Field("com.vn", description="Đuôi tên miền Google dùng cho gTTS / Google host suffix for gTTS")
     gtts_timeout: float = Field(
-        10.0,
+        10.0, gt=0, le=300,
         description="Số giây chờ gTTS trả lời trước khi bỏ (không bao giờ chờ mãi) / Seconds before a gTTS request "
         "is abandoned (never unlimited)",
     )
     gtts_slow: bool = Field(False, description="gTTS đọc chậm / gTTS slow reading")
     espeak_voice: str = Field("vi", description="Giọng đọc espeak-ng / espeak-ng voice")
     espeak_rate: int = Field(
-        140,
+        140, ge=50, le=500,
         description="Tốc độ đọc espeak-ng, số từ mỗi phút; chậm hơn nói chuyện vì loa có tiếng vang / espeak-ng "
         "words per minute; slower than talk, loudspeakers echo",
     )
-    espeak_pitch: int = Field(50, description="Cao độ giọng espeak-ng, 0-99 / espeak-ng pitch 0-99")
+    espeak_pitch: int = Field(50, ge=0, le=99, description="Cao độ giọng espeak-ng, 0-99 / espeak-ng pitch 0-99")
     speech_chunk_chars: int = Field(
-        450,
+        450, ge=50, le=5000,
         description="Đoạn văn bản dài nhất gửi cho máy đọc một lần, ký tự / Longest piece of text sent to an engine"
         " at once, characters",
     )
@@ -134,15 +116,15 @@ class Settings(BaseSettings):
 
     # audio
     sample_rate: int = Field(
-        48000,
+        48000, ge=8000, le=192000,
         description="Tần số lấy mẫu đầu ra, Hz (định dạng cố định: PCM 16 bit) / Output sample rate (fixed format: "
         "16-bit PCM)",
     )
     target_lufs: float = Field(
-        -16.0,
+        -16.0, ge=-40, le=-5,
         description="Độ to tích hợp của mọi mục phát, LUFS / Integrated loudness of every program item, LUFS",
     )
-    true_peak_dbtp: float = Field(-1.0, description="Mức đỉnh tối đa, dBTP / Ceiling for peaks, dBTP")
+    true_peak_dbtp: float = Field(-1.0, ge=-20, le=0, description="Mức đỉnh tối đa, dBTP / Ceiling for peaks, dBTP")
     intro_jingle: Path | None = Field(
         None,
         description="Tệp nhạc hiệu mở đầu; để trống = nhạc hiệu có sẵn / Intro jingle file; empty = the built-in "
@@ -164,16 +146,16 @@ class Settings(BaseSettings):
         " / Station filler aired after silence on air, before the next item; empty = built-in",
     )
     jingle_gap_ms: int = Field(
-        500,
+        500, ge=0, le=10000,
         description="Khoảng lặng giữa nhạc hiệu và giọng đọc, ms / Silence between a jingle and the speech, ms",
     )
     fade_ms: int = Field(
-        20,
+        20, ge=0, le=1000,
         description="Thời gian tăng dần, giảm dần âm lượng ở mỗi chỗ nối, ms (không có tiếng lách cách) / Fade "
         "in/out at every joint, ms (no clicks)",
     )
     sentence_gap_ms: int = Field(
-        250,
+        250, ge=0, le=5000,
         description="Khoảng lặng nối hai đoạn giọng đọc tổng hợp, ms / Silence joining two pieces of synthesized "
         "speech, ms",
     )
@@ -185,22 +167,22 @@ class Settings(BaseSettings):
         "part of its name; empty = default",
     )
     playout_block_frames: int = Field(
-        1024,
+        1024, ge=64, le=65536,
         description="Số khung mẫu mỗi khối gửi tới card âm thanh / Frames per sound-card block",
     )
     device_retry_s: float = Field(
-        10.0,
+        10.0, gt=0, le=3600,
         description="Số giây giữa các lần thử mở lại card âm thanh bị mất / Seconds between attempts to reopen a "
         "missing sound card",
     )
     silence_s: float = Field(
-        5.0, gt=0,
+        5.0, gt=0, le=3600,
         description="Đầu ra nhỏ hơn silence_dbfs lâu chừng này giây thì dừng mục: báo động, âm thanh lấp chỗ trống,"
         " mục kế tiếp / Output quieter than silence_dbfs for this long ends the item: alarm, filler, "
         "next",
     )
     silence_dbfs: float = Field(
-        -60.0, lt=0,
+        -60.0, ge=-120, lt=0,
         description="Dưới mức này (dBFS, đỉnh) đầu ra được coi là im lặng / Below this level (dBFS, peak) the "
         "output counts as silence",
     )
@@ -218,11 +200,11 @@ class Settings(BaseSettings):
         "it was on (replayed from its start) or drop the rest of the slot",
     )
     urgent_gap_s: float = Field(
-        2.0, ge=0, description="Khoảng lặng giữa các lần phát liền nhau của một tin khẩn cấp, giây / "
+        2.0, ge=0, le=600, description="Khoảng lặng giữa các lần phát liền nhau của một tin khẩn cấp, giây / "
         "Silence between back-to-back airings of an urgent message, s"
     )
     urgent_max_repeat: int = Field(
-        20, ge=1,
+        20, ge=1, le=1000,
         description="Số lần phát nhiều nhất một yêu cầu khẩn cấp được đặt / Most airings one urgent request may ask"
         " for",
     )
@@ -234,22 +216,22 @@ class Settings(BaseSettings):
         "built-in schedules/default.toml",
     )
     misfire_grace_s: int = Field(
-        1800,
+        1800, ge=0, le=7 * 86400,
         description="Khung giờ bị lỡ khi máy tắt vẫn được phát nếu trễ không quá chừng này giây / A slot missed "
         "while the PC was off still airs this late, s",
     )
     missed_lookback_days: int = Field(
-        7, ge=0,
+        7, ge=0, le=366,
         description="Khi khởi động, các khung giờ bị lỡ trong chừng này ngày trước được ghi là bị lỡ / At start-up,"
         " slots missed up to this many days back are logged as missed",
     )
     prerender_lead_min: int = Field(
-        30, ge=0,
+        30, ge=0, le=24 * 60,
         description="Dựng lại mọi mục của một khung giờ chừng này phút trước giờ phát / Render every item of a slot"
         " again this many minutes before it airs",
     )
     scheduler_poll_s: float = Field(
-        5.0, gt=0,
+        5.0, gt=0, le=3600,
         description="Bao lâu serve xem lại lịch phát một lần (thay đổi từ dòng lệnh hoặc web), giây / How often "
         "serve looks for timetable changes made by the CLI or web, s",
     )
@@ -334,12 +316,12 @@ class Settings(BaseSettings):
         "after a slot",
     )
     amp_preroll_s: float = Field(
-        5.0, ge=0,
+        5.0, ge=0, le=120,
         description="Số giây từ lúc bật bộ khuếch đại đến tiếng đầu tiên của khung giờ / Seconds between switching "
         "the amplifier on and the first sound of the slot",
     )
     amp_command_timeout_s: float = Field(
-        15.0, gt=0,
+        15.0, gt=0, le=600,
         description="Số giây chờ lệnh bộ khuếch đại trước khi bỏ (buổi phát vẫn tiếp tục) / Seconds before an "
         "amplifier command is abandoned (the broadcast goes on)",
     )
@@ -424,14 +406,17 @@ class Settings(BaseSettings):
         return value
 
     # ---- sane ranges and values (issue 9 item 9)
-    @field_validator(*SETTING_RANGES)
+    @field_validator("*", mode="wrap")
     @classmethod
-    def _in_range(cls, value: float, info: ValidationInfo) -> float:
-        low, high, low_excluded = SETTING_RANGES[info.field_name]
-        if value != value or (value <= low if low_excluded else value < low) or value > high:  # NaN too
-            shown = f"lớn hơn {low:g} và tối đa {high:g}" if low_excluded else f"từ {low:g} đến {high:g}"
-            raise ValueError(f"phải {shown}")
-        return value
+    def _in_range(cls, value, handler: ValidatorFunctionWrapHandler, info: ValidationInfo):
+        """A value outside its Field's bounds (NaN too) is told the whole range, not one bound."""
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            bounds = SETTING_RANGES.get(info.field_name)
+            if bounds is None or not any(e["type"] in _BOUND_ERRORS for e in exc.errors()):
+                raise
+            raise ValueError(f"phải {_range_text(*bounds)}") from None
 
     @field_validator(*NON_EMPTY_SETTINGS)
     @classmethod
@@ -466,6 +451,32 @@ class Settings(BaseSettings):
     @property
     def lexicon_path(self) -> Path:
         return self.data_dir / "lexicon.tsv"
+
+
+def _field_range(field) -> tuple[float, float, bool, bool] | None:
+    """(lowest, highest, lowest_excluded, highest_excluded) of a Field with both bounds, else None."""
+    low = high = None
+    low_excluded = high_excluded = False
+    for bound in field.metadata:  # the annotated_types Ge/Gt/Le/Lt that Field(ge=…) makes
+        if getattr(bound, "ge", None) is not None or getattr(bound, "gt", None) is not None:
+            low_excluded = getattr(bound, "gt", None) is not None
+            low = bound.gt if low_excluded else bound.ge
+        elif getattr(bound, "le", None) is not None or getattr(bound, "lt", None) is not None:
+            high_excluded = getattr(bound, "lt", None) is not None
+            high = bound.lt if high_excluded else bound.le
+    return None if low is None or high is None else (low, high, low_excluded, high_excluded)
+
+
+# every setting whose Field has both bounds: a value outside is told the whole range (_in_range)
+SETTING_RANGES = {name: r for name, field in Settings.model_fields.items() if (r := _field_range(field))}
+_BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _range_text(low: float, high: float, low_excluded: bool, high_excluded: bool) -> str:
+    """'từ 50 đến 500', 'lớn hơn 0 và tối đa 300', 'từ -120 đến dưới 0'."""
+    if low_excluded:
+        return f"lớn hơn {low:g} và " + (f"nhỏ hơn {high:g}" if high_excluded else f"tối đa {high:g}")
+    return f"từ {low:g} đến " + (f"dưới {high:g}" if high_excluded else f"{high:g}")
 
 
 def resolve_data_dir(data_dir: Path | str | None = None, *, create: bool = True) -> Path:

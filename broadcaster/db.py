@@ -142,23 +142,83 @@ def _backup_before_upgrade(db_path: Path, revision: str | None, now: datetime) -
     return target
 
 
-def migrate(engine: Engine, *, now: datetime | None = None) -> Path | None:
-    """Run the Alembic migrations up to head, all in one transaction. Returns the backup copy
-    taken first (None when nothing was to be upgraded, or the database had no tables to keep).
+# A brand-new database is made directly (create_all, the trigger, the version rows), so a new
+# station never imports Alembic and Mako (~11 MB a waiting process would keep).
+# tests/core/test_migrations.py checks it gives exactly the schema the revisions give.
+ALEMBIC_VERSION_DDL = (
+    "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n"
+    "\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)"
+)
+SCHEMA_VERSION_DDL = "CREATE TABLE schema_version (version INTEGER NOT NULL)"
+# gives each as-run row about a bulletin that bulletin's class (the reports count by class)
+CLASS_TRIGGER_DDL = """
+CREATE TRIGGER as_run_bulletin_class AFTER INSERT ON as_run
+WHEN NEW.bulletin_class IS NULL AND NEW.bulletin_id IS NOT NULL
+BEGIN
+    UPDATE as_run SET bulletin_class = (SELECT bulletin_class FROM bulletin WHERE id = NEW.bulletin_id)
+    WHERE id = NEW.id;
+END
+"""
 
-    A database already at head is left untouched (one read, no Alembic import). One whose
-    revision this release does not know was made by a newer release: refused, untouched."""
-    from .migrations import HEAD, MIGRATIONS_DIR
+
+def _create_new_database(engine: Engine, head: str) -> bool:
+    """Make this release's schema in an empty database, in one transaction, stamped `head`.
+    False (nothing done) when another process made tables first: then the upgrade path decides."""
+    from sqlmodel import SQLModel
+
+    mig = _migration_engine(engine)
+    try:
+        with mig.begin() as conn:
+            if conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table'")).first() is not None:
+                return False
+            SQLModel.metadata.create_all(conn)
+            conn.execute(text(SCHEMA_VERSION_DDL))
+            conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
+            conn.execute(text(CLASS_TRIGGER_DDL))
+            conn.execute(text(ALEMBIC_VERSION_DDL))
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head})
+    finally:
+        mig.dispose()
+    log.info("new database created at schema %s", head)
+    return True
+
+
+def migrate(engine: Engine, *, now: datetime | None = None) -> Path | None:
+    """Bring the database to head. Returns the backup copy taken first (None when nothing was to
+    be upgraded, or the database had no tables to keep).
+
+    A database already at head is left untouched (one read); an empty one is made directly
+    (_create_new_database); neither imports Alembic. Any other runs the Alembic migrations up to
+    head, all in one transaction (upgrade_with_alembic)."""
+    from .migrations import HEAD
 
     with engine.connect() as conn:
         current = _current_revision(conn)
         has_tables = conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table'")).first() is not None
     if current == HEAD:
         return None
+    if not has_tables:
+        if _create_new_database(engine, HEAD):
+            return None
+        with engine.connect() as conn:  # another process made it meanwhile
+            current = _current_revision(conn)
+        if current == HEAD:
+            return None
+        has_tables = True
+    return upgrade_with_alembic(engine, current, has_tables=has_tables, now=now)
+
+
+def upgrade_with_alembic(engine: Engine, current: str | None, *, has_tables: bool,
+                         now: datetime | None) -> Path | None:
+    """Run the Alembic migrations from `current` up to head, all in one transaction, after a
+    backup copy when the database has tables. A revision this release does not know was made by
+    a newer release: refused, untouched."""
     from alembic import command
     from alembic.config import Config
     from alembic.script import ScriptDirectory
     from alembic.util.exc import CommandError
+
+    from .migrations import MIGRATIONS_DIR
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

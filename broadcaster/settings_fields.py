@@ -20,6 +20,7 @@ EdgeVoice = Annotated[str, Field(
     "Edge voice when a bulletin names none",
 )]
 EdgeTimeout = Annotated[float, Field(
+    gt=0, le=300,
     description="Số giây chờ Edge TTS cho một đoạn trước khi bỏ (không bao giờ chờ mãi) / Seconds before an "
     "Edge TTS request is abandoned (never unlimited)",
 )]

@@ -12,18 +12,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..config import Settings, load_settings
-from .common import DataDir
+from ..config import Settings
+from .common import DataDir, cli_settings, open_station
 
 backup_app = typer.Typer(
     help="Sao lưu cơ sở dữ liệu: tạo bản sao, xem danh sách, khôi phục.", no_args_is_help=True
 )
 
-
-
-def _settings(ctx: typer.Context, data_dir: Path | None) -> Settings:
-    chosen = data_dir or ((ctx.obj or {}).get("data_dir") if isinstance(ctx.obj, dict) else None)
-    return load_settings(chosen)
 
 
 def _size(n: int) -> str:
@@ -44,9 +39,8 @@ def _local(settings: Settings, when) -> str:
 def create_cmd(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """Sao lưu cơ sở dữ liệu ngay (được cả khi đài đang chạy)."""
     from .. import backup
-    from ..station.facade import Station
 
-    station = Station.open(_settings(ctx, data_dir))
+    station = open_station(ctx, data_dir)
     try:
         made = backup.create_backup(station.settings)
     finally:
@@ -63,7 +57,7 @@ def list_cmd(
     """Các bản sao lưu, mới nhất trước: tên, dung lượng, thời điểm."""
     from .. import backup
 
-    settings = _settings(ctx, data_dir)
+    settings = cli_settings(ctx, data_dir)
     found = backup.list_backups(settings)
     if as_json:
         typer.echo(json.dumps([b.as_json() for b in found], ensure_ascii=False, indent=2))
@@ -86,7 +80,7 @@ def restore_cmd(
     """Khôi phục cơ sở dữ liệu từ một bản sao lưu (đài phải đang dừng); bản hiện tại được giữ lại bên cạnh."""
     from .. import backup
 
-    settings = _settings(ctx, data_dir)
+    settings = cli_settings(ctx, data_dir)
     outcome = backup.restore_backup(settings, name)
     typer.echo(f"Đã khôi phục cơ sở dữ liệu {settings.db_path} từ {outcome.source}.")
     if outcome.aside is not None:

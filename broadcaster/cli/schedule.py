@@ -16,7 +16,6 @@ from typing import Annotated, Optional
 import typer
 from sqlmodel import Session
 
-from ..config import Settings, load_settings
 from ..exceptions import InputError, ScheduleError
 from ..models import CLASS_LABELS, DEFERRED_LABEL
 from ..scheduling import store
@@ -29,7 +28,7 @@ from ..scheduling.timetable import (
     parse_days,
     _parse_time,
 )
-from .common import DataDir
+from .common import DataDir, open_station
 
 schedule_app = typer.Typer(
     help="Lịch phát: xem, thêm, xóa khung giờ; nhập/xuất tệp TOML.",
@@ -39,15 +38,9 @@ schedule_app = typer.Typer(
 JsonFlag = Annotated[bool, typer.Option("--json", help="In dạng JSON.")]
 
 
-def _settings(ctx: typer.Context, data_dir: Path | None) -> Settings:
-    chosen = data_dir or ((ctx.obj or {}).get("data_dir") if isinstance(ctx.obj, dict) else None)
-    return load_settings(chosen)
-
-
 def _station(ctx: typer.Context, data_dir: Path | None):
-    from ..station.facade import Station
-
-    station = Station.open(_settings(ctx, data_dir))
+    """The station (common.open_station) with the timetable seeded from the settings."""
+    station = open_station(ctx, data_dir)
     store.ensure_timetable(engine=station.db, settings=station.settings)
     return station
 

@@ -11,23 +11,15 @@ import typer
 from sqlmodel import Session
 
 from .. import accounts
-from ..config import load_settings
 from ..exceptions import InputError
 from ..models import ROLE_LABELS, Role
-from .common import DataDir
+from .common import DataDir, open_station
 
 user_app = typer.Typer(help="Tài khoản bảng điều khiển web: thêm, xem, đổi mật khẩu.", no_args_is_help=True)
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Đọc mật khẩu từ một dòng của đầu vào chuẩn (cho kịch bản).")
 ]
-
-
-def _station(ctx: typer.Context, data_dir: Path | None):
-    from ..station.facade import Station
-
-    chosen = data_dir or ((ctx.parent.obj if ctx.parent else None) or {}).get("data_dir")
-    return Station.open(load_settings(chosen))
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -57,7 +49,7 @@ def user_add(
     parsed = accounts.parse_role(role)  # before asking for a password
     name = accounts.normalize_name(name)
     password = _read_password(password_stdin)
-    station = _station(ctx, data_dir)
+    station = open_station(ctx, data_dir)
     try:
         with Session(station.db) as session:
             accounts.add_user(session=session, name=name, role=parsed, password=password, by="cli",
@@ -75,7 +67,7 @@ def user_list(
     data_dir: DataDir = None,
 ) -> None:
     """Danh sách tài khoản."""
-    station = _station(ctx, data_dir)
+    station = open_station(ctx, data_dir)
     try:
         with Session(station.db) as session:
             users = accounts.list_users(session=session)
@@ -100,7 +92,7 @@ def user_passwd(
     data_dir: DataDir = None,
 ) -> None:
     """Đặt mật khẩu mới (đăng xuất mọi trình duyệt của tài khoản đó)."""
-    station = _station(ctx, data_dir)
+    station = open_station(ctx, data_dir)
     try:
         with Session(station.db) as session:
             accounts.get_user(session=session, name=name)  # unknown name: fail before asking

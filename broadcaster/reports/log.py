@@ -161,9 +161,19 @@ class LogPage:
 STATION_WRITTEN_DIRS = ("archive", "cache")  # what the station itself writes and may play back
 
 
-def playable_path(path: str | None, data_dir: Path) -> Path | None:
+def station_written_roots(data_dir: Path) -> tuple[Path, ...] | None:
+    """<data_dir>/archive and <data_dir>/cache with symlinks resolved (None if they cannot be):
+    resolved once for a whole page of rows (playable_path's `roots`)."""
+    try:
+        return tuple((Path(data_dir) / name).resolve() for name in STATION_WRITTEN_DIRS)
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def playable_path(path: str | None, data_dir: Path, *, roots: tuple[Path, ...] | None = None) -> Path | None:
     """The file of an as-run row if it is an existing file the station itself wrote (under
     <data_dir>/archive or <data_dir>/cache, after symlinks and `..` are resolved), else None.
+    `roots`: station_written_roots(data_dir) when the caller checks many rows.
 
     A row's path is data, and data must not turn the console into a reader of other files:
     not the database or run/api-token (an older version let a relay slot point at them), and
@@ -171,14 +181,18 @@ def playable_path(path: str | None, data_dir: Path) -> Path | None:
     """
     if not path:
         return None
+    roots = roots if roots is not None else station_written_roots(data_dir)
+    if roots is None:
+        return None
+    import os.path
+
     try:
-        resolved = Path(path).resolve()
-        roots = [(Path(data_dir) / name).resolve() for name in STATION_WRITTEN_DIRS]
+        resolved = os.path.realpath(path)  # what Path.resolve() does, without its objects (per row)
     except (OSError, RuntimeError, ValueError):
         return None
-    if not any(resolved.is_relative_to(root) for root in roots) or not resolved.is_file():
+    if not any(resolved.startswith(os.path.join(root, "")) for root in roots) or not os.path.isfile(resolved):
         return None
-    return resolved
+    return Path(resolved)
 
 
 def bulletin_classes(session: Session, rows: Sequence[AsRun]) -> dict[int, BulletinClass]:
@@ -194,7 +208,9 @@ def _row_class(row: AsRun, classes: dict[int, BulletinClass]) -> str | None:
     return enum_value(row.bulletin_class) or enum_value(classes.get(row.bulletin_id))
 
 
-def log_entry(row: AsRun, tz: ZoneInfo, data_dir: Path | None, classes: dict[int, BulletinClass] | None = None) -> LogEntry:
+def log_entry(row: AsRun, tz: ZoneInfo, data_dir: Path | None, classes: dict[int, BulletinClass] | None = None,
+              *, roots: tuple[Path, ...] | None = None) -> LogEntry:
+    """One row as the log pages show it; `roots` as for playable_path."""
     status = enum_value(row.status) or ""
     kind = enum_value(row.kind) or AsRunKind.programme.value
     klass = _row_class(row, classes or {})
@@ -217,7 +233,7 @@ def log_entry(row: AsRun, tz: ZoneInfo, data_dir: Path | None, classes: dict[int
         engine=row.engine,
         bulletin_id=row.bulletin_id,
         path=row.path,
-        playable=playable_path(row.path, data_dir) is not None if data_dir is not None else False,
+        playable=playable_path(row.path, data_dir, roots=roots) is not None if data_dir is not None else False,
     )
 
 
@@ -243,7 +259,9 @@ def query_log(
     query = query.order_by(col(AsRun.started_at).desc(), col(AsRun.id).desc())
     rows = session.exec(query.offset((page - 1) * per_page).limit(per_page)).all()
     classes = bulletin_classes(session, rows)
-    return LogPage(entries=[log_entry(r, tz, data_dir, classes) for r in rows], total=total, page=page, per_page=per_page)
+    roots = station_written_roots(data_dir) if data_dir is not None else None
+    entries = [log_entry(r, tz, data_dir, classes, roots=roots) for r in rows]
+    return LogPage(entries=entries, total=total, page=page, per_page=per_page)
 
 
 def log_row(*, session: Session, row_id: int) -> AsRun:
@@ -433,6 +451,7 @@ __all__ = [
     "log_csv",
     "log_xlsx",
     "playable_path",
+    "station_written_roots",
     "LOG_HEADERS",
     "LOG_HEADER_ROW",
     "PER_PAGE",

@@ -8,7 +8,7 @@
   time; one more is answered 503 at once (building a 30,000-row workbook is the heaviest thing a
   visitor can ask for).
 
-The web's own database pool (cli._WebServer) is sized from web_max_concurrent; playout, the
+The web's own database pool (cli.serve._WebServer) is sized from web_max_concurrent; playout, the
 timetable and the urgent desk have their own engine, so a busy console never makes them wait.
 """
 

@@ -60,3 +60,47 @@ def test_synchronous_full_on_every_connection(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
     engine.dispose()
+
+
+def _field_bounds(name: str) -> tuple:
+    """The bounds a setting's Field declares: (lowest, highest, lowest_excluded, highest_excluded)."""
+    import annotated_types
+
+    from broadcaster.config import Settings
+
+    low = high = None
+    low_excluded = high_excluded = False
+    for m in Settings.model_fields[name].metadata:
+        if isinstance(m, (annotated_types.Ge, annotated_types.Gt)):
+            low_excluded = isinstance(m, annotated_types.Gt)
+            low = m.gt if low_excluded else m.ge
+        elif isinstance(m, (annotated_types.Le, annotated_types.Lt)):
+            high_excluded = isinstance(m, annotated_types.Lt)
+            high = m.lt if high_excluded else m.le
+    return low, high, low_excluded, high_excluded
+
+
+def test_setting_ranges_are_the_field_bounds():
+    """One place for a setting's range: its Field (ge/gt, le), which SETTING_RANGES is made from."""
+    from broadcaster.config import SETTING_RANGES, Settings
+
+    assert {"espeak_rate", "sample_rate", "silence_s", "web_port"} <= set(SETTING_RANGES)
+    for name, bounds in SETTING_RANGES.items():
+        assert _field_bounds(name) == bounds, name
+    assert {n for n in Settings.model_fields if None not in _field_bounds(n)[:2]} == set(SETTING_RANGES)
+
+
+@pytest.mark.parametrize("line, why", [
+    ("espeak_rate = 40", "phải từ 50 đến 500"),
+    ("gtts_timeout = 0", "phải lớn hơn 0 và tối đa 300"),
+    ("gtts_timeout = nan", "phải lớn hơn 0 và tối đa 300"),
+    ("silence_dbfs = 1", "phải từ -120 đến dưới 0"),
+    ("silence_dbfs = -130", "phải từ -120 đến dưới 0"),
+    ("web_port = 0", "phải từ 1 đến 65535"),
+    ("espeak_rate = 'nhanh'", "phải là số nguyên"),
+])
+def test_a_setting_out_of_its_range_says_the_range(tmp_path, line, why):
+    (tmp_path / "settings.toml").write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    assert str(caught.value).startswith(f"Cài đặt {line.split()[0]} = ") and f"không hợp lệ: {why} (" in str(caught.value)

@@ -221,3 +221,67 @@ def test_a_database_of_a_newer_release_is_refused_untouched(data_dir):
     lines = (r.stdout + r.stderr).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Lỗi: ") and "newer release" in lines[0], lines
     assert _dump(db) == before and _upgrade_backups(data_dir) == []
+
+
+NEW_DB_IMPORTS = """
+import sys
+from broadcaster.config import load_settings
+from broadcaster.station.facade import Station
+
+Station.open(load_settings(sys.argv[1], engine_order=["espeak"])).close()
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("alembic", "mako")))
+"""
+
+
+def test_a_new_database_is_made_without_importing_alembic(data_dir):
+    """A brand-new data directory needs no upgrade: create_all, the trigger and the version row,
+    with Alembic and Mako never imported (they cost a waiting station ~11 MB)."""
+    from broadcaster.migrations import HEAD
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
+    r = subprocess.run([sys.executable, "-c", NEW_DB_IMPORTS, str(data_dir)], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+    assert _revision(data_dir / "broadcaster.db") == HEAD
+
+
+def _schema(path: Path) -> list[tuple]:
+    """sqlite_master as comparable rows: the DDL with its whitespace normalised (create_all
+    writes tabs, the frozen revisions spaces)."""
+    import re
+
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        version = con.execute("SELECT version FROM schema_version").fetchall()
+    finally:
+        con.close()
+
+    def norm(sql):
+        if sql is None:
+            return None
+        sql = re.sub(r"\s+", " ", sql)
+        return re.sub(r"\s*([(),])\s*", r"\1", sql).strip()
+
+    return [(t, n, tbl, norm(sql)) for t, n, tbl, sql in rows] + [("schema_version", version)]
+
+
+def test_a_new_database_has_the_schema_the_migrations_make(data_dir, old_release, tmp_path):
+    """The direct creation of a new database and the Alembic path can never drift: an empty
+    database upgraded by the revisions, the previous release's upgraded, and a new one agree."""
+    from broadcaster.db import make_engine, upgrade_with_alembic
+
+    # old_release filled data_dir: the new station goes elsewhere
+    new_dir = tmp_path / "new"
+    Station.open(_settings(new_dir)).close()
+    Station.open(_settings(old_release)).close()
+    by_alembic = tmp_path / "by-alembic.db"
+    engine = make_engine(by_alembic)
+    try:
+        upgrade_with_alembic(engine, None, has_tables=False, now=None)
+    finally:
+        engine.dispose()
+    new = _schema(new_dir / "broadcaster.db")
+    assert new == _schema(by_alembic)
+    assert new == _schema(old_release / "broadcaster.db")

@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from support.waiting import wait_for  # noqa: F401  (the tests import it from here)
+
 from broadcaster.playout.outcome import Outcome, PlayResult
 from broadcaster.station.facade import RenderOutcome
 
@@ -172,18 +174,6 @@ def add(station, render: FakeRender, title: str, seconds: float, *, approve: boo
     bulletin = station.add_bulletin(title=title, text=text, approve=approve, **fields)
     time.sleep(0.002)  # distinct approval times, so the order by approval is defined
     return bulletin
-
-
-def wait_for(predicate, timeout: float = 10.0, step: float = 0.01):
-    """Poll until predicate() is truthy (returns it) or fail after `timeout` real seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(step)
 
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import numpy as np
 from playout_helpers import RATE, tone, write_wav
 from sqlmodel import Session
+from support.waiting import wait_for  # noqa: F401  (the tests import it from here)
 
 from broadcaster.models import Bulletin, BulletinStatus
 from broadcaster.station.urgent import TONE_TITLE
@@ -39,17 +40,6 @@ def air_in_thread(station, player, slot="Thử"):
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, box
-
-
-def wait_for(predicate, timeout: float = 20.0, step: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(step)
 
 
 def on_air_title(station):

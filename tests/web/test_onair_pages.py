@@ -38,16 +38,6 @@ def urgent_rows(station):
         return session.exec(select(AsRun).where(AsRun.kind == AsRunKind.urgent).order_by(AsRun.id)).all()
 
 
-def wait_for(check, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def test_without_playout_the_page_says_so(station):
     app = make_app(station, onair=None)
     client = login(app, station, "trucdai", "operator")
