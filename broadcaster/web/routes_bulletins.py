@@ -217,7 +217,19 @@ def _audio_context(request: Request, bulletin) -> dict:
         "percent": int((fraction or 0.0) * 100),
         "length": length_text(bulletin.item_duration_s),
         "engine_label": ENGINE_LABELS.get(bulletin.item_engine or "", bulletin.item_engine or ""),
+        "voice_label": _voice_label(request, bulletin.item_voice),
     }
+
+
+def _voice_label(request: Request, voice: str | None) -> str | None:
+    """The editor's name for an engine:voice id ("espeak:vi" → its label in the voice list), else the id."""
+    if not voice:
+        return None
+    try:
+        labels = {v.id: v.label for v in station_of(request).items.voices()}
+    except Exception:  # the list is a nicety: the id is shown when the engines cannot say
+        labels = {}
+    return labels.get(voice, voice)
 
 
 # ------------------------------------------------------------------------- pages

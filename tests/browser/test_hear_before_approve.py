@@ -54,7 +54,7 @@ def test_hear_before_approving(serve, browser, screen):
     panel = leader.inner_text("#dung-am-thanh")
     length = re.search(r"(\d+) phút (\d+) giây", panel)
     assert length, panel
-    assert "Bộ đọc: espeak-ng" in panel and "Giọng: vi" in panel
+    assert "Bộ đọc: espeak-ng" in panel and "Giọng: espeak-ng vi" in panel
     # the player decodes the very item that airs, and its length is the one shown
     leader.wait_for_function("(() => { const a = document.querySelector('#dung-am-thanh audio');"
                              " return a.readyState >= 1 && !a.error && a.duration > 30; })()", timeout=60000)
