@@ -190,14 +190,15 @@ def test_renders_are_refused_below_min_free_mb_with_one_line(small_disk):
         station.close()
 
 
-def test_the_min_free_mb_floor_is_enforced():
+def test_the_min_free_mb_floor_is_enforced(tmp_path):
     from broadcaster.config import MIN_FREE_MB_FLOOR, load_settings
     from broadcaster.exceptions import ConfigError
 
+    # a data directory of its own (with none given and none found, settings now say so instead)
     with pytest.raises(ConfigError) as bad:
-        load_settings(None, min_free_mb=MIN_FREE_MB_FLOOR - 1)
+        load_settings(tmp_path, min_free_mb=MIN_FREE_MB_FLOOR - 1)
     assert "min_free_mb" in str(bad.value)
-    assert load_settings(None, min_free_mb=MIN_FREE_MB_FLOOR).min_free_mb == MIN_FREE_MB_FLOOR
+    assert load_settings(tmp_path, min_free_mb=MIN_FREE_MB_FLOOR).min_free_mb == MIN_FREE_MB_FLOOR
 
 
 def test_a_render_cut_short_by_the_disk_leaves_nothing_behind(small_disk, monkeypatch):
