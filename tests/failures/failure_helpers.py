@@ -146,6 +146,7 @@ def add_tone_bulletin(station, title: str, path: Path, seconds: float, **kwargs)
         row.item_path = str(path)
         row.item_engine = "test"
         row.item_duration_s = seconds
+        row.render_state = "done"  # as a finished render leaves it: serve's render worker must not redo it
         session.add(row)
         session.commit()
     return station.get_bulletin(bulletin.id)
