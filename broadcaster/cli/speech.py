@@ -21,7 +21,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..config import Settings, resolve_data_dir
+from ..datadir import locate
 from ..exceptions import BroadcasterError
 from ..speech.lexicon import Lexicon
 from ..speech.normalize import normalize
@@ -55,9 +55,10 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _lexicon_path(data_dir: Path | None, *, writing: bool = False) -> Path:
-    # model_construct: no validation or environment read, just the path convention of Settings.
-    # writing: the station's data directory must exist (found or given); never a fresh ./data (issue 11 item 2)
-    return Settings.model_construct(data_dir=resolve_data_dir(data_dir, create=not writing)).lexicon_path
+    # Settings.lexicon_path's convention, without loading pydantic-settings (issue 13 item 3; a test keeps
+    # the two equal). writing: the station's data directory must exist (found or given); never a fresh
+    # ./data (issue 11 item 2)
+    return locate(data_dir, create=not writing) / "lexicon.tsv"
 
 
 def _load(data_dir: Path | None, *, writing: bool = False) -> Lexicon:
