@@ -16,18 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from ..exceptions import InputError, ScheduleError
-from ..scheduling.timetable import (
-    KIND_LABELS,
-    Slot,
-    dumps_timetable,
-    parse_date,
-    parse_days,
-    _parse_time,
-)
 from .common import DataDir, open_station
 
 if TYPE_CHECKING:  # the store, the programme and the models load in the commands: `--help` needs none
     from ..scheduling.programme import Programme
+    from ..scheduling.timetable import Slot
 
 schedule_app = typer.Typer(
     help="Lịch phát: xem, thêm, xóa khung giờ; nhập/xuất tệp TOML.",
@@ -47,6 +40,8 @@ def _station(ctx: typer.Context, data_dir: Path | None):
 
 
 def _date(value: str | None, what: str) -> date | None:
+    from ..scheduling.timetable import parse_date
+
     try:
         return parse_date(value, what)
     except ScheduleError as exc:
@@ -146,6 +141,8 @@ def schedule_list(ctx: typer.Context, as_json: JsonFlag = False, data_dir: DataD
     from rich.console import Console
     from rich.table import Table
 
+    from ..scheduling.timetable import KIND_LABELS
+
     table = Table("Số", "Tên", "Loại", "Giờ", "Ngày", "Tối đa", "Lần tới", "Chương trình")
     notes: list[str] = []
     for slot, upcoming, programme in entries:
@@ -201,6 +198,8 @@ def schedule_add(
     data_dir: DataDir = None,
 ) -> None:
     """Thêm một khung giờ; in ra số của khung giờ mới."""
+    from ..scheduling.timetable import Slot, _parse_time, parse_days
+
     slot = Slot(
         name=name,
         at=_parse_time(at, "--time"),
@@ -298,6 +297,8 @@ def schedule_export(
     data_dir: DataDir = None,
 ) -> None:
     """Xuất lịch phát ra tệp TOML (nhập lại được bằng schedule import)."""
+    from ..scheduling.timetable import dumps_timetable
+
     station = _station(ctx, data_dir)
     text = dumps_timetable(station.timetable())
     if str(file) == "-":
@@ -354,6 +355,7 @@ def _print_programme(programme: Programme, planned_at: datetime) -> None:
 
     from ..models import CLASS_LABELS
     from ..scheduling.programme import format_duration
+    from ..scheduling.timetable import KIND_LABELS
 
     slot = programme.slot
     typer.echo(f"{slot.name} — {planned_at:%H:%M %d/%m/%Y} ({KIND_LABELS[slot.kind]})")

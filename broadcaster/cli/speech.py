@@ -17,14 +17,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from ..datadir import locate
 from ..exceptions import BroadcasterError
-from ..speech.lexicon import Lexicon
-from ..speech.normalize import normalize
+
+if TYPE_CHECKING:  # the reading layer loads in the commands that read (issue 13 item 3: `--help` stays light)
+    from ..speech.lexicon import Lexicon
 
 speech_app = typer.Typer(help="Đọc văn bản: xem máy sẽ đọc thế nào.", no_args_is_help=True)
 lexicon_app = typer.Typer(help="Từ điển viết tắt của đài.", no_args_is_help=True)
@@ -62,6 +63,8 @@ def _lexicon_path(data_dir: Path | None, *, writing: bool = False) -> Path:
 
 
 def _load(data_dir: Path | None, *, writing: bool = False) -> Lexicon:
+    from ..speech.lexicon import Lexicon
+
     lexicon = Lexicon.load(_lexicon_path(data_dir, writing=writing))
     for problem in lexicon.problems:
         typer.echo(f"Cảnh báo: {problem}", err=True)
@@ -79,6 +82,8 @@ def normalize_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """In ra đúng những gì sẽ được đọc."""
+    from ..speech.normalize import normalize
+
     _utf8_streams()
     try:
         lexicon = _load(data_dir)
