@@ -12,6 +12,7 @@ from sqlmodel import Session, create_engine
 
 from . import models  # noqa: F401  (registers the tables)
 from .exceptions import ConfigError, plain_message
+from .localtime import as_utc  # noqa: F401  (re-exported: a pure time helper, lives with the clock)
 
 # the schema_version row every release has written (backup.verify_backup reads it); the schema
 # itself is versioned by Alembic now (migrations/)
@@ -264,13 +265,6 @@ def open_failure(engine: Engine, exc: BaseException) -> str:
     if is_disk_error(exc):
         return disk_full_message(path)
     return f"Không mở được cơ sở dữ liệu {path}: {plain_message(exc) or type(exc).__name__}"
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
 
 
 __all__ = ["make_engine", "create_schema", "migrate", "Session", "as_utc", "SCHEMA_VERSION"]

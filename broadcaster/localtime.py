@@ -10,10 +10,17 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from .db import as_utc
 from .exceptions import InputError
 
 DAY_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes; everything we store is UTC (here, not in db: a pure time
+    helper, so the clock face and the CLI's tables need no database library)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
 
 
 def as_zone(value: ZoneInfo | str) -> ZoneInfo:
@@ -56,7 +63,7 @@ def parse_day(value: str | None, what: str) -> date | None:
     raise InputError(f"{what}: ngày '{value}' không hợp lệ (dùng DD/MM/YYYY hoặc YYYY-MM-DD)")
 
 
-__all__ = ["as_zone", "local_midnight_utc", "to_local", "fmt_local", "fmt_minutes", "parse_day", "DAY_FORMATS"]
+__all__ = ["as_utc", "as_zone", "local_midnight_utc", "to_local", "fmt_local", "fmt_minutes", "parse_day", "DAY_FORMATS"]
 
 
 def duration_words(seconds: float | None) -> str:

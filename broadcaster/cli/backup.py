@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..config import Settings
 from .common import DataDir, cli_settings, open_station
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 backup_app = typer.Typer(
     help="Sao lưu cơ sở dữ liệu: tạo bản sao, xem danh sách, khôi phục.", no_args_is_help=True

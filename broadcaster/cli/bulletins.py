@@ -12,8 +12,7 @@ import typer
 
 from ..exceptions import InputError
 from ..localtime import duration_words
-from ..models import CLASS_LABELS, STATUS_LABELS, BulletinClass
-from .common import DataDir, check_output_path, open_station, parse_date_option, read_text_file
+from .common import BulletinClassChoice, DataDir, check_output_path, open_station, parse_date_option, read_text_file
 
 bulletin_app = typer.Typer(help="Bản tin: thêm, nhập từ Word, xem danh sách.", no_args_is_help=True)
 
@@ -29,8 +28,8 @@ def bulletin_add(
     )] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Duyệt ngay và dựng âm thanh trước.")] = False,
     bulletin_class: Annotated[
-        BulletinClass, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
-    ] = BulletinClass.normal,
+        BulletinClassChoice, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
+    ] = BulletinClassChoice.normal,
     valid_from: Annotated[Optional[str], typer.Option("--from", help="Phát từ ngày (YYYY-MM-DD).")] = None,
     valid_until: Annotated[Optional[str], typer.Option("--until", help="Phát đến ngày (YYYY-MM-DD).")] = None,
     voice: Annotated[Optional[str], typer.Option(
@@ -49,7 +48,7 @@ def bulletin_add(
         text=body,
         recording=recording,
         approve=approve,
-        bulletin_class=bulletin_class,
+        bulletin_class=bulletin_class.model(),
         valid_from=parse_date_option(valid_from, "--from"),
         valid_until=parse_date_option(valid_until, "--until"),
         voice=voice,
@@ -67,8 +66,8 @@ def bulletin_import(
     keep_all: Annotated[bool, typer.Option(
         "--keep-all", help="Giữ cả phần thường không đọc (số, nơi nhận, chữ ký…).")] = False,
     bulletin_class: Annotated[
-        BulletinClass, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
-    ] = BulletinClass.normal,
+        BulletinClassChoice, typer.Option("--class", help="Loại tin: thong_thuong, uu_tien, khan_cap.")
+    ] = BulletinClassChoice.normal,
     data_dir: DataDir = None,
 ) -> None:
     """Nhập một tệp Word .docx thành bản nháp; in ra số của bản tin mới và những phần đã bỏ."""
@@ -86,7 +85,7 @@ def bulletin_import(
     station = open_station(ctx, data_dir)
     bulletin = station.add_bulletin(title=title or imported.title,
                                     text=imported.with_everything() if keep_all else imported.text,
-                                    bulletin_class=bulletin_class)
+                                    bulletin_class=bulletin_class.model())
     typer.echo(bulletin.id)
     if imported.dropped and not keep_all:
         typer.echo("Đã bỏ, không đọc trên loa (thêm --keep-all để giữ lại):", err=True)
@@ -108,6 +107,8 @@ def bulletin_list(
         return
     from rich.console import Console
     from rich.table import Table
+
+    from ..models import CLASS_LABELS, STATUS_LABELS
 
     table = Table("Số", "Tiêu đề", "Loại", "Trạng thái", "Hiệu lực", "Âm thanh")
     for b in bulletins:

@@ -6,12 +6,29 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..config import Settings, load_settings
 from ..exceptions import InputError
+
+if TYPE_CHECKING:  # config loads pydantic-settings: only the commands that read settings pay for it
+    from ..config import Settings
+
+class BulletinClassChoice(StrEnum):
+    """The --class choices: models.BulletinClass's values, copied so `--help` needs no database layer
+    (tests/cli/test_cli_startup.py keeps the two equal); ``model()`` is the stored enum."""
+
+    normal = "thong_thuong"
+    priority = "uu_tien"
+    emergency = "khan_cap"
+
+    def model(self):
+        from ..models import BulletinClass
+
+        return BulletinClass(self.value)
+
 
 DataDir = Annotated[
     Optional[Path],
@@ -25,6 +42,8 @@ def cli_settings(ctx: typer.Context, data_dir: Path | None, *, strict: bool = Tr
     """The settings of the --data-dir given to the command, else to `broadcaster`, else the station's
     found by datadir.locate; none found: one error saying where it looked (only init, `create`, makes one)."""
     # strict: an unknown key in settings.toml stops the command; serve passes False (it keeps airing)
+    from ..config import load_settings
+
     chosen = data_dir or (ctx.obj or {}).get("data_dir")
     return load_settings(chosen, strict=strict, create=create, **overrides)
 

@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..exceptions import InputError, ScheduleError
-from ..models import STATUS_LABELS
 from .common import DataDir, make_player, open_station
 
 
@@ -47,6 +46,7 @@ def play(
     finally:
         player.close()
     from ..localtime import duration_words
+    from ..models import STATUS_LABELS
 
     message = f"{row.title}: {STATUS_LABELS[row.status]} ({duration_words(row.duration_s or 0)})"
     if row.status != "aired":

@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..models import STATUS_LABELS
 from .common import DataDir, local_time, open_station, parse_date_option
 
 
@@ -25,6 +24,8 @@ def log_cmd(
         return
     from rich.console import Console
     from rich.table import Table
+
+    from ..models import STATUS_LABELS
 
     table = Table("Số", "Bắt đầu", "Kết thúc", "Tiêu đề", "Khung giờ", "Trạng thái", "Giọng", "Lý do")
     for r in rows:

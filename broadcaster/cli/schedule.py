@@ -11,24 +11,16 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from sqlmodel import Session
 
 from ..exceptions import InputError, ScheduleError
-from ..models import CLASS_LABELS, DEFERRED_LABEL
-from ..scheduling import store
-from ..scheduling.programme import Programme, format_duration
-from ..scheduling.timetable import (
-    KIND_LABELS,
-    Slot,
-    dumps_timetable,
-    parse_date,
-    parse_days,
-    _parse_time,
-)
 from .common import DataDir, open_station
+
+if TYPE_CHECKING:  # the store, the programme and the models load in the commands: `--help` needs none
+    from ..scheduling.programme import Programme
+    from ..scheduling.timetable import Slot
 
 schedule_app = typer.Typer(
     help="Lịch phát: xem, thêm, xóa khung giờ; nhập/xuất tệp TOML.",
@@ -40,12 +32,16 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="In dạng JSON.")]
 
 def _station(ctx: typer.Context, data_dir: Path | None):
     """The station (common.open_station) with the timetable seeded from the settings."""
+    from ..scheduling import store
+
     station = open_station(ctx, data_dir)
     store.ensure_timetable(engine=station.db, settings=station.settings)
     return station
 
 
 def _date(value: str | None, what: str) -> date | None:
+    from ..scheduling.timetable import parse_date
+
     try:
         return parse_date(value, what)
     except ScheduleError as exc:
@@ -53,6 +49,9 @@ def _date(value: str | None, what: str) -> date | None:
 
 
 def _programme_summary(programme: Programme) -> str:
+    from ..models import DEFERRED_LABEL
+    from ..scheduling.programme import format_duration
+
     if programme.relay is not None:
         return f"tiếp sóng {format_duration(programme.relay.duration_s)}"
     parts = [f"{len(programme.items)} tin, {format_duration(programme.total_s)} / {format_duration(programme.max_s)}"]
@@ -142,6 +141,8 @@ def schedule_list(ctx: typer.Context, as_json: JsonFlag = False, data_dir: DataD
     from rich.console import Console
     from rich.table import Table
 
+    from ..scheduling.timetable import KIND_LABELS
+
     table = Table("Số", "Tên", "Loại", "Giờ", "Ngày", "Tối đa", "Lần tới", "Chương trình")
     notes: list[str] = []
     for slot, upcoming, programme in entries:
@@ -197,6 +198,8 @@ def schedule_add(
     data_dir: DataDir = None,
 ) -> None:
     """Thêm một khung giờ; in ra số của khung giờ mới."""
+    from ..scheduling.timetable import Slot, _parse_time, parse_days
+
     slot = Slot(
         name=name,
         at=_parse_time(at, "--time"),
@@ -211,6 +214,10 @@ def schedule_add(
         enabled=not disabled,
     )
     station = _station(ctx, data_dir)
+    from sqlmodel import Session
+
+    from ..scheduling import store
+
     with Session(station.db) as session:
         added = store.add_slot(session=session, slot=slot, settings=station.settings)
     typer.echo(added.id)
@@ -224,6 +231,10 @@ def schedule_remove(
 ) -> None:
     """Xóa một khung giờ (nhật ký phát của nó vẫn giữ)."""
     station = _station(ctx, data_dir)
+    from sqlmodel import Session
+
+    from ..scheduling import store
+
     with Session(station.db) as session:
         removed = store.remove_slot(session=session, ref=ref)
     typer.echo(f"Đã xóa khung giờ {removed.id} «{removed.name}»")
@@ -231,6 +242,10 @@ def schedule_remove(
 
 def _set_enabled(ctx: typer.Context, ref: str, data_dir: Path | None, enabled: bool) -> None:
     station = _station(ctx, data_dir)
+    from sqlmodel import Session
+
+    from ..scheduling import store
+
     with Session(station.db) as session:
         slot = store.set_slot_enabled(session=session, ref=ref, enabled=enabled)
     typer.echo(f"Đã {'bật' if enabled else 'tắt'} khung giờ {slot.id} «{slot.name}»")
@@ -264,6 +279,10 @@ def schedule_import(
 ) -> None:
     """Thay toàn bộ lịch phát bằng nội dung một tệp TOML (kiểm tra hết trước khi thay)."""
     station = _station(ctx, data_dir)
+    from sqlmodel import Session
+
+    from ..scheduling import store
+
     with Session(station.db) as session:
         count = store.import_timetable(
             session=session, path=file, station_timezone=station.settings.timezone, settings=station.settings
@@ -278,6 +297,8 @@ def schedule_export(
     data_dir: DataDir = None,
 ) -> None:
     """Xuất lịch phát ra tệp TOML (nhập lại được bằng schedule import)."""
+    from ..scheduling.timetable import dumps_timetable
+
     station = _station(ctx, data_dir)
     text = dumps_timetable(station.timetable())
     if str(file) == "-":
@@ -307,6 +328,10 @@ def program_cmd(
     day = _date(on_date, "--date") or station.local_today()
     timetable = station.timetable()
     if slot is not None:
+        from sqlmodel import Session
+
+        from ..scheduling import store
+
         with Session(station.db) as session:
             chosen = [store.get_slot(session=session, ref=slot)]
         if not chosen[0].runs_on(day):
@@ -327,6 +352,10 @@ def program_cmd(
 
 def _print_programme(programme: Programme, planned_at: datetime) -> None:
     from datetime import timedelta
+
+    from ..models import CLASS_LABELS
+    from ..scheduling.programme import format_duration
+    from ..scheduling.timetable import KIND_LABELS
 
     slot = programme.slot
     typer.echo(f"{slot.name} — {planned_at:%H:%M %d/%m/%Y} ({KIND_LABELS[slot.kind]})")

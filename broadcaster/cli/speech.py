@@ -17,14 +17,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..config import Settings, resolve_data_dir
+from ..datadir import locate
 from ..exceptions import BroadcasterError
-from ..speech.lexicon import Lexicon
-from ..speech.normalize import normalize
+
+if TYPE_CHECKING:  # the reading layer loads in the commands that read (issue 13 item 3: `--help` stays light)
+    from ..speech.lexicon import Lexicon
 
 speech_app = typer.Typer(help="Đọc văn bản: xem máy sẽ đọc thế nào.", no_args_is_help=True)
 lexicon_app = typer.Typer(help="Từ điển viết tắt của đài.", no_args_is_help=True)
@@ -55,12 +56,15 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _lexicon_path(data_dir: Path | None, *, writing: bool = False) -> Path:
-    # model_construct: no validation or environment read, just the path convention of Settings.
-    # writing: the station's data directory must exist (found or given); never a fresh ./data (issue 11 item 2)
-    return Settings.model_construct(data_dir=resolve_data_dir(data_dir, create=not writing)).lexicon_path
+    # Settings.lexicon_path's convention, without loading pydantic-settings (issue 13 item 3; a test keeps
+    # the two equal). writing: the station's data directory must exist (found or given); never a fresh
+    # ./data (issue 11 item 2)
+    return locate(data_dir, create=not writing) / "lexicon.tsv"
 
 
 def _load(data_dir: Path | None, *, writing: bool = False) -> Lexicon:
+    from ..speech.lexicon import Lexicon
+
     lexicon = Lexicon.load(_lexicon_path(data_dir, writing=writing))
     for problem in lexicon.problems:
         typer.echo(f"Cảnh báo: {problem}", err=True)
@@ -78,6 +82,8 @@ def normalize_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """In ra đúng những gì sẽ được đọc."""
+    from ..speech.normalize import normalize
+
     _utf8_streams()
     try:
         lexicon = _load(data_dir)

@@ -7,11 +7,8 @@ import sys
 from typing import Annotated, Optional
 
 import typer
-from sqlmodel import Session
 
-from .. import accounts
 from ..exceptions import InputError
-from ..models import ROLE_LABELS, Role
 from .common import DataDir, open_station
 
 user_app = typer.Typer(help="Tài khoản bảng điều khiển web: thêm, xem, đổi mật khẩu.", no_args_is_help=True)
@@ -23,6 +20,8 @@ PasswordStdin = Annotated[
 
 def _read_password(from_stdin: bool) -> str:
     """One line of stdin, or asked twice with hidden input."""
+    from .. import accounts  # accounts, sqlmodel and models load in the commands: `--help` needs none
+
     if from_stdin:
         line = sys.stdin.readline()
         password = line.rstrip("\r\n")
@@ -45,6 +44,11 @@ def user_add(
     data_dir: DataDir = None,
 ) -> None:
     """Thêm tài khoản."""
+    from sqlmodel import Session
+
+    from .. import accounts
+    from ..models import ROLE_LABELS
+
     parsed = accounts.parse_role(role)  # before asking for a password
     name = accounts.normalize_name(name)
     password = _read_password(password_stdin)
@@ -66,6 +70,11 @@ def user_list(
     data_dir: DataDir = None,
 ) -> None:
     """Danh sách tài khoản."""
+    from sqlmodel import Session
+
+    from .. import accounts
+    from ..models import ROLE_LABELS, Role
+
     station = open_station(ctx, data_dir)
     try:
         with Session(station.db) as session:
@@ -91,6 +100,10 @@ def user_passwd(
     data_dir: DataDir = None,
 ) -> None:
     """Đặt mật khẩu mới (đăng xuất mọi trình duyệt của tài khoản đó)."""
+    from sqlmodel import Session
+
+    from .. import accounts
+
     station = open_station(ctx, data_dir)
     try:
         with Session(station.db) as session:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent / "broadcaster"
-HEAVY = ("numpy", "fastapi", "apscheduler", "sounddevice")
+HEAVY = ("numpy", "fastapi", "apscheduler", "sounddevice", "sqlalchemy", "sqlmodel", "pydantic_settings",
+         "broadcaster.db", "broadcaster.models", "onnxruntime", "edge_tts", "docx")
 SENTENCE = "Ủy ban nhân dân xã Dân Tiến thông báo lịch tiêm phòng năm 2026 cho trẻ em trong thôn."
 
 

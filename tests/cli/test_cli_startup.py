@@ -1,0 +1,79 @@
+"""Issue 13 item 3: the CLI imports only what a command needs. `--help` of `broadcaster` and of
+every subcommand (walked from the real typer app, so a new command is covered the day it is added),
+`speech normalize` and `speech check` load none of the heavy libraries or the database layer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import typer
+
+HEAVY = ("sqlalchemy", "sqlmodel", "pydantic_settings", "broadcaster.db", "broadcaster.models", "numpy",
+         "fastapi", "apscheduler", "sounddevice", "onnxruntime", "edge_tts", "docx")
+
+
+def _command_paths() -> list[list[str]]:
+    from broadcaster.cli.app import app
+
+    paths: list[list[str]] = []
+
+    def walk(command, prefix: list[str]) -> None:  # typer may bundle its own click: duck-typed groups
+        paths.append(prefix)
+        if not getattr(command, "hidden", False):
+            for name, sub in getattr(command, "commands", {}).items():
+                walk(sub, prefix + [name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+# each argv runs in a fresh interpreter: what one command loaded must not hide what another loads
+PROBE = (
+    "import sys\n"
+    "argv = sys.argv[1:]\n"
+    "sys.argv = ['broadcaster'] + argv\n"
+    "from broadcaster.cli.entry import main\n"
+    "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    "print('LOADED', sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
+)
+
+
+def _loaded(argv: list[str]) -> list[str] | str:
+    run = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *argv], capture_output=True,
+                         text=True, timeout=120, input="")
+    for line in run.stderr.splitlines():
+        if line.startswith("LOADED ") and "Traceback" not in run.stderr:
+            return json.loads(line[len("LOADED "):].replace("'", '"'))
+    return run.stderr[-2000:]
+
+
+def test_every_help_loads_no_heavy_library():
+    paths = _command_paths()
+    assert len(paths) > 20  # the walk found the groups' commands, not only the top level
+    loaded = {" ".join(path + ["--help"]): _loaded(path + ["--help"]) for path in paths}
+    assert {argv: mods for argv, mods in loaded.items() if mods != []} == {}
+
+
+def test_speech_normalize_and_check_load_no_heavy_library(data_dir):
+    data_dir.mkdir()
+    text = "Ngày 1/2/2026, UBND xã họp với HTX Xyzq."
+    loaded = {name: _loaded(["speech", name, text]) for name in ("normalize", "check")}
+    assert loaded == {"normalize": [], "check": []}
+
+
+def test_class_choices_stay_the_stored_enum():
+    from broadcaster.cli.common import BulletinClassChoice
+    from broadcaster.models import BulletinClass
+
+    assert {c.name: c.value for c in BulletinClassChoice} == {c.name: c.value for c in BulletinClass}
+    assert all(choice.model() is BulletinClass(choice.value) for choice in BulletinClassChoice)
+
+
+def test_lexicon_path_follows_the_settings_convention(data_dir):
+    from broadcaster.cli.speech import _lexicon_path
+    from broadcaster.config import Settings
+
+    data_dir.mkdir()
+    assert _lexicon_path(data_dir) == Settings.model_construct(data_dir=data_dir).lexicon_path
