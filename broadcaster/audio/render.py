@@ -36,7 +36,7 @@ from .assets import builtin_asset
 from .files import _is_plain_wav, load_audio
 from .loudness import _CLIP_ENGAGE_LU, _MAX_EXTRA_GAIN_DB, _TRUE_PEAK_MARGIN_DB, FLOOR_DB, LIMITER_HEADROOM_DB
 from .loudness import _as_mono, _from_db, _integrated_lufs
-from .stream import CHUNK_FRAMES, BlockMeter, PeakMeter, StreamLimiter
+from .stream import CHUNK_FRAMES, BlockMeter, Lane, PeakMeter, StreamLimiter
 
 Progress = Callable[[float], None]
 
@@ -349,14 +349,14 @@ class _StreamNormalizer:
         in_meter = BlockMeter(self.rate) if sampled and self._sampled_unity is None else None
         block = int(_PROBE_BLOCK_S * self.rate)
         chunks = self.item.sampled_chunks(block, 4) if sampled else self.item.chunks()
-        for chunk in chunks:
-            if unity_meter is not None:
-                unity_meter.add(chunk)
-            if in_meter is not None:
-                in_meter.add(chunk)
-            for limiter, gain, meter in zip(limiters, linear, out_meters):
-                meter.add(limiter.process(chunk * gain))
-            self._advance(len(chunk) if sampled or unity_meter is not None else len(chunk) // 2)
+        with Lane() as lane:  # limiters here, every meter on the lane (two cores)
+            for chunk in chunks:
+                for meter in (unity_meter, in_meter):
+                    if meter is not None:
+                        lane.submit(meter.add, chunk)
+                for limiter, gain, meter in zip(limiters, linear, out_meters):
+                    lane.submit(meter.add, limiter.process(chunk * gain))
+                self._advance(len(chunk) if sampled or unity_meter is not None else len(chunk) // 2)
         results: list[tuple[float, float | None]] = []
         if in_meter is not None:  # the same sample every read: measured once
             self._sampled_unity = in_meter.integrated_lufs()
@@ -383,7 +383,7 @@ class _StreamNormalizer:
 
             clipper = pedalboard.Clipping(threshold_db=self.limiter_ceiling)
         sink = _Sink(path, self.rate, self.ceiling)
-        with sink:
+        with sink, Lane() as lane:  # gain and limiter here; quantize, meter and write on the lane
             for chunk in self.item.chunks():
                 y = chunk * gain
                 if clipper is not None:
@@ -392,10 +392,10 @@ class _StreamNormalizer:
                     y = limiter.process(y)
                 else:
                     y = np.clip(y, -ceiling_lin, ceiling_lin)
-                sink.add(y)
+                lane.submit(sink.add, y)
                 self._advance(len(chunk))
             if limiter is not None:
-                sink.add(limiter.flush())
+                lane.submit(sink.add, limiter.flush())
         written = sink.result(gain_db, clip, self.target)
         limit_db = self.ceiling - _TRUE_PEAK_MARGIN_DB
         if written.true_peak > limit_db:  # an inter-sample peak got past the limiter: trim statically
@@ -406,9 +406,9 @@ class _StreamNormalizer:
         path = self.scratch / f"trim-{secrets.token_hex(4)}.wav.part"
         scale = np.float32(_from_db(trim_db))
         sink = _Sink(path, self.rate, self.ceiling)
-        with sink:
+        with sink, Lane() as lane:
             for chunk in _WavPiece(written.path, fade_frames=0).chunks(self.item.size):
-                sink.add(chunk * scale)
+                lane.submit(sink.add, chunk * scale)
         written.path.unlink(missing_ok=True)
         return sink.result(written.gain_db + trim_db, written.clip, self.target)
 

@@ -22,6 +22,7 @@ same limiter, chunk joins leave no trace.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from .loudness import (
     _LIMITER_LOOKAHEAD_MS,
     _LIMITER_RELEASE_MS,
     _LIMITER_TAIL_S,
+    _DENORMAL_GUARD,
     _TP_CANDIDATE_DB,
     FLOOR_DB,
     _bs1770_integrated,
@@ -70,7 +72,7 @@ class BlockMeter:
         if self.frames < self._block:
             self._head.append(x[: self._block - self.frames].copy())
         self._nonzero = self._nonzero or bool(np.any(x))
-        y, self._zi = sos_filter(self._sos, x, self._zi)
+        y, self._zi = sos_filter(self._sos, x + _DENORMAL_GUARD, self._zi)
         sq = np.square(y)
         pos = 0
         if self._filled:
@@ -214,6 +216,48 @@ class StreamLimiter:
         return out
 
 
+class Lane:
+    """Calls run in order on one worker thread while the caller goes on (at most ``depth`` queued).
+
+    The render's limiter runs on the caller's thread and the meters of the chunk before it
+    here: numpy, the K-weighting loop and pedalboard release the GIL, so the two use two
+    cores. Each call's arguments must not change after it is handed over. An exception in a
+    call is raised on the caller's thread at the next ``submit`` or at ``drain``; leaving the
+    ``with`` block on an error drops what has not started and waits for what has."""
+
+    def __init__(self, depth: int = 2) -> None:
+        """A lane holding at most ``depth`` calls not yet done (memory stays flat)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-lane")
+        self._pending: deque = deque()
+        self._depth = max(1, depth)
+
+    def submit(self, fn, *args) -> None:
+        """Queue ``fn(*args)`` after the calls before it."""
+        while len(self._pending) >= self._depth:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def drain(self) -> None:
+        """Wait for every queued call; raises the first one's error."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def __enter__(self) -> Lane:
+        return self
+
+    def __exit__(self, exc_type, *exc_info) -> None:
+        try:
+            if exc_type is None:
+                self.drain()
+        finally:
+            for future in self._pending:
+                future.cancel()
+            self._pending.clear()
+            self._pool.shutdown(wait=True)
+
+
 def quantized(samples: np.ndarray) -> np.ndarray:
     """The samples as they read back from a 16-bit WAV (media.to_int16 then /32768)."""
     from .. import media
@@ -221,4 +265,4 @@ def quantized(samples: np.ndarray) -> np.ndarray:
     return media.to_int16(samples).astype(np.float32) / 32768.0
 
 
-__all__ = ["BlockMeter", "CHUNK_FRAMES", "FLOOR_DB", "PeakMeter", "StreamLimiter", "quantized", "_bs1770_integrated"]
+__all__ = ["BlockMeter", "CHUNK_FRAMES", "FLOOR_DB", "Lane", "PeakMeter", "StreamLimiter", "quantized", "_bs1770_integrated"]

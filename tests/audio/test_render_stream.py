@@ -76,3 +76,30 @@ def test_a_render_does_not_import_scipy_signal(tmp_path):
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert "SCIPY_SIGNAL False" in run.stdout, run.stdout + run.stderr
     assert (tmp_path / "item.wav").is_file()
+
+
+def test_metering_overlaps_the_limiter_on_a_second_thread(tmp_path, settings, monkeypatch):
+    """Issue 13 speed: the limiter runs on the caller's thread while the meters of the chunk
+    before it run on another (both release the GIL: two cores); the result stays on target."""
+    import threading
+
+    from broadcaster.audio import stream
+
+    seen: dict[str, int] = {}
+    add = stream.BlockMeter.add
+
+    def recording_add(self, chunk):
+        name = threading.current_thread().name
+        seen[name] = seen.get(name, 0) + len(chunk)
+        return add(self, chunk)
+
+    monkeypatch.setattr(stream.BlockMeter, "add", recording_add)
+    voice = speech_like(6.0, seed=8)
+    source = media.write_wav(tmp_path / "speech.wav", voice, sample_rate=RATE)
+    # the speech's loudness known, as the station knows it from the speech sidecar
+    render_item(source, tmp_path / "item.wav", settings=settings, chunk_frames=RATE // 2, speech_lufs=lufs(voice))
+    on_lane = sum(n for name, n in seen.items() if name.startswith("render-lane"))
+    assert on_lane >= 0.9 * sum(seen.values()), seen  # what is left: the limiters' last few ms
+    samples, _ = read_back(tmp_path / "item.wav")
+    assert lufs(samples) == pytest.approx(settings.target_lufs, abs=0.5)
+    assert true_peak(samples) <= settings.true_peak_dbtp
