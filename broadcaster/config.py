@@ -28,7 +28,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .settings_errors import _settings_failure, describe_settings_errors  # noqa: F401  (re-exported)
+from .settings_errors import _field_range, _range_text, _settings_failure, describe_settings_errors  # noqa: F401
 from .settings_fields import DefaultVoice, EdgeTimeout, EdgeVoice, RecordingMaxMinutes, StationName, VoiceRatesField
 from .voice_ids import KNOWN_ENGINES, ONLINE_ENGINES, VoiceId, VoiceRates  # noqa: F401  (re-exported)
 
@@ -453,30 +453,9 @@ class Settings(BaseSettings):
         return self.data_dir / "lexicon.tsv"
 
 
-def _field_range(field) -> tuple[float, float, bool, bool] | None:
-    """(lowest, highest, lowest_excluded, highest_excluded) of a Field with both bounds, else None."""
-    low = high = None
-    low_excluded = high_excluded = False
-    for bound in field.metadata:  # the annotated_types Ge/Gt/Le/Lt that Field(ge=…) makes
-        if getattr(bound, "ge", None) is not None or getattr(bound, "gt", None) is not None:
-            low_excluded = getattr(bound, "gt", None) is not None
-            low = bound.gt if low_excluded else bound.ge
-        elif getattr(bound, "le", None) is not None or getattr(bound, "lt", None) is not None:
-            high_excluded = getattr(bound, "lt", None) is not None
-            high = bound.lt if high_excluded else bound.le
-    return None if low is None or high is None else (low, high, low_excluded, high_excluded)
-
-
 # every setting whose Field has both bounds: a value outside is told the whole range (_in_range)
 SETTING_RANGES = {name: r for name, field in Settings.model_fields.items() if (r := _field_range(field))}
 _BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
-
-
-def _range_text(low: float, high: float, low_excluded: bool, high_excluded: bool) -> str:
-    """'từ 50 đến 500', 'lớn hơn 0 và tối đa 300', 'từ -120 đến dưới 0'."""
-    if low_excluded:
-        return f"lớn hơn {low:g} và " + (f"nhỏ hơn {high:g}" if high_excluded else f"tối đa {high:g}")
-    return f"từ {low:g} đến " + (f"dưới {high:g}" if high_excluded else f"{high:g}")
 
 
 def resolve_data_dir(data_dir: Path | str | None = None, *, create: bool = True) -> Path:

@@ -64,3 +64,24 @@ def _settings_failure(exc: Exception, toml_path: Path) -> str:
         name = found.group(1)
         return f"Cài đặt {name} không đọc được (biến môi trường BROADCASTER_{name.upper()} hoặc {toml_path})"
     return f"Cấu hình không hợp lệ ({toml_path}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+
+
+def _field_range(field) -> tuple[float, float, bool, bool] | None:
+    """(lowest, highest, lowest_excluded, highest_excluded) of a Field with both bounds, else None."""
+    low = high = None
+    low_excluded = high_excluded = False
+    for bound in field.metadata:  # the annotated_types Ge/Gt/Le/Lt that Field(ge=…) makes
+        if getattr(bound, "ge", None) is not None or getattr(bound, "gt", None) is not None:
+            low_excluded = getattr(bound, "gt", None) is not None
+            low = bound.gt if low_excluded else bound.ge
+        elif getattr(bound, "le", None) is not None or getattr(bound, "lt", None) is not None:
+            high_excluded = getattr(bound, "lt", None) is not None
+            high = bound.lt if high_excluded else bound.le
+    return None if low is None or high is None else (low, high, low_excluded, high_excluded)
+
+
+def _range_text(low: float, high: float, low_excluded: bool, high_excluded: bool) -> str:
+    """'từ 50 đến 500', 'lớn hơn 0 và tối đa 300', 'từ -120 đến dưới 0'."""
+    if low_excluded:
+        return f"lớn hơn {low:g} và " + (f"nhỏ hơn {high:g}" if high_excluded else f"tối đa {high:g}")
+    return f"từ {low:g} đến " + (f"dưới {high:g}" if high_excluded else f"{high:g}")

@@ -255,6 +255,13 @@ def _schema(path: Path) -> list[tuple]:
     try:
         rows = con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
         version = con.execute("SELECT version FROM schema_version").fetchall()
+        # a table is its columns (name, type, not null, default, primary key), in any order: a
+        # revision's ADD COLUMN appends where create_all writes the model's order, and SQLite
+        # cannot reorder columns, so the order is the one thing the two paths may differ in
+        columns = {
+            name: sorted(tuple(col[1:]) for col in con.execute(f'PRAGMA table_info("{name}")'))
+            for kind, name, _tbl, _sql in rows if kind == "table"
+        }
     finally:
         con.close()
 
@@ -264,7 +271,9 @@ def _schema(path: Path) -> list[tuple]:
         sql = re.sub(r"\s+", " ", sql)
         return re.sub(r"\s*([(),])\s*", r"\1", sql).strip()
 
-    return [(t, n, tbl, norm(sql)) for t, n, tbl, sql in rows] + [("schema_version", version)]
+    return [(t, n, tbl, columns[n] if t == "table" else norm(sql)) for t, n, tbl, sql in rows] + [
+        ("schema_version", version)
+    ]
 
 
 def test_a_new_database_has_the_schema_the_migrations_make(data_dir, old_release, tmp_path):
