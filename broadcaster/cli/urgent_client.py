@@ -98,11 +98,12 @@ def call_api(url: str, token: str, method: str, path: str, body: dict | None = N
     return response.status, payload if isinstance(payload, dict) else {}
 
 
-def api_or_fail(url: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
-    """call_api, with an error answer raised as the station's own Vietnamese message."""
+def api_or_fail(url: str, token: str, method: str, path: str, body: dict | None = None, *,
+                answered_by: str = "") -> dict:
+    """call_api, with an error answer raised as the station's own Vietnamese message (after `answered_by`)."""
     status, payload = call_api(url, token, method, path, body)
     if status >= 400:
-        message = payload.get("error") or f"đài trả lời mã {status}"
+        message = answered_by + (payload.get("error") or f"đài trả lời mã {status}")
         raise (InputError if status < 500 else BroadcasterError)(message)
     return payload
 
@@ -158,7 +159,9 @@ def through_serve(url: str, token: str, *, body: dict, echo=print) -> None:
     """Send the request to the running serve; for the microphone, stay until Ctrl+C, then stop it."""
     import time
 
-    payload = api_or_fail(url, token, "POST", "/api/urgent", {k: v for k, v in body.items() if v not in (None, False)})
+    # refused by the running station: the line says it was that station (not this command) that answered
+    payload = api_or_fail(url, token, "POST", "/api/urgent", {k: v for k, v in body.items() if v not in (None, False)},
+                          answered_by=f"Đài đang chạy ({url}) trả lời: ")
     echo(
         f"Đã gửi lệnh khẩn cấp tới đài đang chạy ({url}): yêu cầu số {payload.get('id')}, "
         f"nhận lúc {clock_text(payload.get('requested_local') or payload.get('requested_at'))} (giờ của đài)."
