@@ -84,6 +84,8 @@ def _setup(data_dir: Path, item: Path, slots: int, spacing: float, lead: float) 
             row = session.get(Bulletin, bulletin.id)
             row.status, row.approved_at = BulletinStatus.approved, datetime.now(timezone.utc)
             row.item_path, row.item_engine, row.item_duration_s = str(item), "bench", 1.0
+            if hasattr(row, "render_state"):  # since issue 11: serve's render worker must not redo it
+                row.render_state = "done"
             session.add(row)
             session.commit()
         first = (datetime.now(timezone.utc) + timedelta(seconds=lead)).replace(microsecond=0)
@@ -184,7 +186,10 @@ def run(slots: int, spacing: float) -> dict:
     finally:
         server.stop()
         shutil.rmtree(server.directory, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):
+            print("kept", work, file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def section(result: dict, slots: int, spacing: float) -> str:
