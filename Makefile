@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?=
 # what the station needs at run time, and what the tests add (a paced software sound card)
 RUN_PKGS  := libportaudio2
-TEST_PKGS := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium espeak-ng
+TEST_PKGS := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium espeak-ng icecast2 iproute2
 
 .PHONY: run test install sysdeps-run sysdeps-test bench clean
 

@@ -28,6 +28,7 @@ LAYERS = {
     "cli": 5, "web": 5,
     "station": 4,
     "speech": 3, "audio": 3, "playout": 3, "scheduling": 3, "reports": 3, "backup": 3, "sources": 3,
+    "streaming": 3,
     "db": 2, "migrations": 2, "config": 2, "config_help": 2, "media": 2, "localtime": 2, "disk": 2,
     "accounts": 2, "faults": 2, "resources": 2, "dbcopy": 2, "settings_errors": 2, "firstrun": 2, "datadir": 2,
     "voice_ids": 2, "settings_fields": 2,
