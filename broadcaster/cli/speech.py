@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -71,6 +72,26 @@ def _load(data_dir: Path | None, *, writing: bool = False) -> Lexicon:
     return lexicon
 
 
+def _answer_lines(text: str | None, data_dir: Path | None, answer: Callable[[int, str, Lexicon], str]) -> None:
+    """What `speech normalize` and `speech check` share: TEXT as one line, or (None or "-") every line of
+    stdin, each answered in order (answer(line number, line, lexicon): what to print for it) and flushed
+    at once, so another program can drive the command line by line. A reader that goes away (`| head`)
+    ends it quietly; a BroadcasterError is one "Lỗi: …" line."""
+    _utf8_streams()
+    try:
+        lexicon = _load(data_dir)
+        lines = [text] if text is not None and text != "-" else (line.rstrip("\r\n") for line in sys.stdin)
+        for number, line in enumerate(lines, start=1):
+            sys.stdout.write(answer(number, line, lexicon))
+            sys.stdout.flush()
+    except BroadcasterError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+        raise typer.Exit(code=0) from None
+
+
 @speech_app.callback()
 def _speech() -> None:
     """Đọc văn bản: xem máy sẽ đọc thế nào."""
@@ -84,21 +105,7 @@ def normalize_command(
     """In ra đúng những gì sẽ được đọc."""
     from ..speech.normalize import normalize
 
-    _utf8_streams()
-    try:
-        lexicon = _load(data_dir)
-        if text is not None and text != "-":
-            typer.echo(normalize(text, lexicon))
-            return
-        for line in sys.stdin:
-            sys.stdout.write(normalize(line.rstrip("\r\n"), lexicon) + "\n")
-            sys.stdout.flush()
-    except BroadcasterError as exc:
-        raise _fail(str(exc)) from None
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-        raise typer.Exit(code=0) from None
+    _answer_lines(text, data_dir, lambda number, line, lexicon: normalize(line, lexicon) + "\n")
 
 
 @speech_app.command("check")
@@ -109,19 +116,10 @@ def check_command(
     """In các từ máy không biết và sẽ đánh vần: DÒNG<TAB>TỪ<TAB>cách đọc."""
     from ..speech.check import unknown_tokens
 
-    _utf8_streams()
-    try:
-        lexicon = _load(data_dir)
-        lines = [text] if text is not None and text != "-" else (line.rstrip("\r\n") for line in sys.stdin)
-        for number, line in enumerate(lines, start=1):
-            for item in unknown_tokens(line, lexicon):
-                sys.stdout.write(f"{number}\t{item.token}\t{item.reading}\n")
-            sys.stdout.flush()
-    except BroadcasterError as exc:
-        raise _fail(str(exc)) from None
-    except BrokenPipeError:
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-        raise typer.Exit(code=0) from None
+    def answer(number: int, line: str, lexicon: Lexicon) -> str:
+        return "".join(f"{number}\t{item.token}\t{item.reading}\n" for item in unknown_tokens(line, lexicon))
+
+    _answer_lines(text, data_dir, answer)
 
 
 @lexicon_app.callback()

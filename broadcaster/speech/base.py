@@ -31,6 +31,21 @@ class Speech:
         return len(self.samples) / self.sample_rate if self.sample_rate else 0.0
 
 
+
+def decoded_reply(data: bytes, *, sample_rate: int, service: str, engine: str) -> Speech:
+    """An online service's compressed reply (MP3) as Speech at ``sample_rate``; SpeechError naming the
+    ``service`` ("Google TTS") when it does not decode or holds no audio."""
+    from ..exceptions import BroadcasterError, SpeechError
+    from ..media import decode
+
+    try:
+        samples = decode(data, sample_rate=sample_rate)
+    except BroadcasterError as exc:
+        raise SpeechError(f"{service} trả về âm thanh hỏng: {exc}", engine=engine) from exc
+    if samples.size == 0:
+        raise SpeechError(f"{service} trả về âm thanh rỗng / empty audio", engine=engine)
+    return Speech(samples=samples.astype("float32", copy=False), sample_rate=sample_rate)
+
 @runtime_checkable
 class SpeechEngine(Protocol):
     """One text-to-speech engine.

@@ -22,9 +22,8 @@ import threading
 from importlib import metadata
 from typing import TYPE_CHECKING
 
-from ..exceptions import BroadcasterError, InputError, SpeechError
-from ..media import decode
-from .base import Speech
+from ..exceptions import InputError, SpeechError
+from .base import Speech, decoded_reply
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -101,14 +100,7 @@ class EdgeEngine:
         """Ask the service for the MP3 of ``text`` and decode it; SpeechError on any failure."""
         if not text or not text.strip():
             raise SpeechError("Edge TTS: không có chữ để đọc / no text to speak", engine=self.name)
-        data = self._fetch(text)
-        try:
-            samples = decode(data, sample_rate=EDGE_SAMPLE_RATE)
-        except BroadcasterError as exc:
-            raise SpeechError(f"Edge TTS trả về âm thanh hỏng: {exc}", engine=self.name) from exc
-        if samples.size == 0:
-            raise SpeechError("Edge TTS trả về âm thanh rỗng / empty audio", engine=self.name)
-        return Speech(samples=samples.astype("float32", copy=False), sample_rate=EDGE_SAMPLE_RATE)
+        return decoded_reply(self._fetch(text), sample_rate=EDGE_SAMPLE_RATE, service="Edge TTS", engine=self.name)
 
     # -- the request, on an event loop of its own
     def _fetch(self, text: str) -> bytes:

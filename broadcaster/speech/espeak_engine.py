@@ -131,17 +131,22 @@ class _EspeakLibrary:
         self._active = (library_path, data_path)
         return lib
 
+    def _use_voice(self, lib, voice: str) -> None:
+        """Load `voice` unless it is the one loaded (under self.lock); a new voice resets rate and pitch."""
+        if self._voice == voice:
+            return
+        status = lib.espeak_SetVoiceByName(voice.encode())
+        if status != EE_OK:
+            self._voice = None
+            why = "không có giọng này" if status == EE_NOT_FOUND else f"mã lỗi {status}"
+            raise SpeechError(f"espeak-ng: không nạp được giọng '{voice}' ({why})", engine="espeak")
+        self._voice, self._params = voice, None
+
     def synthesize(self, *, text: str, voice: str, rate: int, pitch: int, library_path: str, data_path: str) -> Speech:
         """Speak text with the given voice and parameters. Serialized across the whole process."""
         with self.lock:
             lib = self._initialize(library_path, data_path)
-            if self._voice != voice:
-                status = lib.espeak_SetVoiceByName(voice.encode())
-                if status != EE_OK:
-                    self._voice = None
-                    why = "không có giọng này" if status == EE_NOT_FOUND else f"mã lỗi {status}"
-                    raise SpeechError(f"espeak-ng: không nạp được giọng '{voice}' ({why})", engine="espeak")
-                self._voice, self._params = voice, None  # a new voice resets rate and pitch
+            self._use_voice(lib, voice)
             if self._params != (rate, pitch):
                 rate_ok = lib.espeak_SetParameter(ESPEAK_RATE, rate, 0) == EE_OK
                 if not rate_ok or lib.espeak_SetParameter(ESPEAK_PITCH, pitch, 0) != EE_OK:
@@ -178,12 +183,7 @@ class _EspeakLibrary:
         data = text.encode("utf-8")
         with self.lock:
             lib = self._initialize(library_path, data_path)
-            if self._voice != voice:
-                status = lib.espeak_SetVoiceByName(voice.encode())
-                if status != EE_OK:
-                    self._voice = None
-                    raise SpeechError(f"espeak-ng: không nạp được giọng '{voice}'", engine="espeak")
-                self._voice, self._params = voice, None
+            self._use_voice(lib, voice)
             buffer = ctypes.create_string_buffer(data)
             base = ctypes.addressof(buffer)
             pointer = ctypes.c_void_p(base)

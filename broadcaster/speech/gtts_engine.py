@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 
 from gtts import gTTS, gTTSError
 
-from ..exceptions import BroadcasterError, InputError, SpeechError
-from ..media import decode
-from .base import Speech
+from ..exceptions import InputError, SpeechError
+from .base import Speech, decoded_reply
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -83,13 +82,7 @@ class GttsEngine:
         data = buffer.getvalue()
         if not data:
             raise SpeechError("Google TTS trả về dữ liệu rỗng / empty audio", engine=self.name)
-        try:
-            samples = decode(data, sample_rate=GTTS_SAMPLE_RATE)
-        except BroadcasterError as exc:
-            raise SpeechError(f"Google TTS trả về âm thanh hỏng: {exc}", engine=self.name) from exc
-        if samples.size == 0:
-            raise SpeechError("Google TTS trả về âm thanh rỗng / empty audio", engine=self.name)
-        return Speech(samples=samples.astype("float32", copy=False), sample_rate=GTTS_SAMPLE_RATE)
+        return decoded_reply(data, sample_rate=GTTS_SAMPLE_RATE, service="Google TTS", engine=self.name)
 
     def __repr__(self) -> str:
         return f"GttsEngine(lang={self.lang!r}, tld={self.tld!r}, slow={self.slow}, timeout={self.timeout})"

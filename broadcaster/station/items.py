@@ -156,8 +156,6 @@ class Items:
         progress(0..1) as it goes."""
         if not text or not text.strip():
             raise InputError("Nội dung bản tin trống / the text is empty")
-        if progress is None:  # fakes in the tests take no progress argument
-            return self.synthesizer.speak(text, engine=engine, voice=voice)
         return self.synthesizer.speak(text, engine=engine, voice=voice, progress=progress)
 
     def voices(self) -> list[Voice]:

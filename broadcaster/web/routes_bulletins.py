@@ -207,17 +207,19 @@ def length_text(seconds: float | None) -> str:
 
 
 def _audio_context(request: Request, bulletin) -> dict:
-    """What the Nghe thử panel shows: the item that will air, or the render's progress."""
+    """What the Nghe thử panel shows: the item that will air, or the render's progress. The voice list
+    (every engine asked) is built only to name the voice under the player, never on a progress refresh."""
     rendering = bulletin.render_state in (bulletins.RENDER_QUEUED, bulletins.RENDER_RUNNING)
     fraction = station_of(request).renders.progress(bulletin.id) if rendering else None
+    has_audio = bool(not rendering and bulletin.item_path and Path(bulletin.item_path).is_file())
     return {
         "b": bulletin,
-        "has_audio": bool(not rendering and bulletin.item_path and Path(bulletin.item_path).is_file()),
+        "has_audio": has_audio,
         "rendering": rendering,
         "percent": int((fraction or 0.0) * 100),
         "length": length_text(bulletin.item_duration_s),
         "engine_label": ENGINE_LABELS.get(bulletin.item_engine or "", bulletin.item_engine or ""),
-        "voice_label": _voice_label(request, bulletin.item_voice),
+        "voice_label": _voice_label(request, bulletin.item_voice) if has_audio else None,
     }
 
 

@@ -1,12 +1,14 @@
 """What the Playwright walks share: a real `broadcaster serve` subprocess on a free loopback port over a
 fresh data directory (ALSA's file plugin as the sound card), one account per role made with
 `broadcaster user add --password-stdin`, Debian's Chromium, and logging in through the real form at
-a given screen size. (tests/browser/test_console_browser.py keeps its own copy of the same steps.)"""
+a given screen size (1366×768 unless told). Every walk in tests/browser imports these; the first-run walk
+starts its own serve (no account yet) with free_port and stop_serve."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -61,13 +63,18 @@ def serve(tmp_path, data_dir):
         time.sleep(0.1)
     assert url == f"http://127.0.0.1:{port}", (tmp_path / "serve.log").read_text()
     yield url
-    proc.terminate()
+    stop_serve(proc, signal.SIGTERM)
+    log.close()
+
+
+def stop_serve(proc: subprocess.Popen, how: int) -> None:
+    """Stop a serve subprocess with signal `how` and wait for it to end (a hung serve fails the test)."""
+    proc.send_signal(how)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:  # pragma: no cover - a hung serve is a failure of its own
         proc.kill()
         raise
-    log.close()
 
 
 @pytest.fixture
@@ -89,7 +96,7 @@ def fill_login(page, name: str) -> None:
     assert "/login" not in page.url, page.content()
 
 
-def login(browser, url: str, name: str, screen: tuple[int, int]):
+def login(browser, url: str, name: str, screen: tuple[int, int] = SCREENS["desktop"]):
     """A new browser context of that screen size, logged in as `name` (the page after login)."""
     width, height = screen
     context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)

@@ -12,93 +12,14 @@ the month's report downloads as XLSX and has the rows.
 from __future__ import annotations
 
 import io
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import pytest
+from browser_helpers import browser, login, needs_chromium, serve  # noqa: F401  (fixtures)
 
-CHROMIUM = Path("/usr/bin/chromium")
-BIN = Path(sys.executable).parent / "broadcaster"
-PASSWORD = "mat-khau-trinh-duyet-2026"
-USERS = {"bientap": "editor", "lanhdao": "leader", "trucdai": "operator"}
 TITLE = "Tiêm phòng lở mồm long móng"
 TEXT = "UBND xã Dân Tiến thông báo: từ ngày 15/3 đến ngày 15/4/2026 xã tổ chức tiêm phòng cho trâu, bò."
 URGENT = "Bão số 3 đang vào đất liền, bà con không ra sông suối."
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="cần Chromium của Debian (/usr/bin/chromium): apt-get install chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def serve(tmp_path, data_dir):
-    """A running `broadcaster serve` (its URL) with one account per role."""
-    home = tmp_path / "home"
-    home.mkdir()
-    capture = tmp_path / "captured.wav"
-    (home / ".asoundrc").write_text(
-        f'pcm.!default {{ type file; slave.pcm "null"; file "{capture}"; format "wav" }}\n', encoding="utf-8"
-    )
-    env = dict(os.environ, HOME=str(home), BROADCASTER_DATA_DIR=str(data_dir), BROADCASTER_ENGINE_ORDER='["espeak"]')
-    for name, role in USERS.items():
-        made = subprocess.run([str(BIN), "user", "add", name, "--role", role, "--password-stdin"],
-                              input=PASSWORD + "\n", text=True, capture_output=True, env=env, timeout=60)
-        assert made.returncode == 0, made.stderr
-    port = free_port()
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
-    serve_json = data_dir / "run" / "serve.json"
-    deadline = time.monotonic() + 60
-    url = None
-    while time.monotonic() < deadline and url is None:
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-        if serve_json.exists():
-            try:
-                url = json.loads(serve_json.read_text())["url"]
-            except (ValueError, KeyError):
-                pass
-        time.sleep(0.1)
-    assert url == f"http://127.0.0.1:{port}", (tmp_path / "serve.log").read_text()
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a hung serve is a failure of its own
-        proc.kill()
-        raise
-    log.close()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def login(browser, url: str, name: str):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
-    page = context.new_page()
-    page.goto(url + "/login")
-    assert "Đăng nhập" in page.content()
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert "/login" not in page.url, page.content()
-    return page
+pytestmark = needs_chromium
 
 
 def test_the_officers_day_in_the_browser(serve, browser, tmp_path):

@@ -13,27 +13,17 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from browser_helpers import BIN, browser, free_port, needs_chromium, stop_serve  # noqa: F401  (fixtures)
 
-CHROMIUM = Path("/usr/bin/chromium")
-BIN = Path(sys.executable).parent / "broadcaster"
 STATION = "Đài truyền thanh xã Dân Tiến"
 PASSWORD = "mat-khau-lan-dau-2026"
 SIZES = {"may-tinh": (1366, 768), "dien-thoai": (390, 844)}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="cần Chromium của Debian (/usr/bin/chromium): apt-get install chromium")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -59,23 +49,8 @@ def fresh_serve(tmp_path, data_dir):
         address = found.group(1) if found else None
         time.sleep(0.1)
     yield address, f"http://127.0.0.1:{port}"
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a hung serve is a failure of its own
-        proc.kill()
-        raise
+    stop_serve(proc, signal.SIGINT)
     out.close()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def no_sideways_scroll(page) -> bool:

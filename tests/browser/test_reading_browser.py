@@ -4,11 +4,10 @@ form (htmx takes the text from the textarea); date fields show and take dd/mm/yy
 
 from __future__ import annotations
 
-from test_console_browser import CHROMIUM, browser, login, serve  # noqa: F401  (fixtures)
-
 import pytest
+from browser_helpers import browser, login, needs_chromium, serve  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="cần Chromium của Debian (/usr/bin/chromium)")
+pytestmark = needs_chromium
 
 TEXT = "UBND xã sửa đường ĐT.265 tại khu ABC."
 

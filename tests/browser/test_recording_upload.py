@@ -6,25 +6,13 @@ Vietnamese line right under the upload field. Debian's Chromium, a real `broadca
 from __future__ import annotations
 
 import pytest
+from browser_helpers import browser, login, needs_chromium, serve  # noqa: F401  (fixtures)
 
 from support.recordings import PHONE_SECONDS, make_phone_recording
-from test_console_browser import CHROMIUM, PASSWORD, browser, serve  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="cần Chromium của Debian (/usr/bin/chromium)")
+pytestmark = needs_chromium
 
 SIZES = [pytest.param((1366, 768), id="1366x768"), pytest.param((390, 844), id="390x844")]
-
-
-def login(browser, url: str, name: str, size: tuple[int, int]):  # noqa: F811
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    page = context.new_page()
-    page.goto(url + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert "/login" not in page.url, page.content()
-    return page
 
 
 def _within_width(page, selector: str) -> None:

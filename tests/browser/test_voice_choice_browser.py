@@ -1,7 +1,7 @@
 """Picking a bulletin's voice by ear in a real browser (issue 12 item 4): the editor presses
 "Nghe thử mọi giọng", every voice of the station's order comes back as an <audio> that Chromium
 decodes, one is chosen and saved. The form fits a 390×844 phone screen without sideways scrolling.
-The running `serve` (test_console_browser's fixture) is offline: espeak-ng is its one voice."""
+The running `serve` (browser_helpers' fixture) is offline: espeak-ng is its one voice."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ import json
 import os
 import subprocess
 
-from test_console_browser import BIN, CHROMIUM, PASSWORD, browser, login, serve  # noqa: F401 (fixtures)
+from browser_helpers import BIN, SCREENS, browser, login, needs_chromium, serve  # noqa: F401 (fixtures)
 
-import pytest
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="cần Chromium của Debian (/usr/bin/chromium)")
+pytestmark = needs_chromium
 
 
 def _fits(page) -> bool:
@@ -47,15 +45,9 @@ def test_an_editor_hears_the_voices_and_picks_one(serve, browser, data_dir):  # 
 
 def test_the_voice_choice_fits_a_phone_screen(serve, browser):  # noqa: F811
     url = serve
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(url + "/login")
-    page.fill("input[name=name]", "bientap")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    page = login(browser, url, "bientap", SCREENS["phone"])
     page.goto(url + "/bulletins/new")
     page.click("button:has-text('Nghe thử mọi giọng')")
     page.wait_for_selector("#voice-samples audio", timeout=60000)
     assert page.locator("#voice-choice").is_visible() and _fits(page)
-    context.close()
+    page.context.close()

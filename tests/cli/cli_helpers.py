@@ -25,6 +25,19 @@ def cli_env(tmp_path, data_dir):
     return environ
 
 
+def invoke(app, *args, data_dir):
+    """`app` run in this process by typer's CliRunner with --data-dir; an exception other than a clean
+    exit (SystemExit, or a BroadcasterError the command reports) fails the test with its traceback."""
+    from typer.testing import CliRunner
+
+    from broadcaster.exceptions import BroadcasterError
+
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(data_dir)])
+    if result.exception and not isinstance(result.exception, (SystemExit, BroadcasterError)):
+        raise result.exception
+    return result
+
+
 def cli(env, *args, timeout=300):
     return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env, timeout=timeout)
 

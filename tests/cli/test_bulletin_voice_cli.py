@@ -4,20 +4,13 @@ one `Lỗi:` line, a non-zero exit and no bulletin."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
-from typer.testing import CliRunner
+from cli_helpers import invoke
 
 from broadcaster.cli.app import app
-from broadcaster.exceptions import BroadcasterError
 
-runner = CliRunner()
-
-
-def cli(*args, data_dir):
-    result = runner.invoke(app, [*args, "--data-dir", str(data_dir)])
-    if result.exception and not isinstance(result.exception, (SystemExit, BroadcasterError)):
-        raise result.exception
-    return result
+cli = partial(invoke, app)  # cli(*args, data_dir=...)
 
 
 def _listed(data_dir):

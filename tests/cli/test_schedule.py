@@ -5,10 +5,11 @@ CLI opens its own Station, so bulletins are prepared through a station in the te
 """
 
 import json
+from functools import partial
 
 import pytest
 import typer
-from typer.testing import CliRunner
+from cli_helpers import invoke
 
 from broadcaster.cli.schedule import program_cmd, schedule_app
 from broadcaster.exceptions import BroadcasterError, ScheduleError
@@ -17,14 +18,7 @@ from broadcaster.models import DEFERRED_LABEL, BulletinClass
 app = typer.Typer()
 app.add_typer(schedule_app, name="schedule")
 app.command("program")(program_cmd)
-runner = CliRunner()
-
-
-def cli(*args, data_dir):
-    result = runner.invoke(app, [*args, "--data-dir", str(data_dir)])
-    if result.exception and not isinstance(result.exception, (SystemExit, BroadcasterError)):
-        raise result.exception
-    return result
+cli = partial(invoke, app)  # cli(*args, data_dir=...)
 
 
 def test_list_shows_the_default_timetable(data_dir):

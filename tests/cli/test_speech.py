@@ -132,3 +132,28 @@ def test_speech_check_reads_stdin_and_prints_line_token_reading(runner, data_dir
     assert runner.invoke(lexicon_app, ["add", "ABC", "an bình cư", "--data-dir", str(data_dir)]).exit_code == 0
     result = runner.invoke(speech_app, ["check", "-", "--data-dir", str(data_dir)], input="Lưu: VT, ABC.\n")
     assert result.exit_code == 0 and result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["normalize", "check"])
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, command):
+    """`speech normalize - | head -1` (check likewise): the answer to each line comes as the line is read;
+    once the reader is gone, the next answer ends the command with exit 0 and no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, BROADCASTER_DATA_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from broadcaster.cli.speech import speech_app; speech_app()", command, "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    line = "Lưu: VT, ABC.\n".encode()  # an answer from both commands (ABC is spelled)
+    proc.stdin.write(line)
+    proc.stdin.flush()
+    assert proc.stdout.readline().endswith(b"\n")  # the first answer, before the next line is sent
+    proc.stdout.close()  # the reader goes away
+    proc.stdin.write(line)
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 0
+    errors = proc.stderr.read().decode("utf-8", "replace")
+    assert "Traceback" not in errors and "BrokenPipe" not in errors and "Exception ignored" not in errors, errors

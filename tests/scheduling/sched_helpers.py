@@ -153,7 +153,8 @@ class FakeRender:
         self.durations = player_durations
         self.calls = 0
 
-    def __call__(self, text, *, out=None, engine=None, jingles=True, space_check=True, voice=None) -> RenderOutcome:
+    def __call__(self, text, *, out=None, engine=None, jingles=True, space_check=True, voice=None,
+                 progress=None) -> RenderOutcome:
         from broadcaster.exceptions import SpeechError
 
         self.calls += 1
@@ -162,6 +163,8 @@ class FakeRender:
         length = self.lengths.get(text, 60.0)
         path = write_wav(self.station.settings.cache_dir / "items" / f"fake-{abs(hash(text))}.wav")
         self.durations[str(path)] = length
+        if progress is not None:  # as render_text reports a finished item
+            progress(1.0)
         return RenderOutcome(
             path=path, spoken_text=text, engine="fake", duration_s=length, integrated_lufs=-16.0, true_peak_dbtp=-1.0
         )

@@ -24,6 +24,7 @@ def _load_playout_helpers() -> None:
 
 _load_playout_helpers()
 
+from support.onair import onair_over  # noqa: E402
 from support.pulse import pulse_default_device, pulse_server  # noqa: E402,F401
 
 from broadcaster.playout.memory import MemoryCard  # noqa: E402
@@ -49,14 +50,6 @@ def player(card, settings):
 @pytest.fixture
 def onair(station, card, settings):
     """A station's OnAir (urgent desk included) on the fast fake card, shut down after the test."""
-    import threading
-
-    runner = station.on_air(
-        player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
-        stop=threading.Event(),
-        say=lambda message: None,
-    )
-    runner.ensure_device()
-    yield runner
-    runner.urgent.shutdown()
-    runner.player.close()
+    with onair_over(station, settings, card) as runner:
+        runner.ensure_device()
+        yield runner

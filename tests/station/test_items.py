@@ -124,3 +124,22 @@ def test_text_to_item_parts_never_import_the_facade():
                  "broadcaster.station.documents", "broadcaster.speech.synth"):
         assert "broadcaster.station.facade" not in edges[part], part
         assert "broadcaster.editorial" not in edges[part], part
+
+
+def test_speak_hands_the_synthesizer_one_call_whether_or_not_progress_is_given(settings):
+    """Items.speak passes progress= through as it was given (None too): one call shape, which the
+    synthesizer and every stand-in for it take, never a second shape for callers without progress."""
+    from broadcaster.station.items import Items
+
+    calls: list[object] = []
+
+    class OneShapeSynthesizer:
+        def speak(self, text, *, engine, voice, progress):  # all keywords required: the one shape
+            calls.append((text, engine, voice, progress))
+            return "speech"
+
+    items = Items(settings=settings, engine=None, synthesizer=OneShapeSynthesizer())
+    seen: list[float] = []
+    assert items.speak("Xin chào bà con.") == "speech"
+    assert items.speak("Xin chào bà con.", voice="espeak:vi", progress=seen.append) == "speech"
+    assert calls == [("Xin chào bà con.", None, None, None), ("Xin chào bà con.", None, "espeak:vi", seen.append)]

@@ -6,30 +6,14 @@ the log and the reports show which message did not go out."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlmodel import Session, select
 
 from broadcaster.exceptions import PlayoutError
 from broadcaster.models import AsRun, AsRunKind, AsRunStatus
-from broadcaster.playout.memory import MemoryCard
-from broadcaster.playout.player import Player
+from support.onair import cardless_onair  # noqa: F401  (a fixture)
 
 MESSAGE = "Nước sông Hồng lên nhanh, bà con thôn Đông di chuyển gia súc lên đê."
-
-
-@pytest.fixture
-def cardless_onair(station, settings):
-    """serve's OnAir with a sound card that cannot be opened (unplugged)."""
-    card = MemoryCard(missing=True)
-    runner = station.on_air(
-        player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
-        stop=threading.Event(), say=lambda message: None,
-    )
-    yield runner
-    runner.urgent.shutdown()
-    runner.player.close()
 
 
 def urgent_rows(station):

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
-import pytest
 from sqlmodel import Session, select
 from w2_helpers import login, make_app, text_of
 
 from broadcaster.models import AsRun, AsRunStatus
-from broadcaster.playout.memory import MemoryCard
-from broadcaster.playout.player import Player
+from support.onair import cardless_onair  # noqa: F401  (a fixture)
 
 MESSAGE = "Sạt lở đất ở dốc Khau Vai, bà con không đi qua đoạn này."
-
-
-@pytest.fixture
-def cardless_onair(station, settings):
-    card = MemoryCard(missing=True)
-    runner = station.on_air(
-        player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate, fade_ms=settings.fade_ms),
-        stop=threading.Event(), say=lambda message: None,
-    )
-    yield runner
-    runner.urgent.shutdown()
-    runner.player.close()
 
 
 def test_urgent_without_card_says_it_did_not_air(station, cardless_onair):

@@ -4,7 +4,6 @@ real OnAir whose sound card is the in-memory fake (the one boundary we cannot re
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import wave
 from pathlib import Path
@@ -15,22 +14,17 @@ from w2_helpers import anonymous, login, make_app, text_of
 
 from broadcaster.models import AsRun, AsRunKind
 from broadcaster.playout.memory import MemoryCard
-from broadcaster.playout.player import Player
 from broadcaster.station.urgent import TONE_TITLE
+from support.onair import onair_over
 
 MESSAGE = "Lũ quét ở thôn Bản Mế, bà con di chuyển lên vùng cao ngay."
 
 
 @pytest.fixture
 def onair(station, settings):
-    card = MemoryCard(speed=8.0, latency=0.02)
-    runner = station.on_air(player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate,
-                                                          fade_ms=settings.fade_ms),
-                   stop=threading.Event(), say=lambda message: None)
-    runner.ensure_device()
-    yield runner
-    runner.urgent.shutdown()
-    runner.player.close()
+    with onair_over(station, settings, MemoryCard(speed=8.0, latency=0.02)) as runner:
+        runner.ensure_device()
+        yield runner
 
 
 def urgent_rows(station):

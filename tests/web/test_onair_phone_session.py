@@ -5,14 +5,13 @@ the page the user was on; logged-in pages never cached)."""
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import quote
 
 import pytest
 from w2_helpers import anonymous, login, make_app, text_of
 
 from broadcaster.playout.memory import MemoryCard
-from broadcaster.playout.player import Player
+from support.onair import onair_over
 
 TITLE = "Lịch tiêm phòng cho đàn gia cầm"
 
@@ -20,13 +19,8 @@ TITLE = "Lịch tiêm phòng cho đàn gia cầm"
 @pytest.fixture
 def onair_closed(station, settings):
     """A running OnAir whose sound card was never opened (no device)."""
-    card = MemoryCard(speed=8.0, latency=0.02)
-    runner = station.on_air(player_factory=lambda: Player(stream_factory=card, sample_rate=settings.sample_rate,
-                                                          fade_ms=settings.fade_ms),
-                            stop=threading.Event(), say=lambda message: None)
-    yield runner
-    runner.urgent.shutdown()
-    runner.player.close()
+    with onair_over(station, settings, MemoryCard(speed=8.0, latency=0.02)) as runner:
+        yield runner
 
 
 @pytest.fixture

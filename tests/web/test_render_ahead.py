@@ -175,3 +175,37 @@ def test_a_failed_render_says_why_on_the_page(station, as_role, monkeypatch):
     assert "không nạp được giọng" in b.render_error
     page = editor.get(f"/bulletins/{bid}").text
     assert re.search(r"Chưa dựng được âm thanh:[^<]*không nạp được giọng", page)
+
+
+def test_a_rendering_panel_refresh_builds_no_voice_list(station, as_role, monkeypatch):
+    """The Nghe thử panel polls every second while a render runs; the voice list (every engine asked for
+    its voices) names the voice under the player only, so a refresh of a rendering bulletin's panel never
+    builds it. The bulletin still names the voice of its last item (re-queued because that file is gone)."""
+    from broadcaster.station import bulletins
+
+    with Session(station.db) as s:  # written and claimed by a render, as the worker leaves it (no worker here)
+        b = bulletins.create_draft(session=s, fields=bulletins.clean_fields(title="Lịch tiêm phòng", text=TEXT),
+                                   by="bientap")
+        b.render_state, b.item_engine, b.item_voice = "rendering", "espeak", "espeak:vi"
+        s.add(b)
+        s.commit()
+        bid = b.id
+    assert station.renders.join(60)  # no worker runs to claim it (nothing here wakes one)
+    synthesizer = station.items.synthesizer
+    real, builds = synthesizer.voices, []
+    monkeypatch.setattr(synthesizer, "voices", lambda: builds.append(1) or real())
+    editor = as_role("editor")
+    for _ in range(3):  # three refreshes of the polling panel
+        fragment = editor.get(f"/bulletins/{bid}/render", headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and "<progress" in fragment.text
+    assert builds == []
+    # once the player shows, the voice is named by its label from the list (one build a refresh)
+    item = station.settings.data_dir / "item.wav"
+    item.write_bytes(b"RIFF")
+    with Session(station.db) as s:
+        done = s.get(Bulletin, bid)
+        done.render_state, done.item_path, done.item_duration_s = "done", str(item), 12.0
+        s.add(done)
+        s.commit()
+    fragment = editor.get(f"/bulletins/{bid}/render", headers={"HX-Request": "true"}).text
+    assert 'id="giong-doc"' in fragment and "espeak-ng" in fragment and len(builds) == 1
