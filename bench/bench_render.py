@@ -12,6 +12,11 @@ subprocess with a fresh data directory and render cache, so nothing is reused):
 - `broadcaster --help` against `python -c pass`.
 
 Reports medians, both ratios against raw espeak-ng, and the targets of issue 13.
+
+`--profile` instead renders the plan document and the 20-second bulletin once each in this
+process under cProfile, every thread profiled (the synthesis thread, the resampler's reader,
+the render lanes: threading.Thread.run wrapped), and prints the wall time of the two stages
+(speech into the cache, the item) and the functions with the most own time over all threads.
 """
 
 from __future__ import annotations
@@ -94,11 +99,84 @@ def run_timed(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def profile(text: Path, top: int = 25) -> None:
+    """Both renders in this process under cProfile, every thread included; prints where the time goes."""
+    import cProfile
+    import io
+    import pstats
+    import threading
+
+    sys.path.insert(0, str(REPO))
+    import broadcaster.audio as item_render  # items.py imports render_item from the package at call time
+    from broadcaster.config import load_settings
+    from broadcaster.speech import pipeline
+    from broadcaster.station.facade import Station
+
+    profiles: list[cProfile.Profile] = []
+    real_run = threading.Thread.run
+
+    def profiled_run(self):
+        prof = cProfile.Profile()
+        profiles.append(prof)
+        prof.enable()
+        try:
+            real_run(self)
+        finally:
+            prof.disable()
+
+    stages: dict[str, float] = {}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                stages[name] = stages.get(name, 0.0) + time.perf_counter() - t0
+        return wrapper
+
+    pipeline_render = pipeline.render_pieces
+    item_render_fn = item_render.render_item
+    for label, body in (("plan document", text.read_text(encoding="utf-8")), ("20-second bulletin", BULLETIN)):
+        with tempfile.TemporaryDirectory() as tmp:
+            station = Station.open(load_settings(tmp, engine_order=["espeak"]))
+            station.render_text("Xin chào.", out=Path(tmp) / "warm.wav")  # imports and first-use caches outside
+            stages.clear()
+            profiles.clear()
+            threading.Thread.run = profiled_run
+            pipeline.render_pieces = timed("speech (synthesis, resample, speech loudness, cache write)", pipeline_render)
+            item_render.render_item = timed("item (probe, gain + limiter, meters, write)", item_render_fn)
+            main_prof = cProfile.Profile()
+            t0 = time.perf_counter()
+            main_prof.enable()
+            try:
+                out = station.render_text(body, out=Path(tmp) / "out.wav")
+            finally:
+                main_prof.disable()
+                threading.Thread.run = real_run
+                pipeline.render_pieces = pipeline_render
+                item_render.render_item = item_render_fn
+            total = time.perf_counter() - t0
+            print(f"## {label}: {out.duration_s:.1f} s of audio, render_text {total:.2f} s (under the profiler)")
+            for name, seconds in stages.items():
+                print(f"- {name}: {seconds:.2f} s")
+            buffer = io.StringIO()
+            stats = pstats.Stats(main_prof, stream=buffer)
+            for prof in profiles:
+                stats.add(prof)
+            stats.sort_stats("tottime").print_stats(top)
+            print(buffer.getvalue())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--text", type=Path, default=DEFAULT_TEXT)
+    parser.add_argument("--profile", action="store_true", help="profile one render of each in this process")
     args = parser.parse_args()
+    if args.profile:
+        profile(args.text)
+        return
     sys.path.insert(0, str(REPO))
     from broadcaster.config import Settings
 
