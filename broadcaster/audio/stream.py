@@ -75,14 +75,15 @@ class BlockMeter:
 
     def add(self, chunk: np.ndarray) -> None:
         """Feed the next samples (mono float)."""
-        x = np.asarray(chunk, dtype=np.float64).reshape(-1)
+        x = np.asarray(chunk).reshape(-1)
         if x.size == 0:
             return
         if self.frames < self._block:
-            self._head.append(x[: self._block - self.frames].copy())
+            self._head.append(np.array(x[: self._block - self.frames], dtype=np.float64))
         self._nonzero = self._nonzero or bool(np.any(x))
-        y, self._zi = sos_filter(self._sos, x + _DENORMAL_GUARD, self._zi)
-        sq = np.square(y)
+        # one pass to float64 with the guard (the same values as converting, then adding)
+        y, self._zi = sos_filter(self._sos, np.add(x, _DENORMAL_GUARD, dtype=np.float64), self._zi)
+        sq = np.square(y, out=y)  # the filter's own output: squared in place
         pos = 0
         if self._filled:
             take = min(self._step - self._filled, len(sq))
@@ -155,16 +156,17 @@ class PeakMeter:
         x = np.asarray(chunk, dtype=np.float32).reshape(-1)
         if x.size == 0:
             return
-        magnitude = np.abs(x)
-        chunk_peak = float(magnitude.max())
-        self.sample_peak = max(self.sample_peak, chunk_peak)
-        self.true_peak = max(self.true_peak, chunk_peak)
         # Interpolation point i sits between sample i and i+1 of `joined` (context + chunk); the
         # window for it is joined[i-15 .. i+16]. The last 16 samples of a chunk wait for the next.
         joined = np.concatenate([self._context, x])
+        magnitude = np.abs(joined)  # once, for the peak and the candidates
+        context = len(self._context)
+        chunk_peak = float(magnitude[context:].max())
+        self.sample_peak = max(self.sample_peak, chunk_peak)
+        self.true_peak = max(self.true_peak, chunk_peak)
         threshold = self._floor if self._floor is not None else self.sample_peak * _from_db(-_TP_CANDIDATE_DB)
-        if self.sample_peak > 0 and max(chunk_peak, float(np.abs(self._context).max())) >= threshold:
-            loud = np.abs(joined) >= threshold
+        if self.sample_peak > 0 and max(chunk_peak, float(magnitude[:context].max())) >= threshold:
+            loud = magnitude >= threshold
             loud[:-1] |= loud[1:]
             first = self._half - 1 if self._started else 2 * self._half - 1  # no interpolation before the start
             last = len(joined) - self._half  # exclusive: needs 16 samples after
