@@ -12,6 +12,13 @@ subprocess with a fresh data directory and render cache, so nothing is reused):
 - `broadcaster --help` against `python -c pass`.
 
 Reports medians, both ratios against raw espeak-ng, and the targets of issue 13.
+
+`--profile` instead renders the plan document and the 20-second bulletin once each in this
+process under cProfile, every thread profiled (the synthesis thread, the resampler's reader,
+the render lanes: threading.Thread.run wrapped), and prints the wall time of the two stages
+(speech into the cache, the item) and the functions with the most own time over all threads.
+`--stages TREE [TREE …]` times the plan document's stages (speech, probe, write) in-process for
+each source tree in turn (this one and e.g. a `git worktree` of an older commit), `--runs` each.
 """
 
 from __future__ import annotations
@@ -48,6 +55,40 @@ elapsed = time.perf_counter() - t0
 print(json.dumps({"seconds": elapsed, "audio_s": out.duration_s, "lufs": out.integrated_lufs,
                   "peak": out.true_peak_dbtp,
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+# the render's stages timed in-process, from the tree given (argv: tree, text): for --stages
+STAGES = r"""
+import sys, time, tempfile, json
+from pathlib import Path
+tree = sys.argv[1]; sys.path.insert(0, tree)
+from broadcaster.config import load_settings
+from broadcaster.station.facade import Station
+import broadcaster.audio as A
+from broadcaster.speech import pipeline
+import broadcaster.audio.render as R
+stages = {}
+def timed(name, mod, attr):
+    fn = getattr(mod, attr)
+    def w(*a, **k):
+        t = time.perf_counter()
+        try: return fn(*a, **k)
+        finally: stages[name] = stages.get(name, 0) + time.perf_counter() - t
+    setattr(mod, attr, w)
+timed("speech", pipeline, "render_pieces"); timed("item", A, "render_item")
+timed("probe", R._StreamNormalizer, "_probe"); timed("write", R._StreamNormalizer, "_write")
+writes = []
+_w = R._StreamNormalizer._write
+def cw(self, *a, **k):
+    writes.append(1); return _w(self, *a, **k)
+R._StreamNormalizer._write = cw
+text = Path(sys.argv[2]).read_text(encoding="utf-8")
+with tempfile.TemporaryDirectory() as tmp:
+    st = Station.open(load_settings(tmp, engine_order=["espeak"]))
+    st.render_text("Xin chào.", out=Path(tmp)/"w.wav"); stages.clear(); writes.clear()
+    t = time.perf_counter(); out = st.render_text(text, out=Path(tmp)/"o.wav"); total = time.perf_counter() - t
+print(json.dumps({"tree": tree, "total": round(total,2), **{k: round(v,2) for k,v in stages.items()}, "lufs": round(out.integrated_lufs,2), "tp": round(out.true_peak_dbtp,2), "writes": len(writes)}))
 """
 
 
@@ -94,11 +135,105 @@ def run_timed(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def profile(text: Path, top: int = 25) -> None:
+    """Both renders in this process under cProfile, every thread included; prints where the time goes."""
+    import cProfile
+    import io
+    import pstats
+    import threading
+
+    sys.path.insert(0, str(REPO))
+    import broadcaster.audio as item_render  # items.py imports render_item from the package at call time
+    from broadcaster.config import load_settings
+    from broadcaster.speech import pipeline
+    from broadcaster.station.facade import Station
+
+    profiles: list[cProfile.Profile] = []
+    real_run = threading.Thread.run
+
+    def profiled_run(self):
+        prof = cProfile.Profile()
+        profiles.append(prof)
+        prof.enable()
+        try:
+            real_run(self)
+        finally:
+            prof.disable()
+
+    stages: dict[str, float] = {}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                stages[name] = stages.get(name, 0.0) + time.perf_counter() - t0
+        return wrapper
+
+    pipeline_render = pipeline.render_pieces
+    item_render_fn = item_render.render_item
+    for label, body in (("plan document", text.read_text(encoding="utf-8")), ("20-second bulletin", BULLETIN)):
+        with tempfile.TemporaryDirectory() as tmp:
+            station = Station.open(load_settings(tmp, engine_order=["espeak"]))
+            station.render_text("Xin chào.", out=Path(tmp) / "warm.wav")  # imports and first-use caches outside
+            stages.clear()
+            profiles.clear()
+            threading.Thread.run = profiled_run
+            pipeline.render_pieces = timed("speech (synthesis, resample, speech loudness, cache write)", pipeline_render)
+            item_render.render_item = timed("item (probe, gain + limiter, meters, write)", item_render_fn)
+            main_prof = cProfile.Profile()
+            t0 = time.perf_counter()
+            main_prof.enable()
+            try:
+                out = station.render_text(body, out=Path(tmp) / "out.wav")
+            finally:
+                main_prof.disable()
+                threading.Thread.run = real_run
+                pipeline.render_pieces = pipeline_render
+                item_render.render_item = item_render_fn
+            total = time.perf_counter() - t0
+            print(f"## {label}: {out.duration_s:.1f} s of audio, render_text {total:.2f} s (under the profiler)")
+            for name, seconds in stages.items():
+                print(f"- {name}: {seconds:.2f} s")
+            buffer = io.StringIO()
+            stats = pstats.Stats(main_prof, stream=buffer)
+            for prof in profiles:
+                stats.add(prof)
+            stats.sort_stats("tottime").print_stats(top)
+            print(buffer.getvalue())
+
+
+def stages(text: Path, trees: list[Path], runs: int) -> None:
+    """The plan document's render stages timed in-process for each tree in turn (e.g. this one and a
+    `git worktree` of the commit before), ``runs`` interleaved runs each; prints the medians."""
+    results: dict[str, list[dict]] = {str(t): [] for t in trees}
+    for _ in range(runs):
+        for tree in trees:
+            proc = subprocess.run([sys.executable, "-c", STAGES, str(tree), str(text)], check=True,
+                                  capture_output=True, text=True, cwd=tempfile.gettempdir())
+            results[str(tree)].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    keys = ["total", "speech", "item", "probe", "write", "writes", "lufs", "tp"]
+    print("| tree | " + " | ".join(keys) + " |\n|---|" + "---:|" * len(keys))
+    for tree, rows in results.items():
+        cells = [f"{statistics.median(r.get(k, 0) for r in rows):.2f}" for k in keys]
+        print(f"| {tree} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--text", type=Path, default=DEFAULT_TEXT)
+    parser.add_argument("--profile", action="store_true", help="profile one render of each in this process")
+    parser.add_argument("--stages", type=Path, nargs="+", metavar="TREE",
+                        help="time the render's stages in-process for each source tree in turn")
     args = parser.parse_args()
+    if args.profile:
+        profile(args.text)
+        return
+    if args.stages:
+        stages(args.text, args.stages, args.runs)
+        return
     sys.path.insert(0, str(REPO))
     from broadcaster.config import Settings
 

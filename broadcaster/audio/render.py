@@ -377,17 +377,14 @@ class _StreamNormalizer:
         ceiling_lin = np.float32(_from_db(self.ceiling - _TRUE_PEAK_MARGIN_DB))
         gain = np.float32(_from_db(gain_db))
         limiter = StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling) if limit else None
-        clipper = None
-        if clip:
-            import pedalboard
-
-            clipper = pedalboard.Clipping(threshold_db=self.limiter_ceiling)
+        # the clipper (hard, at the limiter's ceiling, as pedalboard.Clipping was) only when engaged
+        clip_lin = np.float32(_from_db(self.limiter_ceiling)) if clip else None
         sink = _Sink(path, self.rate, self.ceiling)
         with sink, Lane() as lane:  # gain and limiter here; quantize, meter and write on the lane
             for chunk in self.item.chunks():
                 y = chunk * gain
-                if clipper is not None:
-                    y = np.asarray(clipper(y.astype(np.float32), self.rate), np.float32).reshape(-1)
+                if clip_lin is not None:
+                    y = np.clip(y, -clip_lin, clip_lin)
                 if limiter is not None:
                     y = limiter.process(y)
                 else:

@@ -9,14 +9,16 @@ only the state it needs between chunks:
   blocks (four sub-blocks each, 75 % overlap). Gating needs every block of the programme, not
   its samples, so this is all the first pass of a two-pass normalization keeps.
 - ``PeakMeter``: sample peak and true peak (4x oversampling with the same 32-tap interpolator
-  as ``loudness.true_peak_dbtp``), interpolating only around samples within 6 dB of the
-  ceiling or of the loudest sample so far: quiet stretches cost one ``abs`` and one ``max``.
-- ``StreamLimiter``: pedalboard's BrickwallLimiter with its state (gain envelope, lookahead
-  delay line) carried across chunks; its output lines up with its input, and ``flush`` returns
-  what its delay line still holds.
+  as ``loudness.true_peak_dbtp``), interpolating only around samples within 4 dB of the
+  ceiling (or, without a ceiling, within 6 dB of the loudest sample so far): stretches clear
+  of it cost one ``abs`` and one ``max``.
+- ``StreamLimiter``: a look-ahead brick-wall limiter in numpy, its gain worked out per 32-sample
+  block from the block's peak, its state (release, look-ahead) carried across chunks; blocks
+  clear of the ceiling pass untouched once the gain has recovered. Its output lines up with
+  its input, and ``flush`` returns what it still holds.
 
-Results equal the whole-array functions in loudness.py (tested): same filter, same blocks,
-same limiter, chunk joins leave no trace.
+The meters' results equal the whole-array functions in loudness.py (tested): same filter,
+same blocks; chunk joins leave no trace.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from .loudness import (
     _BLOCK_S,
     _LIMITER_LOOKAHEAD_MS,
     _LIMITER_RELEASE_MS,
-    _LIMITER_TAIL_S,
     _DENORMAL_GUARD,
     _TP_CANDIDATE_DB,
     FLOOR_DB,
@@ -45,6 +46,14 @@ from .loudness import (
 
 #: Samples per chunk the streaming code works on: a second at 48 kHz, a few hundred KB.
 CHUNK_FRAMES = 1 << 16
+#: The limiter works out its gain per block of this many samples (0.67 ms at 48 kHz).
+GAIN_BLOCK = 32
+#: With a ceiling, the true-peak meter oversamples only samples within this much of it: 4x
+#: oversampling of speech finds at most ~3 dB above the sample peak, so quieter samples cannot
+#: reach the ceiling (their figure is the sample peak).
+TP_NEAR_CEILING_DB = 4.0
+#: A limiter gain reduction under this (-120 dB) counts as fully recovered.
+_RECOVERED = 1e-6
 
 
 class BlockMeter:
@@ -66,14 +75,15 @@ class BlockMeter:
 
     def add(self, chunk: np.ndarray) -> None:
         """Feed the next samples (mono float)."""
-        x = np.asarray(chunk, dtype=np.float64).reshape(-1)
+        x = np.asarray(chunk).reshape(-1)
         if x.size == 0:
             return
         if self.frames < self._block:
-            self._head.append(x[: self._block - self.frames].copy())
+            self._head.append(np.array(x[: self._block - self.frames], dtype=np.float64))
         self._nonzero = self._nonzero or bool(np.any(x))
-        y, self._zi = sos_filter(self._sos, x + _DENORMAL_GUARD, self._zi)
-        sq = np.square(y)
+        # one pass to float64 with the guard (the same values as converting, then adding)
+        y, self._zi = sos_filter(self._sos, np.add(x, _DENORMAL_GUARD, dtype=np.float64), self._zi)
+        sq = np.square(y, out=y)  # the filter's own output: squared in place
         pos = 0
         if self._filled:
             take = min(self._step - self._filled, len(sq))
@@ -123,9 +133,10 @@ class BlockMeter:
 class PeakMeter:
     """Sample peak and 4x-oversampled true peak of a signal fed in chunks.
 
-    ``ceiling_db``: samples within 6 dB of it are always interpolated (the ones a limiter must
-    hold); samples within 6 dB of the loudest one so far are interpolated too, so the figure
-    is the true peak of the whole signal, not only of what came near the ceiling.
+    ``ceiling_db``: only samples within 4 dB of it are interpolated (a speech sample further
+    under cannot reach the ceiling between samples), so a programme clear of the ceiling is
+    never oversampled and its figure is its sample peak. Without a ceiling, samples within
+    6 dB of the loudest one so far are interpolated: the true peak of the whole signal.
     """
 
     def __init__(self, ceiling_db: float | None = None) -> None:
@@ -135,7 +146,7 @@ class PeakMeter:
         self._half = kernel.shape[1] // 2  # 16
         self._context = np.zeros(2 * self._half - 1, np.float32)  # the 31 samples before the chunk
         self._started = False
-        self._floor = _from_db(ceiling_db - _TP_CANDIDATE_DB) if ceiling_db is not None else math.inf
+        self._floor = _from_db(ceiling_db - TP_NEAR_CEILING_DB) if ceiling_db is not None else None
         self.sample_peak = 0.0
         self.true_peak = 0.0
         self.interpolated = 0  # points interpolated so far (what the true peak cost)
@@ -145,16 +156,17 @@ class PeakMeter:
         x = np.asarray(chunk, dtype=np.float32).reshape(-1)
         if x.size == 0:
             return
-        magnitude = np.abs(x)
-        chunk_peak = float(magnitude.max())
-        self.sample_peak = max(self.sample_peak, chunk_peak)
-        self.true_peak = max(self.true_peak, chunk_peak)
         # Interpolation point i sits between sample i and i+1 of `joined` (context + chunk); the
         # window for it is joined[i-15 .. i+16]. The last 16 samples of a chunk wait for the next.
         joined = np.concatenate([self._context, x])
-        threshold = min(self._floor, self.sample_peak * _from_db(-_TP_CANDIDATE_DB))
-        if self.sample_peak > 0 and max(chunk_peak, float(np.abs(self._context).max())) >= threshold:
-            loud = np.abs(joined) >= threshold
+        magnitude = np.abs(joined)  # once, for the peak and the candidates
+        context = len(self._context)
+        chunk_peak = float(magnitude[context:].max())
+        self.sample_peak = max(self.sample_peak, chunk_peak)
+        self.true_peak = max(self.true_peak, chunk_peak)
+        threshold = self._floor if self._floor is not None else self.sample_peak * _from_db(-_TP_CANDIDATE_DB)
+        if self.sample_peak > 0 and max(chunk_peak, float(magnitude[:context].max())) >= threshold:
+            loud = magnitude >= threshold
             loud[:-1] |= loud[1:]
             first = self._half - 1 if self._started else 2 * self._half - 1  # no interpolation before the start
             last = len(joined) - self._half  # exclusive: needs 16 samples after
@@ -162,8 +174,7 @@ class PeakMeter:
             if len(starts):
                 for lo in range(0, len(starts), CHUNK_FRAMES // 4):
                     part = starts[lo : lo + CHUNK_FRAMES // 4]
-                    windows = np.lib.stride_tricks.sliding_window_view(joined, 2 * self._half)[part - (self._half - 1)]
-                    self.true_peak = max(self.true_peak, float(np.abs(windows @ self._kernel_t).max()))
+                    self.true_peak = max(self.true_peak, oversampled_peak(joined, part - (self._half - 1), self._kernel_t))
                     self.interpolated += len(part)
         self._context = joined[-(2 * self._half - 1):].copy()
         self._started = True
@@ -178,49 +189,150 @@ class PeakMeter:
         return _to_db(self.true_peak)
 
 
+def oversampled_peak(joined: np.ndarray, firsts: np.ndarray, kernel_t: np.ndarray) -> float:
+    """The largest magnitude at 1/4, 2/4, 3/4 between samples of ``joined`` for the windows
+    starting at ``firsts`` (32 samples each): the only place the true peak oversamples."""
+    windows = np.lib.stride_tricks.sliding_window_view(joined, kernel_t.shape[0])[firsts]
+    return float(np.abs(windows @ kernel_t).max())
+
+
 class StreamLimiter:
-    """The normalizer's brick-wall limiter, chunk by chunk, its state carried across."""
+    """A look-ahead brick-wall limiter in numpy, chunk by chunk, its state carried across chunks.
+
+    The gain is worked out per block of ``GAIN_BLOCK`` samples (0.67 ms at 48 kHz) from the
+    block's sample peak, not per sample, and interpolated linearly inside each block:
+
+    - each block edge may let through at most the smaller "ceiling / peak" of its two blocks;
+    - look-ahead: an edge takes the smallest of that over the next ~2 ms of edges, and the
+      result is averaged over the ~2 ms of edges before it, so the gain ramps down before a
+      peak, and since every value averaged is at most what each sample in reach needs, no
+      sample leaves above the ceiling (tested on the samples);
+    - release: the gain reduction decays exponentially (100 ms, as loudness.py's limiter).
+
+    Blocks under the ceiling while the gain has recovered (reduction under 1e-6, −120 dB) are
+    passed as they are: a chunk clear of the ceiling costs one peak per block. The output is
+    delayed by a few blocks inside the limiter but lines up with the input (``process``
+    returns a little less than fed at first; ``flush`` returns the rest, so output length
+    equals input length). Chunk sizes do not change the result (beyond 1e-6).
+    """
 
     def __init__(self, *, sample_rate: int, ceiling_db: float) -> None:
         """A limiter at ``ceiling_db`` (sample peak) with loudness.py's release and lookahead."""
-        import pedalboard
-
         self.sample_rate = sample_rate
-        self._limiter = pedalboard.BrickwallLimiter(
-            ceiling_db=ceiling_db, release_ms=_LIMITER_RELEASE_MS, lookahead_ms=_LIMITER_LOOKAHEAD_MS,
-            true_peak=False,
-        )
+        self._ceiling = _from_db(ceiling_db)
+        self._block = GAIN_BLOCK
+        self._hold = max(1, int(round(_LIMITER_LOOKAHEAD_MS / 1000.0 * sample_rate / self._block)))
+        self._decay = self._block / (_LIMITER_RELEASE_MS / 1000.0 * sample_rate)  # -ln(release factor per block)
+        self._ramp = (np.arange(self._block, dtype=np.float32) / np.float32(self._block)).reshape(1, -1)
+        self._buf = np.zeros(0, np.float32)  # input from the first block not yet returned
+        self._need_before = 1.0  # "ceiling / peak" of the block before the buffer
+        self._reduction = 0.0  # gain reduction (1 - gain) at the last edge returned
+        self._edges = np.ones(self._hold)  # the released gains of the edges before the buffer
         self._fed = 0
         self._returned = 0
+        self.limited_blocks = 0  # blocks whose gain was below 1 somewhere (what the limiter did)
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
         """Limit the next samples; returns what is ready (a little less than fed at first)."""
         x = np.asarray(chunk, dtype=np.float32).reshape(-1)
         if x.size == 0:
             return x
-        out = np.asarray(self._limiter(x, self.sample_rate, reset=False), dtype=np.float32).reshape(-1)
         self._fed += len(x)
+        out = self._run(x)
         self._returned += len(out)
         return out
 
     def flush(self) -> np.ndarray:
-        """The samples still in the lookahead delay line, so output length equals input length."""
-        tail = int(_LIMITER_TAIL_S * self.sample_rate)
-        out = np.asarray(self._limiter(np.zeros(tail, np.float32), self.sample_rate, reset=False),
-                         dtype=np.float32).reshape(-1)
+        """The samples still held back, so output length equals input length."""
         missing = self._fed - self._returned
-        out = out[:missing]
+        out = self._run(np.zeros((self._hold + 3) * self._block, np.float32))[:missing]
         if len(out) < missing:
             out = np.concatenate([out, np.zeros(missing - len(out), np.float32)])
         self._returned += len(out)
         return out
+
+    def _released(self) -> bool:
+        return self._reduction == 0.0 and self._need_before == 1.0 and bool(np.all(self._edges == 1.0))
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        buf = np.concatenate([self._buf, x]) if self._buf.size else x
+        size, hold = self._block, self._hold
+        count = len(buf) // size  # whole blocks held
+        ready = count - 1 - hold  # blocks whose gain is known at both edges
+        if ready <= 0:
+            self._buf = buf.copy()
+            return np.zeros(0, np.float32)
+        held = buf[: count * size]
+        # only samples over the ceiling make a block need any gain reduction: find those (a few
+        # per cent of hot speech, none of a quiet programme), not every block's peak
+        magnitude = np.abs(held)
+        over = np.flatnonzero(magnitude > self._ceiling)
+        if self._released() and over.size == 0:
+            # clear of the ceiling with the gain recovered: nothing to compute, nothing to change
+            self._reduction, self._need_before = 0.0, 1.0
+            self._edges = np.ones(hold)
+            self._buf = buf[ready * size :].copy()
+            return held[: ready * size]
+        need = np.ones(count + 1)  # need[k + 1]: what block k lets through, "ceiling / peak" at most 1
+        need[0] = self._need_before
+        if over.size:
+            block_of = over // size
+            firsts = np.flatnonzero(np.diff(block_of, prepend=-1))  # `over` is sorted: runs per block
+            peaks = np.maximum.reduceat(magnitude[over], firsts).astype(np.float64)
+            need[block_of[firsts] + 1] = self._ceiling / peaks
+        blocks = held.reshape(count, size)
+        edge_need = np.minimum(need[:-1], need[1:])  # edge j: between block j-1 and block j
+        # (windows of hold + 1 edges as shifted slices: numpy's reductions over short rows are slow)
+        span = count - hold  # edges whose look-ahead is complete
+        ahead = edge_need[:span].copy()
+        for k in range(1, hold + 1):
+            np.minimum(ahead, edge_need[k : k + span], out=ahead)
+        reduction = self._release(1.0 - ahead)
+        gains = np.concatenate([self._edges, 1.0 - reduction])
+        total = gains[:span].copy()
+        for k in range(1, hold + 1):
+            total += gains[k : k + span]
+        smooth = (total / (hold + 1)).astype(np.float32)
+        start, end = smooth[:-1], smooth[1:]  # ready + 1 edges -> ready blocks
+        touched = (start < 1.0) | (end < 1.0)  # the rest pass at gain 1, untouched
+        active = int(np.count_nonzero(touched))
+        out = held[: ready * size].copy()
+        if active:
+            rows = out.reshape(ready, size)
+            if 2 * active > ready:  # mostly limited (voiced speech): one multiply is cheaper than a gather
+                rows *= start[:, None] + (end - start)[:, None] * self._ramp
+            else:
+                picked = np.flatnonzero(touched)
+                rows[picked] *= start[picked, None] + (end - start)[picked, None] * self._ramp
+        self.limited_blocks += active
+        # the next call starts at block `ready`: keep what its edges need
+        self._need_before = float(need[ready])  # need[k + 1] is block k's
+        self._reduction = float(reduction[ready - 1])
+        self._edges = gains[ready : ready + hold].copy()
+        self._buf = buf[ready * size :].copy()
+        return out
+
+    def _release(self, wanted: np.ndarray) -> np.ndarray:
+        """r[j] = max(wanted[j], r[j-1]·exp(-decay)) from the carried reduction, without a loop:
+        log r[j] + j·decay is a running maximum."""
+        index = np.arange(len(wanted)) * self._decay
+        with np.errstate(divide="ignore"):
+            level = np.log(wanted) + index
+        if self._reduction > 0.0:
+            level[0] = max(level[0], math.log(self._reduction) - self._decay)
+        np.maximum.accumulate(level, out=level)
+        reduction = np.exp(level - index)
+        # under 1e-6 (-120 dB) the gain counts as recovered: exactly 1, so the fast path can resume
+        # (the same snap whatever the chunks: a chain decayed that far never outweighs a new need)
+        reduction[reduction < _RECOVERED] = 0.0
+        return reduction
 
 
 class Lane:
     """Calls run in order on one worker thread while the caller goes on (at most ``depth`` queued).
 
     The render's limiter runs on the caller's thread and the meters of the chunk before it
-    here: numpy, the K-weighting loop and pedalboard release the GIL, so the two use two
+    here: numpy and the K-weighting loop release the GIL, so the two use two
     cores. Each call's arguments must not change after it is handed over. An exception in a
     call is raised on the caller's thread at the next ``submit`` or at ``drain``; leaving the
     ``with`` block on an error drops what has not started and waits for what has."""
@@ -265,4 +377,5 @@ def quantized(samples: np.ndarray) -> np.ndarray:
     return media.to_int16(samples).astype(np.float32) / 32768.0
 
 
-__all__ = ["BlockMeter", "CHUNK_FRAMES", "FLOOR_DB", "Lane", "PeakMeter", "StreamLimiter", "quantized", "_bs1770_integrated"]
+__all__ = ["BlockMeter", "CHUNK_FRAMES", "FLOOR_DB", "GAIN_BLOCK", "Lane", "PeakMeter", "StreamLimiter", "oversampled_peak",
+           "quantized", "_bs1770_integrated"]
