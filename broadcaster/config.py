@@ -30,6 +30,8 @@ from pydantic_settings import (
 
 from .settings_errors import _field_range, _range_text, _settings_failure, describe_settings_errors  # noqa: F401
 from .settings_fields import DefaultVoice, EdgeTimeout, EdgeVoice, RecordingMaxMinutes, StationName, VoiceRatesField
+from .settings_fields import (ReceiverOfflineS, ReceiverReportS, StreamBitrate, StreamFormat, StreamPublicHost,
+                              StreamUrl)
 from .voice_ids import KNOWN_ENGINES, ONLINE_ENGINES, VoiceId, VoiceRates  # noqa: F401  (re-exported)
 
 DEFAULT_DATA_DIR = Path("data")
@@ -360,6 +362,14 @@ class Settings(BaseSettings):
 
     # ---- first run and the station's name (issue 11 item 1)
     station_name: StationName = "Đài truyền thanh xã"
+
+    # ---- issue 14: Icecast (helper C): what the station airs also goes to Icecast, for IP loudspeaker clusters
+    stream_url: StreamUrl = None
+    stream_format: StreamFormat = "mp3"
+    stream_bitrate_kbps: StreamBitrate = 48
+    stream_public_host: StreamPublicHost = None
+    receiver_report_s: ReceiverReportS = 5.0
+    receiver_offline_s: ReceiverOfflineS = 20.0
 
     @field_validator(*OPTIONAL_SETTINGS, mode="before")
     @classmethod

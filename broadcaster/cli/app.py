@@ -19,6 +19,7 @@ from .backup import backup_app
 from .bulletins import bulletin_app, render
 from .common import DataDir, cli_settings
 from .devices import devices, play
+from .icecast import icecast_config_cmd
 from .log import log_cmd
 from .schedule import program_cmd, schedule_app
 from .serve import serve
@@ -70,6 +71,7 @@ app.command()(play)
 app.command("log")(log_cmd)
 app.command()(devices)
 app.command()(serve)
+app.command("icecast-config")(icecast_config_cmd)
 
 
 # ------------------------------------------------------------------------- entry

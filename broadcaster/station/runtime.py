@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -95,6 +96,12 @@ class OnAir:
         self.disk_low: str | None = None
         # urgent announcements cut in on this player; the slot loop yields through the air gate
         self.urgent = urgent_desk(player=self.player, ensure_device=self.ensure_device, say=self.say)
+        # issue 14: what the card airs also goes to Icecast when stream_url is set (None without it)
+        from ..streaming.fanout import fanout_from_settings
+
+        self.fanout = fanout_from_settings(settings, alarm=self.asrun.log_alarm, say=self.say)
+        if self.fanout is not None and hasattr(self.player, "set_tap"):
+            self.player.set_tap(self.fanout.tap)
 
     def _now(self) -> datetime:
         """The station clock (the as-run log's: tests set station.clock after construction)."""
@@ -295,11 +302,14 @@ class OnAir:
             if recovered:
                 self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
             self._guarded("mở thiết bị âm thanh", self.ensure_device)
+            self._guarded("luồng Icecast", self._stream_zones)
             scheduler.start()
         except BaseException:
             if owns_lock:
                 scheduler.lock.release()
             raise
+        if self.fanout is not None:  # issue 14: stopped in the finally below, after the card
+            self._guarded("luồng Icecast", self.fanout.start)
         from ..backup import AutoBackup
 
         # the daily database backup, in its own thread (settings, clock and alarm rows: the as-run log's)
@@ -315,6 +325,7 @@ class OnAir:
             while not self.stop.wait(retry):
                 # no exception ends this loop (and with it serve): each becomes an alarm row
                 self._guarded("kiểm tra thiết bị âm thanh", self.ensure_device)
+                self._guarded("luồng Icecast", self._stream_zones)
                 self._guarded("sao lưu cơ sở dữ liệu", backups.tick)
                 self._guarded("kiểm tra dung lượng ổ đĩa", self.check_disk)
                 waited += retry
@@ -327,8 +338,17 @@ class OnAir:
             backups.join(timeout=60)  # a backup under way finishes (or leaves only its .part)
             with self._device_lock:
                 self.player.close()
+            if self.fanout is not None:
+                self.fanout.stop()
             if owns_lock:
                 scheduler.lock.release()
+
+    def _stream_zones(self) -> None:
+        """Feed a mount for every zone the receivers registered with (issue 14; [] before the table exists)."""
+        if self.fanout is not None:
+            from ..streaming.zones import known_zones
+
+            self.fanout.ensure_zones(known_zones(self.db))
 
     def _guarded(self, what: str, step: Callable[[], object]) -> None:
         try:
@@ -379,6 +399,7 @@ class OnAir:
             "next_in_slot": list(gate.upcoming),
             "next_slot": upcoming,
             "urgent": self.urgent.status(),
+            "stream": [asdict(state) for state in self.fanout.states()] if self.fanout is not None else None,
         }
 
     def skip(self) -> bool:
