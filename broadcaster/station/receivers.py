@@ -226,6 +226,27 @@ class Receivers:
                                                              col(Receiver.zone).is_not(None)).distinct()).all()
         return sorted({z for z in rows if z}, key=str.casefold)
 
+    def check_zones(self, zones: list[str]) -> list[str]:
+        """The zones an urgent names, as the clusters' zones are written ('thôn đông' is 'Thôn Đông');
+        InputError naming the known zones when one is not a zone of any active cluster."""
+        from ..streaming.urls import StreamUrlError, zone_slug
+
+        with Session(self.db) as session:
+            known = {slug: zone for slug, zone in session.exec(select(Receiver.zone_slug, Receiver.zone).where(
+                col(Receiver.revoked_at).is_(None), col(Receiver.zone_slug).is_not(None))).all()}
+        out: list[str] = []
+        for zone in zones:
+            try:
+                slug = zone_slug(zone)
+            except StreamUrlError:
+                slug = None
+            if slug not in known:
+                names = ", ".join(sorted(known.values(), key=str.casefold)) or "chưa có vùng nào"
+                raise InputError(f"Không có vùng «{zone.strip()}» (các vùng: {names})")
+            if known[slug] not in out:
+                out.append(known[slug])
+        return out
+
     @staticmethod
     def _active(session: Session) -> list[Receiver]:
         return list(session.exec(select(Receiver).where(col(Receiver.revoked_at).is_(None)).order_by(Receiver.name)).all())
@@ -303,7 +324,7 @@ class Receivers:
                 report = parse_status(body)
             except MalformedReport as exc:
                 raise ReceiverRefused(Refusal.MALFORMED, str(exc)) from None
-            if clean_name(report.name) != row.name:
+            if report.name != row.name:  # both NFC, one line (parse_status cleans it as clean_name does)
                 raise ReceiverRefused(Refusal.NAME_MISMATCH, NAME_MISMATCH_TEXT)
             now = self.clock()
             row.last_seen = now

@@ -193,3 +193,14 @@ def test_each_cluster_offline_at_a_slot_start_gets_one_alarm(station):
     assert "chưa kết nối lần nào" in by_title["Cảnh báo: cụm loa mất kết nối «Cụm chưa chạy»"]
     # the same occurrence again (a restart): no second alarm for the same cluster
     assert station.receivers.alarm_offline(slot.name, planned) == []
+
+
+def test_zones_named_by_an_urgent_are_checked_against_the_clusters(station):
+    station.receivers.add("Cụm 1", "Thôn Đông")
+    station.receivers.add("Cụm 2", "Xóm Bãi")
+    station.receivers.add("Cụm 3", "Xóm Cũ")
+    station.receivers.revoke("Cụm 3")
+    assert station.receivers.check_zones(["thôn đông", "Xóm Bãi", "THÔN ĐÔNG"]) == ["Thôn Đông", "Xóm Bãi"]
+    with pytest.raises(InputError) as refused:
+        station.receivers.check_zones(["Xóm Cũ"])
+    assert str(refused.value) == "Không có vùng «Xóm Cũ» (các vùng: Thôn Đông, Xóm Bãi)"
