@@ -21,6 +21,7 @@ from .common import DataDir, cli_settings
 from .devices import devices, play
 from .icecast import icecast_config_cmd
 from .log import log_cmd
+from .receivers import receivers_app
 from .schedule import program_cmd, schedule_app
 from .serve import serve
 from .speech import lexicon_app, speech_app
@@ -65,6 +66,7 @@ app.command("program")(program_cmd)
 app.command("urgent")(urgent_cmd)
 app.add_typer(user_app, name="user", help="Tài khoản bảng điều khiển web.")
 app.add_typer(backup_app, name="backup", help="Sao lưu và khôi phục cơ sở dữ liệu.")
+app.add_typer(receivers_app, name="receivers", help="Cụm loa nhận luồng phát qua mạng: thêm, thu hồi, xem trạng thái.")
 app.command()(init)
 app.command()(render)
 app.command()(play)

@@ -69,10 +69,12 @@ class OnAir:
         clock: Clock | None = None,
         amplifier: Amplifier | None = None,
         lock: DataDirLock | None = None,
+        slot_start: Callable[[str, datetime], object] | None = None,
     ) -> None:
         """`timetable` only seeds the database on the station's first start (the database is the
         timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
-        data-directory lock when the caller took it already (serve takes it before writing anything)."""
+        data-directory lock when the caller took it already (serve takes it before writing anything);
+        `slot_start(slot_name, planned_utc)` runs as each slot starts (the offline-cluster alarms)."""
         self.settings = settings
         self.db = engine
         self.asrun = asrun
@@ -81,6 +83,7 @@ class OnAir:
         self.gate = gate
         self.tz = ZoneInfo(settings.timezone)
         self.lock = lock
+        self.slot_start = slot_start
         self.timetable = timetable
         self.clock = clock or RealClock()
         self.amplifier = amplifier or Amplifier.from_settings(settings)
@@ -208,6 +211,8 @@ class OnAir:
         planned_utc = planned_at.astimezone(timezone.utc)
         self.say(f"Đến giờ phát: {slot.name} ({planned_at.astimezone(self.tz):%H:%M %d/%m/%Y}).")
         self.check_disk(slot=slot.name, planned_at=planned_utc, alarm_always=True)  # airs what is rendered anyway
+        if self.slot_start is not None:  # e.g. an alarm per loudspeaker cluster offline now; never stops the slot
+            self._guarded("kiểm tra cụm loa", lambda: self.slot_start(slot.name, planned_utc))
         if not self.ensure_device():
             self.slots.log_missed(
                 slot=slot, planned_at=planned_at, reason="Không có thiết bị âm thanh", status=AsRunStatus.failed
