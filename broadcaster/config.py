@@ -30,6 +30,7 @@ from pydantic_settings import (
 
 from .settings_errors import _field_range, _range_text, _settings_failure, describe_settings_errors  # noqa: F401
 from .settings_fields import DefaultVoice, EdgeTimeout, EdgeVoice, RecordingMaxMinutes, StationName, VoiceRatesField
+from .settings_fields import ReceiverDeadAirS, ReceiverVolume
 from .voice_ids import KNOWN_ENGINES, ONLINE_ENGINES, VoiceId, VoiceRates  # noqa: F401  (re-exported)
 
 DEFAULT_DATA_DIR = Path("data")
@@ -51,7 +52,7 @@ OPTIONAL_SETTINGS = (
 )
 # BROADCASTER_* environment variables that are not settings (none yet; BROADCASTER_DATA_DIR is one):
 # never reported as a misspelled setting
-ENV_NOT_SETTINGS: tuple[str, ...] = ()
+ENV_NOT_SETTINGS: tuple[str, ...] = ("RECEIVER_TOKEN",)  # `broadcaster receiver`'s token (kept off argv)
 ENV_PREFIX = "BROADCASTER_"
 # how alike a name must be to a setting's to be offered as "có phải ý bạn là …" (difflib ratio);
 # an environment variable is reported only when it is this close to a setting (the environment is shared)
@@ -360,6 +361,10 @@ class Settings(BaseSettings):
 
     # ---- first run and the station's name (issue 11 item 1)
     station_name: StationName = "Đài truyền thanh xã"
+
+    # ---- issue 14: the receiver program at a loudspeaker cluster (`broadcaster receiver`)
+    receiver_dead_air_s: ReceiverDeadAirS = 10.0
+    receiver_volume: ReceiverVolume = 1.0
 
     @field_validator(*OPTIONAL_SETTINGS, mode="before")
     @classmethod

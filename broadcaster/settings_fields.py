@@ -46,3 +46,15 @@ StationName = Annotated[str, Field(
     description="Tên đài, hiện trên tiêu đề trang, bản xuất và báo cáo (hỏi ở trang cài đặt lần đầu) / The "
     "station's name, shown in page titles, exports and reports (asked by the first-run set-up page)",
 )]
+
+# ---- issue 14: the receiver program (`broadcaster receiver`, at a loudspeaker cluster)
+ReceiverDeadAirS = Annotated[float, Field(
+    gt=0, le=3600,
+    description="Cụm loa: luồng đã nối mà im lặng (dưới silence_dbfs) lâu chừng này giây thì ghi gián đoạn «luồng "
+    "im lặng» / Receiver: a connected stream this many seconds silent is logged as a dead-air gap",
+)]
+ReceiverVolume = Annotated[float, Field(
+    ge=0, le=1.5,
+    description="Cụm loa: âm lượng phát ra card, bội số 0-1.5 của mức đài gửi / Receiver: output volume, a "
+    "multiple 0-1.5 of the station's level",
+)]

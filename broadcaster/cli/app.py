@@ -20,6 +20,7 @@ from .bulletins import bulletin_app, render
 from .common import DataDir, cli_settings
 from .devices import devices, play
 from .log import log_cmd
+from .receiver import receiver_cmd
 from .schedule import program_cmd, schedule_app
 from .serve import serve
 from .speech import lexicon_app, speech_app
@@ -70,6 +71,7 @@ app.command()(play)
 app.command("log")(log_cmd)
 app.command()(devices)
 app.command()(serve)
+app.command("receiver")(receiver_cmd)
 
 
 # ------------------------------------------------------------------------- entry
