@@ -32,6 +32,7 @@ from .settings_errors import _field_range, _range_text, _settings_failure, descr
 from .settings_fields import DefaultVoice, EdgeTimeout, EdgeVoice, RecordingMaxMinutes, StationName, VoiceRatesField
 from .settings_fields import (ReceiverOfflineS, ReceiverReportS, StreamBitrate, StreamFormat, StreamPublicHost,
                               StreamUrl)
+from .settings_fields import ReceiverDeadAirS, ReceiverVolume
 from .voice_ids import KNOWN_ENGINES, ONLINE_ENGINES, VoiceId, VoiceRates  # noqa: F401  (re-exported)
 
 DEFAULT_DATA_DIR = Path("data")
@@ -53,7 +54,7 @@ OPTIONAL_SETTINGS = (
 )
 # BROADCASTER_* environment variables that are not settings (none yet; BROADCASTER_DATA_DIR is one):
 # never reported as a misspelled setting
-ENV_NOT_SETTINGS: tuple[str, ...] = ()
+ENV_NOT_SETTINGS: tuple[str, ...] = ("RECEIVER_TOKEN",)  # `broadcaster receiver`'s token (kept off argv)
 ENV_PREFIX = "BROADCASTER_"
 # how alike a name must be to a setting's to be offered as "có phải ý bạn là …" (difflib ratio);
 # an environment variable is reported only when it is this close to a setting (the environment is shared)
@@ -370,6 +371,10 @@ class Settings(BaseSettings):
     stream_public_host: StreamPublicHost = None
     receiver_report_s: ReceiverReportS = 5.0
     receiver_offline_s: ReceiverOfflineS = 20.0
+
+    # ---- issue 14: the receiver program at a loudspeaker cluster (`broadcaster receiver`)
+    receiver_dead_air_s: ReceiverDeadAirS = 10.0
+    receiver_volume: ReceiverVolume = 1.0
 
     @field_validator(*OPTIONAL_SETTINGS, mode="before")
     @classmethod

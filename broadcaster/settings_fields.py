@@ -82,3 +82,16 @@ ReceiverOfflineS = Annotated[float, Field(
     description="Cụm loa không báo về chừng này giây thì coi là mất kết nối / A receiver silent this long is "
     "offline, s",
 )]
+
+
+# ---- issue 14: the receiver program (`broadcaster receiver`, at a loudspeaker cluster)
+ReceiverDeadAirS = Annotated[float, Field(
+    gt=0, le=3600,
+    description="Cụm loa: luồng đã nối mà im lặng (dưới silence_dbfs) lâu chừng này giây thì ghi gián đoạn «luồng "
+    "im lặng» / Receiver: a connected stream this many seconds silent is logged as a dead-air gap",
+)]
+ReceiverVolume = Annotated[float, Field(
+    ge=0, le=1.5,
+    description="Cụm loa: âm lượng phát ra card, bội số 0-1.5 của mức đài gửi / Receiver: output volume, a "
+    "multiple 0-1.5 of the station's level",
+)]

@@ -22,6 +22,7 @@ from .devices import devices, play
 from .icecast import icecast_config_cmd
 from .log import log_cmd
 from .receivers import receivers_app
+from .receiver import receiver_cmd
 from .schedule import program_cmd, schedule_app
 from .serve import serve
 from .speech import lexicon_app, speech_app
@@ -74,6 +75,7 @@ app.command("log")(log_cmd)
 app.command()(devices)
 app.command()(serve)
 app.command("icecast-config")(icecast_config_cmd)
+app.command("receiver")(receiver_cmd)
 
 
 # ------------------------------------------------------------------------- entry

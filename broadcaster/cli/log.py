@@ -30,6 +30,11 @@ def log_cmd(
     from rich.table import Table
 
     from ..models import STATUS_LABELS
+    from ..receiver.journal import is_receiver_dir
+
+    if is_receiver_dir(station.settings.data_dir):  # a loudspeaker cluster's log: heard and gaps (issue 14)
+        Console().print(_receiver_table(rows, station.tz))
+        return
 
     table = Table("Số", "Bắt đầu", "Kết thúc", "Tiêu đề", "Khung giờ", "Trạng thái", "Giọng", "Lý do")
     for r in rows:
@@ -75,3 +80,19 @@ def _receivers_log(station, name, since, as_json: bool) -> None:
         table.add_row(e.receiver, e.zone or "", e.started, e.ended or "đang diễn ra", e.kind_label, e.mount or "",
                       e.cause or "")
     Console().print(table)
+
+
+def _receiver_table(rows, tz):
+    """A receiver's as-run log: what it heard (from, to, mount) and each gap with its cause."""
+    from rich.table import Table
+
+    from ..localtime import duration_words
+    from ..receiver.journal import describe
+
+    table = Table("Số", "Từ", "Đến", "Thời lượng", "Nội dung", "Điểm phát", "Nguyên nhân")
+    for r in rows:
+        what, cause = describe(r)
+        length = duration_words(r.duration_s) if r.ended_at else "đang tiếp diễn" if what != "Bị ngắt" else "?"
+        table.add_row(str(r.id), local_time(r.started_at, tz), local_time(r.ended_at, tz), length, what,
+                      r.path or "", cause)
+    return table
