@@ -30,6 +30,7 @@ from pydantic_settings import (
 
 from .settings_errors import _field_range, _range_text, _settings_failure, describe_settings_errors  # noqa: F401
 from .settings_fields import DefaultVoice, EdgeTimeout, EdgeVoice, RecordingMaxMinutes, StationName, VoiceRatesField
+from .settings_fields import PiperVoice, VoiceCatalogueFile, VoiceCatalogueUrl, VoiceDownloadTimeout
 from .settings_fields import (ReceiverOfflineS, ReceiverReportS, StreamBitrate, StreamFormat, StreamPublicHost,
                               StreamUrl)
 from .settings_fields import ReceiverDeadAirS, ReceiverVolume
@@ -388,16 +389,10 @@ class Settings(BaseSettings):
         return Path(self.media_dir) if self.media_dir else self.data_dir / "media"
 
     # Piper voices (issue 12 items 1-2): which installed voice "piper" speaks with, and the catalogue
-    piper_voice: str = Field("", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$", description="Giọng Piper "
-                             "máy đọc 'piper' dùng (tên đã cài); trống = giọng đầu tiên đã cài / Installed Piper "
-                             "voice of the 'piper' engine; empty = the first installed")
-    voice_catalogue_url: str = Field("https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0",
-                                     pattern=r"^(https?|file)://", description="Địa chỉ gốc tải giọng trong danh "
-                                     "mục (hoặc máy chủ gương) / Base URL catalogue voices are downloaded from")
-    voice_catalogue_file: str = Field("", description="Tệp JSON danh mục giọng thay danh mục có sẵn; trống = có "
-                                      "sẵn / A JSON voice catalogue used instead of the built-in one")
-    voice_download_timeout: float = Field(60.0, gt=0, le=3600, description="Số giây chờ máy chủ khi tải giọng / "
-                                          "Seconds without an answer before a voice download is abandoned")
+    piper_voice: PiperVoice = ""
+    voice_catalogue_url: VoiceCatalogueUrl = "https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0"
+    voice_catalogue_file: VoiceCatalogueFile = ""
+    voice_download_timeout: VoiceDownloadTimeout = 60.0
 
     @field_validator("engine_order", mode="before")
     @classmethod

@@ -48,6 +48,28 @@ StationName = Annotated[str, Field(
 )]
 
 
+# ---- Piper voices (issue 12 items 1-2): which installed voice "piper" speaks with, and the catalogue
+# (moved here unchanged from Settings when the issue 14 merges took that class over 400 lines)
+PiperVoice = Annotated[str, Field(
+    pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$",
+    description="Giọng Piper máy đọc 'piper' dùng (tên đã cài); trống = giọng đầu tiên đã cài / Installed Piper "
+    "voice of the 'piper' engine; empty = the first installed",
+)]
+VoiceCatalogueUrl = Annotated[str, Field(
+    pattern=r"^(https?|file)://",
+    description="Địa chỉ gốc tải giọng trong danh mục (hoặc máy chủ gương) / Base URL catalogue voices are "
+    "downloaded from",
+)]
+VoiceCatalogueFile = Annotated[str, Field(
+    description="Tệp JSON danh mục giọng thay danh mục có sẵn; trống = có sẵn / A JSON voice catalogue used "
+    "instead of the built-in one",
+)]
+VoiceDownloadTimeout = Annotated[float, Field(
+    gt=0, le=3600,
+    description="Số giây chờ máy chủ khi tải giọng / Seconds without an answer before a voice download is abandoned",
+)]
+
+
 # ---- issue 14: Icecast (helper C): the station's fan-out to IP loudspeaker clusters (cụm loa)
 def _empty_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
