@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from ..config import Settings
     from ..playout.protocol import PlayerProtocol
+    from ..streaming.protocol import Fanout
     from .asrun import AsRunLog
     from .gate import AirGate
     from .items import Items
@@ -68,10 +69,12 @@ class OnAir:
         clock: Clock | None = None,
         amplifier: Amplifier | None = None,
         lock: DataDirLock | None = None,
+        fanout: Fanout | None = None,
     ) -> None:
         """`timetable` only seeds the database on the station's first start (the database is the
         timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
-        data-directory lock when the caller took it already (serve takes it before writing anything)."""
+        data-directory lock when the caller took it already (serve takes it before writing anything);
+        `fanout`: the Icecast fan-out (None without stream_url), which airs urgents for some zones."""
         self.settings = settings
         self.db = engine
         self.asrun = asrun
@@ -94,7 +97,8 @@ class OnAir:
         # the data directory's disk below min_free_mb: the line said and shown (None while it is fine)
         self.disk_low: str | None = None
         # urgent announcements cut in on this player; the slot loop yields through the air gate
-        self.urgent = urgent_desk(player=self.player, ensure_device=self.ensure_device, say=self.say)
+        self.fanout = fanout
+        self.urgent = urgent_desk(player=self.player, ensure_device=self.ensure_device, say=self.say, fanout=fanout)
 
     def _now(self) -> datetime:
         """The station clock (the as-run log's: tests set station.clock after construction)."""
