@@ -218,6 +218,8 @@ class AsRun(SQLModel, table=True):
     # urgent: when it was asked for (ms precision) and by whom
     requested_at: datetime | None = None
     operator: str | None = None
+    # urgent for some zones only (issue 14 item 3): their names; None = every cluster (the card too)
+    zones: list[str] | None = Field(default=None, sa_type=JSON)
 
 
 class AsRunPublic(SQLModel):
@@ -238,6 +240,7 @@ class AsRunPublic(SQLModel):
     bulletin_class: BulletinClass | None = None
     requested_at: datetime | None = None
     operator: str | None = None
+    zones: list[str] | None = None
 
 
 # ------------------------------------------------------------------------- topics

@@ -345,9 +345,11 @@ class Station:
 
         from .runtime import OnAir
         from .urgent import UrgentDesk
+        from .urgent_zones import known_zones
 
         desk = partial(UrgentDesk, settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
-                       gate=self.air_gate)  # as urgent_desk builds it, without calling back into the facade
+                       gate=self.air_gate,  # as urgent_desk builds it, without calling back into the facade
+                       known_zones=partial(known_zones, self.db))  # the receivers' zones (issue 14)
         kwargs.setdefault("slot_start", self.receivers.alarm_offline)  # clusters offline at a slot's start
         return OnAir(settings=self.settings, engine=self.db, asrun=self.asrun, slots=self.slots, items=self.items,
                      gate=self.air_gate, urgent_desk=desk, **kwargs)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from ..config import Settings
     from ..playout.protocol import PlayerProtocol
+    from ..streaming.protocol import Fanout
     from .asrun import AsRunLog
     from .gate import AirGate
     from .items import Items
@@ -70,11 +71,13 @@ class OnAir:
         amplifier: Amplifier | None = None,
         lock: DataDirLock | None = None,
         slot_start: Callable[[str, datetime], object] | None = None,
+        fanout: Fanout | None = None,
     ) -> None:
         """`timetable` only seeds the database on the station's first start (the database is the
         timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
         data-directory lock when the caller took it already (serve takes it before writing anything);
-        `slot_start(slot_name, planned_utc)` runs as each slot starts (the offline-cluster alarms)."""
+        `slot_start(slot_name, planned_utc)` runs as each slot starts (the offline-cluster alarms);
+        `fanout`: the Icecast fan-out (None: made from stream_url, if set), which airs urgents for some zones."""
         self.settings = settings
         self.db = engine
         self.asrun = asrun
@@ -97,14 +100,17 @@ class OnAir:
         self._device_lost_reason: str | None = None
         # the data directory's disk below min_free_mb: the line said and shown (None while it is fine)
         self.disk_low: str | None = None
-        # urgent announcements cut in on this player; the slot loop yields through the air gate
-        self.urgent = urgent_desk(player=self.player, ensure_device=self.ensure_device, say=self.say)
         # issue 14: what the card airs also goes to Icecast when stream_url is set (None without it)
-        from ..streaming.fanout import fanout_from_settings
+        if fanout is None:
+            from ..streaming.fanout import fanout_from_settings
 
-        self.fanout = fanout_from_settings(settings, alarm=self.asrun.log_alarm, say=self.say)
+            fanout = fanout_from_settings(settings, alarm=self.asrun.log_alarm, say=self.say)
+        self.fanout = fanout
         if self.fanout is not None and hasattr(self.player, "set_tap"):
             self.player.set_tap(self.fanout.tap)
+        # urgent announcements cut in on this player (the fan-out airs those for some zones); the slot
+        # loop yields through the air gate
+        self.urgent = urgent_desk(player=self.player, ensure_device=self.ensure_device, say=self.say, fanout=fanout)
 
     def _now(self) -> datetime:
         """The station clock (the as-run log's: tests set station.clock after construction)."""
