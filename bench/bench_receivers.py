@@ -211,8 +211,8 @@ def run(args) -> dict:
         plain.stop()
 
         # ---- the station with its fan-out
-        station = StationProc(work / "station", icecast, host="0.0.0.0",
-                              public_host=ns.host_ip if ns else None)
+        station = StationProc(work / "station", icecast, host="0.0.0.0", public_host=ns.host_ip if ns else None,
+                              receiver_report_s=f"{args.report_s:g}", receiver_offline_s=f"{4 * args.report_s:g}")
         tokens = []
         for n in range(args.receivers):
             name, zone = f"Cụm loa {n + 1:02d}", ZONES[n % len(ZONES)]
@@ -355,7 +355,8 @@ def section(r: dict, args) -> str:
         f"{platform.machine()}, {r['cpus']} cores, Python {platform.python_version()})",
         "",
         f"Command: `.venv/bin/python bench/bench_receivers.py --receivers {args.receivers} --urgents {args.urgents} "
-        f"--cuts {args.cuts} --cut-s {args.cut_s:g}`. Real icecast2, real `serve` and `receiver` processes; every "
+        f"--cuts {args.cuts} --cut-s {args.cut_s:g} --report-s {args.report_s:g}`. Real icecast2, real `serve` and "
+        f"`receiver` processes, each receiver reporting every {args.report_s:g} s (receiver_report_s); every "
         "card an ALSA file capture over `null` (held to real time by the player), tailed every 20 ms. Load "
         f"average at the end: {' / '.join(f'{x:.1f}' for x in r['load'])} (other sessions share the machine).",
         "",
@@ -404,6 +405,7 @@ def main() -> None:
     parser.add_argument("--urgents", type=int, default=5)
     parser.add_argument("--cuts", type=int, default=3)
     parser.add_argument("--cut-s", type=float, default=30.0)
+    parser.add_argument("--report-s", type=float, default=5.0, help="receiver_report_s (the default: 5 s)")
     parser.add_argument("--window-s", type=float, default=20.0)
     parser.add_argument("--settle-s", type=float, default=5.0)
     parser.add_argument("--no-write", action="store_true")

@@ -143,3 +143,16 @@ def test_each_card_is_captured_apart_and_each_frame_gets_a_wall_time(tmp_path):
     # paced: three seconds of tone took (about) three seconds to arrive, not a burst
     assert last_seen - first_seen >= 2.0
     assert np.abs(a).max() > 5000
+
+
+@pytest.mark.parametrize("missing, needle", [("caps", "root"), ("ip", "iproute2")])
+def test_where_namespaces_cannot_be_made_the_skip_says_why(monkeypatch, missing, needle):
+    import support.netns as netns_module
+
+    monkeypatch.setattr(netns_module, "_available", None)  # not the cached answer of this machine
+    if missing == "caps":
+        monkeypatch.setattr(netns_module, "_has_caps", lambda *bits: False)
+    else:
+        monkeypatch.setattr(netns_module, "IP", None)
+    ok, reason = netns_module.netns_available()
+    assert not ok and needle in reason, reason

@@ -86,8 +86,10 @@ def netns_available() -> tuple[bool, str]:
         _available = (False, "network namespaces need root (CAP_SYS_ADMIN and CAP_NET_ADMIN); this run has neither")
     else:
         try:
-            with NetNamespace("probe"):
-                pass
+            with NetNamespace("probe") as ns:  # `ip netns exec` needs a mount namespace and /sys too
+                probe = subprocess.run(ns.command(["true"]), capture_output=True, text=True, timeout=20)
+                if probe.returncode != 0:
+                    raise NetnsError(f"ip netns exec: exit {probe.returncode}: {probe.stderr.strip()}")
             _available = (True, "")
         except (NetnsError, OSError, subprocess.SubprocessError) as exc:
             _available = (False, f"a network namespace with a veth pair could not be made here: {exc}")
