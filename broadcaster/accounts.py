@@ -44,6 +44,8 @@ ACTION_LABELS = {
     "bulletin.render_failed": "lỗi dựng âm thanh",
     "bulletin.recording": "tải lên giọng thu",
     "bulletin.recording_removed": "bỏ giọng thu",
+    "receiver.add": "thêm cụm loa",
+    "receiver.revoke": "thu hồi cụm loa",
 }
 
 _hasher = PasswordHasher()

@@ -30,6 +30,10 @@ from pydantic_settings import (
 
 from .settings_errors import _field_range, _range_text, _settings_failure, describe_settings_errors  # noqa: F401
 from .settings_fields import DefaultVoice, EdgeTimeout, EdgeVoice, RecordingMaxMinutes, StationName, VoiceRatesField
+from .settings_fields import PiperVoice, VoiceCatalogueFile, VoiceCatalogueUrl, VoiceDownloadTimeout
+from .settings_fields import (ReceiverOfflineS, ReceiverReportS, StreamBitrate, StreamFormat, StreamPublicHost,
+                              StreamUrl)
+from .settings_fields import ReceiverDeadAirS, ReceiverVolume
 from .voice_ids import KNOWN_ENGINES, ONLINE_ENGINES, VoiceId, VoiceRates  # noqa: F401  (re-exported)
 
 DEFAULT_DATA_DIR = Path("data")
@@ -51,7 +55,7 @@ OPTIONAL_SETTINGS = (
 )
 # BROADCASTER_* environment variables that are not settings (none yet; BROADCASTER_DATA_DIR is one):
 # never reported as a misspelled setting
-ENV_NOT_SETTINGS: tuple[str, ...] = ()
+ENV_NOT_SETTINGS: tuple[str, ...] = ("RECEIVER_TOKEN",)  # `broadcaster receiver`'s token (kept off argv)
 ENV_PREFIX = "BROADCASTER_"
 # how alike a name must be to a setting's to be offered as "có phải ý bạn là …" (difflib ratio);
 # an environment variable is reported only when it is this close to a setting (the environment is shared)
@@ -361,6 +365,18 @@ class Settings(BaseSettings):
     # ---- first run and the station's name (issue 11 item 1)
     station_name: StationName = "Đài truyền thanh xã"
 
+    # ---- issue 14: Icecast (helper C): what the station airs also goes to Icecast, for IP loudspeaker clusters
+    stream_url: StreamUrl = None
+    stream_format: StreamFormat = "mp3"
+    stream_bitrate_kbps: StreamBitrate = 48
+    stream_public_host: StreamPublicHost = None
+    receiver_report_s: ReceiverReportS = 5.0
+    receiver_offline_s: ReceiverOfflineS = 20.0
+
+    # ---- issue 14: the receiver program at a loudspeaker cluster (`broadcaster receiver`)
+    receiver_dead_air_s: ReceiverDeadAirS = 10.0
+    receiver_volume: ReceiverVolume = 1.0
+
     @field_validator(*OPTIONAL_SETTINGS, mode="before")
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
@@ -373,16 +389,10 @@ class Settings(BaseSettings):
         return Path(self.media_dir) if self.media_dir else self.data_dir / "media"
 
     # Piper voices (issue 12 items 1-2): which installed voice "piper" speaks with, and the catalogue
-    piper_voice: str = Field("", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$", description="Giọng Piper "
-                             "máy đọc 'piper' dùng (tên đã cài); trống = giọng đầu tiên đã cài / Installed Piper "
-                             "voice of the 'piper' engine; empty = the first installed")
-    voice_catalogue_url: str = Field("https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0",
-                                     pattern=r"^(https?|file)://", description="Địa chỉ gốc tải giọng trong danh "
-                                     "mục (hoặc máy chủ gương) / Base URL catalogue voices are downloaded from")
-    voice_catalogue_file: str = Field("", description="Tệp JSON danh mục giọng thay danh mục có sẵn; trống = có "
-                                      "sẵn / A JSON voice catalogue used instead of the built-in one")
-    voice_download_timeout: float = Field(60.0, gt=0, le=3600, description="Số giây chờ máy chủ khi tải giọng / "
-                                          "Seconds without an answer before a voice download is abandoned")
+    piper_voice: PiperVoice = ""
+    voice_catalogue_url: VoiceCatalogueUrl = "https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0"
+    voice_catalogue_file: VoiceCatalogueFile = ""
+    voice_download_timeout: VoiceDownloadTimeout = 60.0
 
     @field_validator("engine_order", mode="before")
     @classmethod

@@ -218,6 +218,8 @@ class AsRun(SQLModel, table=True):
     # urgent: when it was asked for (ms precision) and by whom
     requested_at: datetime | None = None
     operator: str | None = None
+    # urgent for some zones only (issue 14 item 3): their names; None = every cluster (the card too)
+    zones: list[str] | None = Field(default=None, sa_type=JSON)
 
 
 class AsRunPublic(SQLModel):
@@ -238,6 +240,7 @@ class AsRunPublic(SQLModel):
     bulletin_class: BulletinClass | None = None
     requested_at: datetime | None = None
     operator: str | None = None
+    zones: list[str] | None = None
 
 
 # ------------------------------------------------------------------------- topics
@@ -411,3 +414,53 @@ class LoginFailure(SQLModel, table=True):
     at: float = Field(index=True)  # seconds since the epoch (the limiter's clock)
     name: str = Field(max_length=64)
     client: str = Field(max_length=64)
+
+
+# ------------------------------------------------------------- loudspeaker clusters (issue 14)
+class ReceiverLogKind(StrEnum):
+    """What a receiver's own log row is about."""
+
+    heard = "heard"  # it played the stream from started_at to ended_at
+    gap = "gap"  # it heard nothing (no link, silent stream…): `cause` says why
+
+
+RECEIVER_LOG_LABELS = {ReceiverLogKind.heard: "đã nghe", ReceiverLogKind.gap: "gián đoạn"}
+
+
+class Receiver(SQLModel, table=True):
+    """A loudspeaker cluster (cụm loa) allowed to fetch the stream and report to the station.
+
+    The token is shown once when the cluster is added; only its sha256 is kept. `last_status`
+    is the cluster's last report as JSON text; online = last_seen within receiver_offline_s."""
+
+    __tablename__ = "receivers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60, sa_column_kwargs={"unique": True})
+    zone: str | None = Field(default=None, max_length=40)  # as the officer typed it ("Thôn Đông")
+    zone_slug: str | None = Field(default=None, max_length=40, index=True)  # streaming.urls.zone_slug
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    last_seen: datetime | None = None
+    last_status: str | None = None
+
+
+class ReceiverLogRow(SQLModel, table=True):
+    """One row of a cluster's own as-run log, uploaded by the cluster (idempotent by local_id)."""
+
+    __tablename__ = "receiver_log"
+    __table_args__ = (
+        Index("ix_receiver_log_local", "receiver_id", "local_id", unique=True),
+        Index("ix_receiver_log_started", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    receiver_id: int = Field(foreign_key="receivers.id")
+    local_id: int  # the cluster's own row id
+    started_at: datetime
+    ended_at: datetime | None = None
+    kind: ReceiverLogKind
+    mount: str | None = None
+    cause: str | None = None
+    stored_at: datetime = Field(default_factory=utcnow)

@@ -19,7 +19,10 @@ from .backup import backup_app
 from .bulletins import bulletin_app, render
 from .common import DataDir, cli_settings
 from .devices import devices, play
+from .icecast import icecast_config_cmd
 from .log import log_cmd
+from .receivers import receivers_app
+from .receiver import receiver_cmd
 from .schedule import program_cmd, schedule_app
 from .serve import serve
 from .speech import lexicon_app, speech_app
@@ -64,12 +67,15 @@ app.command("program")(program_cmd)
 app.command("urgent")(urgent_cmd)
 app.add_typer(user_app, name="user", help="Tài khoản bảng điều khiển web.")
 app.add_typer(backup_app, name="backup", help="Sao lưu và khôi phục cơ sở dữ liệu.")
+app.add_typer(receivers_app, name="receivers", help="Cụm loa nhận luồng phát qua mạng: thêm, thu hồi, xem trạng thái.")
 app.command()(init)
 app.command()(render)
 app.command()(play)
 app.command("log")(log_cmd)
 app.command()(devices)
 app.command()(serve)
+app.command("icecast-config")(icecast_config_cmd)
+app.command("receiver")(receiver_cmd)
 
 
 # ------------------------------------------------------------------------- entry

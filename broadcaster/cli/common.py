@@ -45,7 +45,27 @@ def cli_settings(ctx: typer.Context, data_dir: Path | None, *, strict: bool = Tr
     from ..config import load_settings
 
     chosen = data_dir or (ctx.obj or {}).get("data_dir")
-    return load_settings(chosen, strict=strict, create=create, **overrides)
+    return _check_stream_url(load_settings(chosen, strict=strict, create=create, **overrides), strict=strict)
+
+
+def _check_stream_url(settings: Settings, *, strict: bool) -> Settings:
+    """issue 14: a stream_url that cannot be used is one line without its password; a command stops,
+    serve (not strict) airs without the stream and shows the line with the other settings warnings."""
+    if not settings.stream_url:
+        return settings
+    from ..exceptions import ConfigError
+    from ..streaming.urls import StreamUrlError, parse_stream_url
+
+    try:
+        parse_stream_url(settings.stream_url)
+    except StreamUrlError as exc:
+        line = (f"Cài đặt stream_url không hợp lệ: {exc} (trong {settings.settings_path} hoặc biến môi trường "
+                "BROADCASTER_STREAM_URL)")
+        if strict:
+            raise ConfigError(line) from None
+        settings.stream_url = None
+        settings.warnings.append(f"{line}; đài phát không có luồng Icecast")
+    return settings
 
 
 def open_station(ctx: typer.Context, data_dir: Path | None, *, strict: bool = True, **overrides):

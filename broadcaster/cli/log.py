@@ -14,10 +14,14 @@ def log_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False,
     since: Annotated[Optional[str], typer.Option("--since", help="Từ ngày (YYYY-MM-DD).")] = None,
+    receivers: Annotated[bool, typer.Option("--receivers", help="Nhật ký các cụm loa gửi về (đã nghe, gián đoạn).")] = False,
+    receiver: Annotated[Optional[str], typer.Option("--receiver", help="Chỉ nhật ký của cụm loa này (tên).")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Nhật ký phát sóng."""
     station = open_station(ctx, data_dir)
+    if receivers or receiver:  # the loudspeaker clusters' uploaded rows (issue 14)
+        return _receivers_log(station, receiver, parse_date_option(since, "--since"), as_json)
     rows = station.as_run_log(since=parse_date_option(since, "--since"))
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False, indent=2))
@@ -26,6 +30,11 @@ def log_cmd(
     from rich.table import Table
 
     from ..models import STATUS_LABELS
+    from ..receiver.journal import is_receiver_dir
+
+    if is_receiver_dir(station.settings.data_dir):  # a loudspeaker cluster's log: heard and gaps (issue 14)
+        Console().print(_receiver_table(rows, station.tz))
+        return
 
     table = Table("Số", "Bắt đầu", "Kết thúc", "Tiêu đề", "Khung giờ", "Trạng thái", "Giọng", "Lý do")
     for r in rows:
@@ -34,3 +43,56 @@ def log_cmd(
             r.slot or "", STATUS_LABELS[r.status], r.engine or "", r.reason or "",
         )
     Console().print(table)
+
+
+def _receivers_log(station, name, since, as_json: bool) -> None:
+    """`log --receivers [--receiver NAME]`: what the clusters heard and their gaps, oldest first."""
+    from sqlmodel import Session
+
+    from ..exceptions import NotFoundError
+    from ..reports.receiver_log import ReceiverLogFilter, iter_receiver_log
+    from ..station.receivers import clean_name
+
+    try:
+        receiver_id = None
+        if name:
+            wanted = clean_name(name)
+            found = [r for r in station.receivers.list() if r.name == wanted]
+            if not found:
+                known = ", ".join(r.name for r in station.receivers.list()) or "chưa có cụm loa nào"
+                raise NotFoundError(f"Không có cụm loa «{wanted}» (các cụm loa: {known})")
+            receiver_id = found[0].id
+        with Session(station.db) as session:
+            entries = list(iter_receiver_log(session=session, tz=station.tz,
+                                             filters=ReceiverLogFilter(receiver_id=receiver_id, date_from=since)))
+    finally:
+        station.close()
+    if as_json:
+        import dataclasses
+
+        typer.echo(json.dumps([dataclasses.asdict(e) for e in entries], ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("Cụm loa", "Vùng", "Bắt đầu", "Kết thúc", "Loại", "Điểm phát", "Nguyên nhân")
+    for e in entries:
+        table.add_row(e.receiver, e.zone or "", e.started, e.ended or "đang diễn ra", e.kind_label, e.mount or "",
+                      e.cause or "")
+    Console().print(table)
+
+
+def _receiver_table(rows, tz):
+    """A receiver's as-run log: what it heard (from, to, mount) and each gap with its cause."""
+    from rich.table import Table
+
+    from ..localtime import duration_words
+    from ..receiver.journal import describe
+
+    table = Table("Số", "Từ", "Đến", "Thời lượng", "Nội dung", "Điểm phát", "Nguyên nhân")
+    for r in rows:
+        what, cause = describe(r)
+        length = duration_words(r.duration_s) if r.ended_at else "đang tiếp diễn" if what != "Bị ngắt" else "?"
+        table.add_row(str(r.id), local_time(r.started_at, tz), local_time(r.ended_at, tz), length, what,
+                      r.path or "", cause)
+    return table

@@ -45,6 +45,10 @@ def urgent_cmd(
         Optional[float], typer.Option("--every", help="Phát lại mỗi MIN phút (mặc định: liền nhau, cách vài giây).")
     ] = None,
     operator: Annotated[Optional[str], typer.Option("--operator", help="Người ra lệnh (ghi vào nhật ký).")] = None,
+    zone: Annotated[
+        Optional[list[str]],
+        typer.Option("--zone", help="Chỉ phát tới vùng này (lặp lại cho nhiều vùng; mặc định: tất cả các cụm loa)."),
+    ] = None,
     data_dir: Annotated[
         Optional[Path],
         typer.Option("--data-dir", help="Thư mục dữ liệu (mặc định $BROADCASTER_DATA_DIR, hoặc ./data, hoặc data/ của thư mục dự án)."),
@@ -53,12 +57,36 @@ def urgent_cmd(
     """Phát thông báo khẩn cấp ngay: ngắt chương trình, phát tín hiệu chú ý rồi thông báo."""
     check_request(text=text, file=file, mic=mic, repeat=repeat, every=every)
     directory = _data_dir(data_dir, ctx)
-    body = request_body(text=text, file=file, mic=mic, repeat=repeat, every=every, operator=operator)
+    body = request_body(text=text, file=file, mic=mic, repeat=repeat, every=every, operator=operator, zones=zone)
     serve = running_serve(directory)
     if serve is not None:
         through_serve(*serve, body=body, echo=typer.echo)
         return
+    if body["zones"]:
+        _refuse_zones_here(directory, body["zones"])
     _play_here(directory, body)
+
+
+def _refuse_zones_here(directory: Path, zones: list[str]) -> None:
+    """Zones are fed by the fan-out of a running serve: without one, say why not (nothing is written)."""
+    from ..config import load_settings
+    from ..station.urgent_zones import NO_STREAM_MESSAGE, known_zones, resolve_zones
+
+    settings = load_settings(directory, strict=False)
+    if not getattr(settings, "stream_url", None):
+        raise BroadcasterError(NO_STREAM_MESSAGE)
+    known: list[str] = []
+    if settings.db_path.is_file():
+        from ..db import make_engine
+
+        engine = make_engine(settings.db_path)
+        try:
+            known = known_zones(engine)
+        finally:
+            engine.dispose()
+    resolve_zones(zones, known)  # an unknown zone: the line names the known ones
+    raise BroadcasterError("Phát theo vùng cần đài đang chạy (broadcaster serve): luồng Icecast tới các cụm loa "
+                           "do đài đang chạy phát. Hãy chạy đài rồi ra lệnh lại.")
 
 
 def _play_here(directory: Path, body: dict) -> None:

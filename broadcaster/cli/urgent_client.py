@@ -130,9 +130,11 @@ def check_request(
 
 
 def request_body(
-    *, text: str | None, file: str | Path | None, mic: bool, repeat: int, every: float | None, operator: str | None
+    *, text: str | None, file: str | Path | None, mic: bool, repeat: int, every: float | None, operator: str | None,
+    zones: list[str] | None = None,
 ) -> dict:
     return {
+        "zones": [z for z in zones or [] if z is not None] or None,  # issue 14: some zones only; None = all
         "text": text,
         "file": str(Path(file).resolve()) if file is not None else None,
         "mic": mic,
@@ -166,6 +168,11 @@ def through_serve(url: str, token: str, *, body: dict, echo=print) -> None:
         f"Đã gửi lệnh khẩn cấp tới đài đang chạy ({url}): yêu cầu số {payload.get('id')}, "
         f"nhận lúc {clock_text(payload.get('requested_local') or payload.get('requested_at'))} (giờ của đài)."
     )
+    zones = payload.get("zones")
+    if zones and isinstance(zones, list):
+        echo(f"Chỉ phát tới vùng: {', '.join(str(z) for z in zones)} (loa của đài và các vùng khác vẫn phát "
+             "chương trình); xem kết quả bằng `broadcaster log`.")
+        return
     if not body.get("mic"):
         echo("Đài đang phát tín hiệu chú ý rồi thông báo; xem kết quả bằng `broadcaster log`.")
         return
@@ -214,6 +221,8 @@ class _Parser:
         parser.add_argument("--repeat", type=number(int), default=1, help="Số lần phát thông báo.")
         parser.add_argument("--every", type=number(float), default=None, help="Phát lại mỗi MIN phút.")
         parser.add_argument("--operator", default=None, help="Người ra lệnh (ghi vào nhật ký).")
+        parser.add_argument("--zone", action="append", default=None,
+                            help="Chỉ phát tới vùng này (lặp lại cho nhiều vùng; mặc định: tất cả các cụm loa).")
         parser.add_argument("--data-dir", default=None, help="Thư mục dữ liệu.")
         self.parser = parser
 
@@ -231,7 +240,8 @@ def fast_urgent(argv: list[str]) -> int | None:
         if serve is None:
             return None
         body = request_body(
-            text=args.text, file=args.file, mic=args.mic, repeat=args.repeat, every=args.every, operator=args.operator
+            text=args.text, file=args.file, mic=args.mic, repeat=args.repeat, every=args.every, operator=args.operator,
+            zones=args.zone,
         )
         through_serve(*serve, body=body, echo=lambda line: print(line, flush=True))
     except BroadcasterError as exc:

@@ -10,4 +10,4 @@ from pathlib import Path
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 # the newest revision: a database already there is opened without importing Alembic at all
-HEAD = "0004_bulletin_render"
+HEAD = "0006_urgent_zones"

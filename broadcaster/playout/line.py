@@ -72,6 +72,7 @@ class Line:
         self.error_wall: float | None = None  # time.time() when the stream broke (device gap logs)
         self.closing = False
         self.underflows = 0
+        self.tap: Callable[[np.ndarray], None] | None = None  # a copy of each block (the Icecast fan-out)
 
     def callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """PortAudio's callback: the current item's next samples, or silence."""
@@ -88,6 +89,9 @@ class Line:
             outdata.fill(0)
             if feed is not None:
                 feed.fail(Outcome.PLAYOUT_ERROR, detail=repr(exc))
+        tap = self.tap
+        if tap is not None:  # never blocks; one attribute read when there is no stream_url
+            tap(outdata)
         if not self.self_timed:
             self._keep_real_time(now)
         self.position += frames

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 STREAM_BUFFER_S = 2.0  # decoded audio held ahead of the player; the pipe holds the rest back
 READ_BYTES = 16384
 MIC_QUEUE_S = 5.0  # the most microphone audio kept when the player falls behind
+# decode what arrives at once instead of probing and buffering the input first (receivers)
+LOW_LATENCY_INPUT = ("-fflags", "nobuffer", "-probesize", "32768", "-analyzeduration", "0")
 
 
 def ffmpeg_exe() -> str:
@@ -58,7 +60,10 @@ class StreamSource:
     live = True
     check_silence = True
 
-    def __init__(self, url: str, *, sample_rate: int, channels: int = 1, stall_s: float = 10.0) -> None:
+    def __init__(self, url: str, *, sample_rate: int, channels: int = 1, stall_s: float = 10.0,
+                 low_latency: bool = False) -> None:
+        """low_latency: ffmpeg starts decoding at once (no input buffering, a small probe), for a
+        receiver that should be heard as soon as the station speaks (issue 14)."""
         self.label = url
         self.url = url
         self.sample_rate = int(sample_rate)
@@ -76,6 +81,7 @@ class StreamSource:
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
             # a network read that hangs this long is an error, not a wait forever (µs)
             "-rw_timeout", str(int(self.stall_s * 1_000_000)),
+            *(LOW_LATENCY_INPUT if low_latency else ()),
             "-i", url, "-vn", "-ac", str(self.channels), "-ar", str(self.sample_rate),
             "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1",
         ]
@@ -120,6 +126,12 @@ class StreamSource:
         except (OSError, ValueError):
             lines = []
         return " / ".join(lines[-3:]) or f"ffmpeg thoát với mã {self._process.returncode}"
+
+    @property
+    def buffered_s(self) -> float:
+        """Decoded audio waiting to be read, in seconds (a receiver reports it)."""
+        with self._cond:
+            return len(self._buffer) / self._frame_bytes / self.sample_rate
 
     def read(self, frames: int) -> np.ndarray | None:
         """Up to `frames` frames (n, channels) int16; None while nothing is buffered; empty at the end."""

@@ -82,6 +82,7 @@ class Output:
         self._starting: Feed | None = None
         self._failure: tuple[float, str] | None = None  # (time.time(), reason) of the last broken stream
         self._recovered: list[tuple[float, float, str]] = []  # (lost, back, reason): gaps not yet reported
+        self._tap: Callable[[object], None] | None = None  # given every block the card airs (set_tap)
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Output:
@@ -147,6 +148,13 @@ class Output:
             for lost, back, reason in gaps
         ]
 
+    def set_tap(self, tap: Callable[[object], None] | None) -> None:
+        """Hand a copy of every block the card airs to `tap` (the Icecast fan-out; it must never block)."""
+        self._tap = tap
+        line = self._line
+        if line is not None:
+            line.tap = tap
+
     @property
     def output_channels(self) -> int | None:
         """Channels of the open stream (2 on any card that has two, else 1); None when closed."""
@@ -174,6 +182,7 @@ class Output:
             if self._owner is None:
                 self._owner = OwnerThread()
             line = Line(block_frames=self.block_frames, sample_rate=self.sample_rate)
+            line.tap = self._tap
             # who owns a stream that opens after open() stopped waiting: decided under a lock
             handover = threading.Lock()
             fate = {"abandoned": False}

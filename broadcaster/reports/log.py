@@ -30,6 +30,14 @@ from .cells import csv_cell, enum_value, excel_text
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
+ALL_ZONES = "Tất cả"  # an urgent to every cluster (issue 14 item 3)
+
+
+def zones_cell(row: AsRun) -> str:
+    """The zones an urgent row went to ('Thôn Đông, Xóm Bãi' or 'Tất cả'); '' for any other row."""
+    if (enum_value(row.kind) or "") != AsRunKind.urgent.value:
+        return ""
+    return ", ".join(row.zones) if row.zones else ALL_ZONES
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,7 @@ class LogEntry:
     bulletin_id: int | None
     path: str | None
     playable: bool
+    zones: str = ""  # urgent rows: 'Thôn Đông, Xóm Bãi' or 'Tất cả' (issue 14)
 
 
 @dataclass(frozen=True)
@@ -234,6 +243,7 @@ def log_entry(row: AsRun, tz: ZoneInfo, data_dir: Path | None, classes: dict[int
         bulletin_id=row.bulletin_id,
         path=row.path,
         playable=playable_path(row.path, data_dir, roots=roots) is not None if data_dir is not None else False,
+        zones=zones_cell(row),
     )
 
 
@@ -319,6 +329,7 @@ LOG_HEADERS = (
     "Lý do",
     "Bộ đọc",
     "Mã bản tin",
+    "Vùng",
 )
 
 
@@ -347,6 +358,7 @@ def _log_values(row: AsRun, tz: ZoneInfo, klass: str | None, names: dict[str, st
         row.reason or "",
         "giọng thu" if row.engine == "recording" else (row.voice or row.engine or ""),  # engine:voice when known (issue 12)
         row.bulletin_id,
+        zones_cell(row),
     ]
 
 
@@ -382,7 +394,7 @@ def log_xlsx(*, session: Session, tz: ZoneInfo | str, filters: LogFilter = LogFi
     tz = as_zone(tz)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Nhật ký")
-    for index, width in enumerate((8, 20, 20, 10, 48, 12, 12, 14, 16, 18, 16, 40, 10, 10), start=1):
+    for index, width in enumerate((8, 20, 20, 10, 48, 12, 12, 14, 16, 18, 16, 40, 10, 10, 24), start=1):
         sheet.column_dimensions[_column_letter(index)].width = width
     heading = WriteOnlyCell(sheet, value=title)
     heading.font = Font(bold=True, size=13)
@@ -454,6 +466,8 @@ __all__ = [
     "station_written_roots",
     "LOG_HEADERS",
     "LOG_HEADER_ROW",
+    "ALL_ZONES",
+    "zones_cell",
     "PER_PAGE",
     "MAX_PER_PAGE",
 ]

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from ..models import (
     utcnow,
 )
 from .cells import csv_cell, enum_value, excel_text
+from .receiver_log import HeardLine, heard_by_receiver
 from .topics import NO_TOPIC, ensure_topics
 
 
@@ -146,6 +147,8 @@ class Report:
     failed_urgent: int = 0
     # the station's zone: every time an export shows is in it, never UTC
     tz: ZoneInfo | None = None
+    # minutes heard per loudspeaker cluster (issue 14), from the clusters' uploaded logs
+    by_receiver: list[HeardLine] = field(default_factory=list)
 
 
 REPORT_CACHE_KIB = 32 * 1024
@@ -230,6 +233,7 @@ def build_report(*, session: Session, tz: ZoneInfo | str, period: Period, detail
         generated_at=utcnow(),
         failed_urgent=failed_urgent,
         tz=tz,
+        by_receiver=heard_by_receiver(session=session, start=start, end=end),
     )
 
 
@@ -258,6 +262,8 @@ def _bulletin_lines(session: Session, in_period, *, limit: int | None) -> list[B
 
 REPORT_HEADERS = ("Nhóm", "Số lượt phát", "Số bản tin", "Số phút phát")
 FAILED_URGENT_LABEL = "Trong đó thông báo khẩn cấp không phát được"
+HEARD_TITLE = "Phút nghe được theo cụm loa"
+HEARD_HEADERS = ("Cụm loa", "Vùng", "Số phút nghe được", "Số lần gián đoạn")
 
 
 def _generated_text(report: Report, tz: ZoneInfo | str | None) -> str:
@@ -298,6 +304,11 @@ def report_csv(report: Report, *, station_name: str = "Đài truyền thanh xã"
     writer.writerow(["Mã", "Tiêu đề", "Mức độ", "Chủ đề", "Số lượt phát", "Số phút phát"])
     for d in report.bulletins:
         writer.writerow([d.bulletin_id, csv_cell(d.title), d.class_label, csv_cell(d.topic), d.airings, f"{d.seconds / 60:.1f}"])
+    writer.writerow([])
+    writer.writerow([HEARD_TITLE])
+    writer.writerow(HEARD_HEADERS)
+    for line in report.by_receiver:
+        writer.writerow([csv_cell(line.name), csv_cell(line.zone or ""), f"{line.minutes:.1f}", line.gaps])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -344,6 +355,16 @@ def report_xlsx(report: Report, *, station_name: str = "Đài truyền thanh xã
     for column in "CEF":
         detail.column_dimensions[column].width = 14
     detail["B1"].alignment = Alignment(wrap_text=True)
+    heard = workbook.create_sheet("Cụm loa")
+    heard.append([HEARD_TITLE])
+    heard["A1"].font = bold
+    heard.append(list(HEARD_HEADERS))
+    for cell in heard[2]:
+        cell.font = bold
+    for line in report.by_receiver:
+        heard.append([excel_text(line.name), excel_text(line.zone or ""), round(line.minutes, 1), line.gaps])
+    for letter, width in zip("ABCD", (32, 20, 20, 18)):
+        heard.column_dimensions[letter].width = width
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

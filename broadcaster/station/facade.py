@@ -32,6 +32,7 @@ from .asrun import CRASH_REASON, AsRunLog
 from .bulletins import Bulletins
 from .gate import AirGate
 from .items import Items, RenderOutcome
+from .receivers import Receivers
 from .renders import RenderJobs
 from .slots import SlotAirer
 
@@ -114,6 +115,8 @@ class Station:
         self.air_gate = AirGate()  # turn-taking between the slot loop and the urgent desk, one per station
         self.slots = SlotAirer(settings=settings, engine=self.db, clock=self._clock, asrun=self.asrun,
                                gate=self.air_gate, items=self.items)
+        # loudspeaker clusters (issue 14): registry, their reports and logs, the slot-start alarm
+        self.receivers = Receivers(engine=self.db, settings=settings, clock=lambda: self.clock(), alarms=self.asrun)
 
     @classmethod
     def open(cls, settings: Settings, **kwargs) -> Station:
@@ -141,6 +144,7 @@ class Station:
         # air path: the same gate, held-back rows and slot lock; the view's own connections
         view.asrun = self.asrun.over_engine(engine)
         view.slots = self.slots.over_engine(engine, asrun=view.asrun, items=view.items)
+        view.receivers = self.receivers.over_engine(engine, alarms=view.asrun)
         return view
 
     # air path: the clock the parts read (tests set station.clock after construction)
@@ -341,9 +345,12 @@ class Station:
 
         from .runtime import OnAir
         from .urgent import UrgentDesk
+        from .urgent_zones import known_zones
 
         desk = partial(UrgentDesk, settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
-                       gate=self.air_gate)  # as urgent_desk builds it, without calling back into the facade
+                       gate=self.air_gate,  # as urgent_desk builds it, without calling back into the facade
+                       known_zones=partial(known_zones, self.db))  # the receivers' zones (issue 14)
+        kwargs.setdefault("slot_start", self.receivers.alarm_offline)  # clusters offline at a slot's start
         return OnAir(settings=self.settings, engine=self.db, asrun=self.asrun, slots=self.slots, items=self.items,
                      gate=self.air_gate, urgent_desk=desk, **kwargs)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from ..config import Settings
     from ..playout.protocol import PlayerProtocol
+    from ..streaming.protocol import Fanout
     from .asrun import AsRunLog
     from .gate import AirGate
     from .items import Items
@@ -68,10 +70,14 @@ class OnAir:
         clock: Clock | None = None,
         amplifier: Amplifier | None = None,
         lock: DataDirLock | None = None,
+        slot_start: Callable[[str, datetime], object] | None = None,
+        fanout: Fanout | None = None,
     ) -> None:
         """`timetable` only seeds the database on the station's first start (the database is the
         timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
-        data-directory lock when the caller took it already (serve takes it before writing anything)."""
+        data-directory lock when the caller took it already (serve takes it before writing anything);
+        `slot_start(slot_name, planned_utc)` runs as each slot starts (the offline-cluster alarms);
+        `fanout`: the Icecast fan-out (None: made from stream_url, if set), which airs urgents for some zones."""
         self.settings = settings
         self.db = engine
         self.asrun = asrun
@@ -80,6 +86,7 @@ class OnAir:
         self.gate = gate
         self.tz = ZoneInfo(settings.timezone)
         self.lock = lock
+        self.slot_start = slot_start
         self.timetable = timetable
         self.clock = clock or RealClock()
         self.amplifier = amplifier or Amplifier.from_settings(settings)
@@ -93,8 +100,17 @@ class OnAir:
         self._device_lost_reason: str | None = None
         # the data directory's disk below min_free_mb: the line said and shown (None while it is fine)
         self.disk_low: str | None = None
-        # urgent announcements cut in on this player; the slot loop yields through the air gate
-        self.urgent = urgent_desk(player=self.player, ensure_device=self.ensure_device, say=self.say)
+        # issue 14: what the card airs also goes to Icecast when stream_url is set (None without it)
+        if fanout is None:
+            from ..streaming.fanout import fanout_from_settings
+
+            fanout = fanout_from_settings(settings, alarm=self.asrun.log_alarm, say=self.say)
+        self.fanout = fanout
+        if self.fanout is not None and hasattr(self.player, "set_tap"):
+            self.player.set_tap(self.fanout.tap)
+        # urgent announcements cut in on this player (the fan-out airs those for some zones); the slot
+        # loop yields through the air gate
+        self.urgent = urgent_desk(player=self.player, ensure_device=self.ensure_device, say=self.say, fanout=fanout)
 
     def _now(self) -> datetime:
         """The station clock (the as-run log's: tests set station.clock after construction)."""
@@ -201,6 +217,8 @@ class OnAir:
         planned_utc = planned_at.astimezone(timezone.utc)
         self.say(f"Đến giờ phát: {slot.name} ({planned_at.astimezone(self.tz):%H:%M %d/%m/%Y}).")
         self.check_disk(slot=slot.name, planned_at=planned_utc, alarm_always=True)  # airs what is rendered anyway
+        if self.slot_start is not None:  # e.g. an alarm per loudspeaker cluster offline now; never stops the slot
+            self._guarded("kiểm tra cụm loa", lambda: self.slot_start(slot.name, planned_utc))
         if not self.ensure_device():
             self.slots.log_missed(
                 slot=slot, planned_at=planned_at, reason="Không có thiết bị âm thanh", status=AsRunStatus.failed
@@ -295,11 +313,14 @@ class OnAir:
             if recovered:
                 self.say(f"Đã ghi {recovered} mục đang phát dở (do tắt máy hoặc lỗi) là bị ngắt.")
             self._guarded("mở thiết bị âm thanh", self.ensure_device)
+            self._guarded("luồng Icecast", self._stream_zones)
             scheduler.start()
         except BaseException:
             if owns_lock:
                 scheduler.lock.release()
             raise
+        if self.fanout is not None:  # issue 14: stopped in the finally below, after the card
+            self._guarded("luồng Icecast", self.fanout.start)
         from ..backup import AutoBackup
 
         # the daily database backup, in its own thread (settings, clock and alarm rows: the as-run log's)
@@ -315,6 +336,7 @@ class OnAir:
             while not self.stop.wait(retry):
                 # no exception ends this loop (and with it serve): each becomes an alarm row
                 self._guarded("kiểm tra thiết bị âm thanh", self.ensure_device)
+                self._guarded("luồng Icecast", self._stream_zones)
                 self._guarded("sao lưu cơ sở dữ liệu", backups.tick)
                 self._guarded("kiểm tra dung lượng ổ đĩa", self.check_disk)
                 waited += retry
@@ -327,8 +349,17 @@ class OnAir:
             backups.join(timeout=60)  # a backup under way finishes (or leaves only its .part)
             with self._device_lock:
                 self.player.close()
+            if self.fanout is not None:
+                self.fanout.stop()
             if owns_lock:
                 scheduler.lock.release()
+
+    def _stream_zones(self) -> None:
+        """Feed a mount for every zone the receivers registered with (issue 14; [] before the table exists)."""
+        if self.fanout is not None:
+            from ..streaming.zones import known_zones
+
+            self.fanout.ensure_zones(known_zones(self.db))
 
     def _guarded(self, what: str, step: Callable[[], object]) -> None:
         try:
@@ -379,6 +410,7 @@ class OnAir:
             "next_in_slot": list(gate.upcoming),
             "next_slot": upcoming,
             "urgent": self.urgent.status(),
+            "stream": [asdict(state) for state in self.fanout.states()] if self.fanout is not None else None,
         }
 
     def skip(self) -> bool:

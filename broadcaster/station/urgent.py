@@ -9,6 +9,9 @@ out, and when it releases the gate the slot loop replays that item or drops the 
 
 Every step has an as-run row of kind "urgent", class khẩn cấp, with the request time and the
 time its first sample was handed to the sound card (millisecond precision).
+
+An urgent for some zones only (issue 14) never takes the card: station/urgent_zones.py hands it to
+the Icecast fan-out, which airs it on those zones' mounts instead of the programme.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from .gate import SEIZE_POLL_S, SEIZE_TIMEOUT_S
 from .urgent_audio import prepare_attention_tone, prepare_recording
 from .urgent_job import MAX_EVERY_MIN, UrgentJob, _clean_text, check_every_min
 from .urgent_mic import air_mic
+from .urgent_zones import air_zones, check_zones
 
 from ..models import TONE_TITLE  # as-run title of the attention tone (reports count by it)
 from ..playout.outcome import Outcome
@@ -84,12 +88,15 @@ class UrgentDesk:
         ensure_device: Callable[[], bool] | None = None,
         say: Callable[[str], None] | None = None,
         mic_factory: Callable[..., Any] | None = None,
+        fanout: Any = None,
+        known_zones: Callable[[], list[str]] | None = None,
     ) -> None:
         """settings: urgent limits, tone, archive folder; asrun: writes every row; render_text: makes
         a typed message's audio; player: the station's Player; gate: shared with the slot loop;
         ensure_device: opens the card when it is closed (OnAir's); say: progress lines for an
         operator; mic_factory(archive=Path, settings=...) -> a live microphone source (default:
-        playout.live.MicSource when present)."""
+        playout.live.MicSource when present); fanout: the Icecast fan-out (streaming.protocol.Fanout; None
+        without stream_url), which airs urgents for some zones; known_zones: the zones receivers registered."""
         self.settings = settings
         self.asrun = asrun
         self._render_text = render_text
@@ -98,6 +105,7 @@ class UrgentDesk:
         self._ensure_device = ensure_device
         self.say = say or (lambda message: None)
         self._mic_factory = mic_factory
+        self.fanout, self.known_zones = fanout, known_zones or (lambda: [])
         self._ids = itertools.count(1)
         self._jobs: list[UrgentJob] = []
         self._jobs_lock = threading.Lock()
@@ -131,13 +139,15 @@ class UrgentDesk:
         operator: str | None = None,
         requested_at: datetime | None = None,
         defer_start: bool = False,
+        zones: list[str] | None = None,
     ) -> UrgentJob:
         """Check a request and start airing it; returns at once with the job.
 
         Exactly one of text / file / mic. Raises InputError / NotFoundError (nothing is
         written, nothing airs) for bad input. The attention tone starts within a fraction of
         a second; the message follows as soon as it is ready. With defer_start the message
-        is prepared at once but airing waits for start(job) (the CLI opens the card first).
+        is prepared at once but airing waits for start(job) (the CLI opens the card first). With
+        zones, it airs on those zones' mounts only (station/urgent_zones.py): the card keeps the programme.
         """
         requested_at = requested_at or _utc_now()
         text = _clean_text(text)
@@ -178,9 +188,10 @@ class UrgentDesk:
             if self._mic_source_class() is None:
                 raise InputError("Đài này chưa hỗ trợ phát qua micro (thiếu nguồn micro trong bộ phát)")
             label = "micro"
+        zones = check_zones(self, zones, source)  # some zones only: the card is not needed (issue 14)
         if self._closed:
             raise BroadcasterError("Đài đang tắt, không nhận thông báo khẩn cấp")
-        if self._ensure_device is not None and not self.player.is_open and not self._ensure_device():
+        if not zones and self._ensure_device is not None and not self.player.is_open and not self._ensure_device():
             # no card: nothing can air; the failed row names the message itself (the log, the reports).
             # An open card costs nothing here (no lock): the tone's 500 ms budget is untouched
             self.asrun.log_failure(title=f"Thông báo khẩn cấp: {label}", reason=NO_DEVICE_REASON,
@@ -194,6 +205,7 @@ class UrgentDesk:
             every_min=every_min if repeat > 1 else None,
             operator=(operator or "").strip() or None,
             requested_at=requested_at,
+            zones=zones,
         )
         prepared = job.prepared
         if source != "mic":
@@ -303,7 +315,10 @@ class UrgentDesk:
                 with self._air_lock:
                     if job.stop_event.is_set():
                         break
-                    self._air_group(job, group, prepared)
+                    if job.zones:
+                        air_zones(self, job, group, prepared)
+                    else:
+                        self._air_group(job, group, prepared)
                 if job.state == "failed":
                     break
             if job.state != "failed":
@@ -350,7 +365,7 @@ class UrgentDesk:
                 if row is None or job.stop_event.is_set():
                     return
             if job.source == "mic":
-                self._air_mic(job)
+                air_mic(self, job)
                 return
             for position, number in enumerate(numbers):
                 if position:
@@ -392,7 +407,8 @@ class UrgentDesk:
             return None
 
     def _row_fields(self, job: UrgentJob) -> dict[str, Any]:
-        return self._fields(job.requested_at, job.operator, engine=job.engine, voice=job.voice)
+        return {**self._fields(job.requested_at, job.operator, engine=job.engine, voice=job.voice),
+                **({"zones": list(job.zones)} if job.zones else {})}
 
     @staticmethod
     def _fields(requested_at: datetime, operator: str | None, *, engine: str | None = None,
@@ -428,10 +444,6 @@ class UrgentDesk:
     def _log_failed(self, job: UrgentJob, title: str, reason: str) -> None:
         row = self.asrun.log_failure(title=title, reason=reason, **self._row_fields(job))
         job.row_ids.append(row.id)
-
-    def _air_mic(self, job: UrgentJob) -> None:
-        """The microphone to the output until stop(); the recording is archived as a WAV."""
-        air_mic(self, job)
 
     def _interrupt_own(self, cause: Outcome) -> None:
         # only the desk's own items are ours to stop: the microphone, or a play_file() of _play()

@@ -32,6 +32,7 @@ class UrgentJob:
     archive_path: str | None = None
     engine: str | None = None  # typed text: the engine and engine:voice that spoke it
     voice: str | None = None
+    zones: list[str] | None = None  # some zones only (issue 14): their names; None = every cluster
     done: threading.Event = field(default_factory=threading.Event, repr=False)
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     prepared: Future = field(default_factory=Future, repr=False)  # the message file, made in its own thread
@@ -54,6 +55,7 @@ class UrgentJob:
             "rows": list(self.row_ids),
             "error": self.error,
             "archive": self.archive_path,
+            "zones": list(self.zones) if self.zones else None,
         }
 
 

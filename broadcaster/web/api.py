@@ -5,7 +5,8 @@ Every route needs the header ``Authorization: Bearer <token>``, the token being 
 ``{"error": "<Vietnamese message>"}`` with a 4xx/5xx status, never a traceback.
 
 Routes:
-    POST /api/urgent       {text | file | mic: true, repeat, every_min, operator} → 202 {id, requested_at}
+    POST /api/urgent       {text | file | mic: true, repeat, every_min, operator, zones} → 202 {id, requested_at}
+                           (zones: zone names; absent or [] = every cluster)
     POST /api/urgent/stop  → {stopped: bool}
     GET  /api/onair        → what is playing, its progress, what comes next, urgent requests
 """
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/api")
 
 UNAUTHORIZED = "Thiếu hoặc sai mã truy cập API (Authorization: Bearer …)"
 NOT_RUNNING = "Đài chưa chạy bộ phát (serve không có OnAir): không phát được khẩn cấp"
-ALLOWED_FIELDS = {"text", "file", "mic", "repeat", "every_min", "operator"}
+ALLOWED_FIELDS = {"text", "file", "mic", "repeat", "every_min", "operator", "zones"}
 
 
 class ApiError(Exception):
@@ -135,6 +136,9 @@ async def post_urgent(request: Request) -> JSONResponse:
     operator = body.get("operator")
     if operator is not None and not isinstance(operator, str):
         raise ApiError(400, "Trường operator phải là chuỗi")
+    zones = body.get("zones")  # issue 14: some zones only (checked against the known ones by the desk)
+    if zones is not None and (not isinstance(zones, list) or not all(isinstance(z, str) for z in zones)):
+        raise ApiError(400, "Trường zones phải là danh sách tên vùng (chuỗi)")
     import functools
 
     call = functools.partial(
@@ -146,6 +150,7 @@ async def post_urgent(request: Request) -> JSONResponse:
         every_min=every_min,
         operator=operator,
         requested_at=requested_at,
+        zones=zones or None,
     )
     if file:
         import anyio
@@ -160,7 +165,8 @@ async def post_urgent(request: Request) -> JSONResponse:
     requested_iso = job.public()["requested_at"]
     local = datetime.fromisoformat(requested_iso).astimezone(station_of(request).tz).isoformat(timespec="milliseconds")
     return JSONResponse(
-        {"id": job.id, "requested_at": requested_iso, "requested_local": local, "state": job.state},
+        {"id": job.id, "requested_at": requested_iso, "requested_local": local, "state": job.state,
+         "zones": job.public()["zones"]},
         status_code=202,
     )
 

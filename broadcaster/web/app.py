@@ -37,6 +37,7 @@ OPTIONAL_ROUTERS = (
     "broadcaster.web.routes_reports",
     "broadcaster.web.routes_voices",
     "broadcaster.web.routes_lexicon",
+    "broadcaster.web.routes_receivers",
 )
 
 

@@ -48,7 +48,11 @@ def _page_number(request: Request) -> int:
 
 @router.get("/log")
 def log_page(request: Request, user: CurrentUser = Depends(require_user)):
-    """The filtered as-run log, newest first, 50 rows a page."""
+    """The filtered as-run log, newest first, 50 rows a page (?receiver=all|ID: the clusters' rows)."""
+    if request.query_params.get("receiver"):
+        from .routes_receivers import receiver_log_page
+
+        return receiver_log_page(request, user)
     station = station_of(request)
     error = None
     try:
@@ -79,6 +83,7 @@ def log_page(request: Request, user: CurrentUser = Depends(require_user)):
         "statuses": [(s.value, STATUS_LABELS.get(s.value, s.value)) for s in AsRunStatus],
         "kinds": [(k.value, KIND_LABELS[k]) for k in AsRunKind],
         "page_url": lambda n: "/log?" + urlencode({**params, "page": n}),
+        "receivers": station.receivers.list(),  # the "Cụm loa" view's choices (issue 14)
     }, status_code=400 if error else 200)
 
 
@@ -108,6 +113,10 @@ def _attachment(name: str) -> dict[str, str]:
 @router.get("/log/export.csv")
 def log_export_csv(request: Request, user: CurrentUser = Depends(require_user)) -> Response:
     """The filtered log as CSV (UTF-8 with BOM, station-local times), streamed as it is read."""
+    if request.query_params.get("receiver"):
+        from .routes_receivers import receiver_log_export
+
+        return receiver_log_export(request, "csv")
     station = station_of(request)
     filters = _filters(request)
 
@@ -122,6 +131,10 @@ def log_export_csv(request: Request, user: CurrentUser = Depends(require_user)) 
 @router.get("/log/export.xlsx")
 def log_export_xlsx(request: Request, user: CurrentUser = Depends(require_user)) -> Response:
     """The filtered log as an XLSX workbook."""
+    if request.query_params.get("receiver"):
+        from .routes_receivers import receiver_log_export
+
+        return receiver_log_export(request, "xlsx")
     station = station_of(request)
     filters = _filters(request)
 

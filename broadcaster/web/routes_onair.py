@@ -78,9 +78,33 @@ def _context(request: Request, user: CurrentUser) -> dict:
         "can_control": user.role in CONTROLLERS,
         "fmt": format_duration,
         "max_repeat": station.settings.urgent_max_repeat,
+        "zone_choice": _zone_choice(request),  # issue 14: None = no stream, no choice shown
         # the panel says it live (it refreshes every 2 s): one warning on this page, not two (issue 11 item 7)
         "device_banner": None,
     }
+
+
+def _zone_choice(request: Request) -> list[str] | None:
+    """The known zones the urgent form offers (None: the station has no Icecast stream)."""
+    onair = onair_of(request)
+    if onair is None or getattr(onair, "urgent", None) is None:
+        return None
+    from ..station.urgent_zones import zone_choice
+
+    try:
+        return zone_choice(onair.urgent)
+    except Exception:  # the page must answer even when the receivers cannot be read
+        return []
+
+
+def _form_zones(form) -> list[str] | None:
+    """The zones the officer ticked (None = every cluster); InputError for 'some zones' with none ticked."""
+    if str(form.get("zone_scope") or "all") != "zones":
+        return None
+    zones = [str(z) for z in form.getlist("zones") if str(z).strip()]
+    if not zones:
+        raise InputError("Hãy đánh dấu ít nhất một vùng, hoặc chọn «Tất cả các cụm loa»")
+    return zones
 
 
 def _next_slot_items(station, slot_name: str, at) -> list[str]:
@@ -222,6 +246,11 @@ async def urgent_request(request: Request, user: CurrentUser = Depends(require_r
             repeat, every_min = 1, None
         else:
             raise InputError("Nguồn thông báo không hợp lệ")
+        zones = _form_zones(form)
+        if zones:
+            from ..station.urgent_zones import check_zones
+
+            zones = check_zones(onair.urgent, zones, source)  # no stream, the microphone, an unknown zone
         if not confirmed:
             return render(request, "onair_confirm.html", {
                 "title": "Xác nhận phát khẩn cấp",
@@ -231,13 +260,17 @@ async def urgent_request(request: Request, user: CurrentUser = Depends(require_r
                 "every_min": every_min,
                 "upload": upload_token,
                 "upload_name": Path(getattr(form.get("recording"), "filename", "") or "").name or upload_token,
+                "zones": zones or [],
             })
         kwargs = {"text": text} if source == "text" else {"mic": True} if source == "mic" else {
             "file": _upload_path(request, upload_token)}
-        job = onair.urgent.request(repeat=repeat, every_min=every_min, operator=user.name, **kwargs)
+        job = onair.urgent.request(repeat=repeat, every_min=every_min, operator=user.name, zones=zones, **kwargs)
     except BroadcasterError as exc:
         context = _context(request, user)
-        context.update(urgent_error=str(exc), urgent_text=text, urgent_source=source)
+        context.update(urgent_error=str(exc), urgent_text=text, urgent_source=source,
+                       urgent_zones=[str(z) for z in form.getlist("zones")],
+                       urgent_scope=str(form.get("zone_scope") or "all"))
         return render(request, "onair.html", context, status_code=400)
-    flash(request, f"Đang phát thông báo khẩn cấp «{job.label}» (số {job.id}) — yêu cầu bởi {user.display}.")
+    where = f" tới vùng {', '.join(job.zones)}" if job.zones else ""
+    flash(request, f"Đang phát thông báo khẩn cấp «{job.label}» (số {job.id}){where} — yêu cầu bởi {user.display}.")
     return RedirectResponse("/onair", status_code=303)

@@ -44,6 +44,7 @@ NAV = [
     ("/onair", "Trực đài", None),
     ("/log", "Nhật ký", None),
     ("/reports", "Báo cáo", None),
+    ("/receivers", "Cụm loa", None),
     ("/users", "Tài khoản", {Role.admin}),
 ]
 
