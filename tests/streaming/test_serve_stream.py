@@ -6,10 +6,12 @@ the mount comes back, the gap is one alarm row with its cause; the source passwo
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from stream_helpers import RATE, Listener, hears
@@ -41,6 +43,14 @@ def _wait_rows(db, predicate, timeout, serve):
         assert time.monotonic() < deadline, serve.text()
         assert serve.process.poll() is None, serve.text()
         time.sleep(0.05)
+
+
+def _onair(data_dir: Path) -> dict:
+    info = json.loads((data_dir / "run" / "serve.json").read_text())
+    token = (data_dir / "run" / "api-token").read_text().strip()
+    answer = httpx.get(info["url"] + "/api/onair", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
 def _loud_span_without_gap(samples: np.ndarray, *, level: float = 2000.0) -> float:
@@ -87,6 +97,8 @@ def test_serve_streams_the_slot_and_survives_icecast_restarting_mid_item(
         assert [r[2] for r in aired] == ["aired"], aired
         listener = Listener(icecast_server.listen_url("/dai.mp3"), tmp_path / "after.raw")
         listener.wait_seconds(0.3)  # the mount carries sound again
+        onair = _onair(data_dir)  # the console's status: each mount's state, never the password
+        assert [m["mount"] for m in onair["stream"]] == ["/dai.mp3"] and password not in json.dumps(onair)
         time.sleep(0.3)  # parec is ~20 ms behind the sink: let the item's last samples reach the file
     finally:
         if listener:
