@@ -54,8 +54,8 @@ def card():
     player.close()
 
 
-def _fanout(url: str, rec: Recorder) -> IcecastFanout:
-    return IcecastFanout(parse_stream_url(url), fmt="mp3", bitrate_kbps=48, sample_rate=RATE,
+def _fanout(url: str, rec: Recorder, fmt: str = "mp3") -> IcecastFanout:
+    return IcecastFanout(parse_stream_url(url), fmt=fmt, bitrate_kbps=48 if fmt == "mp3" else 32, sample_rate=RATE,
                          alarm=rec.alarm, say=rec.say)
 
 
@@ -66,16 +66,17 @@ def _play_in_thread(player, path):
     return thread, box
 
 
-def test_what_the_card_airs_reaches_a_listener(icecast_server, card, tmp_path):
+@pytest.mark.parametrize("fmt,mount", [("mp3", "/dai.mp3"), ("opus", "/dai.opus")])
+def test_what_the_card_airs_reaches_a_listener(icecast_server, card, tmp_path, fmt, mount):
     player, _ = card
     rec = Recorder()
-    fan = _fanout(icecast_server.source_url("/dai.mp3"), rec)
+    fan = _fanout(icecast_server.source_url(mount), rec, fmt)
     player.set_tap(fan.tap)
     fan.start()
     listener = None
     try:
-        icecast_server.wait_mount("/dai.mp3")
-        listener = Listener(icecast_server.listen_url("/dai.mp3"), tmp_path / "heard.raw")
+        icecast_server.wait_mount(mount)
+        listener = Listener(icecast_server.listen_url(mount), tmp_path / "heard.raw")
         listener.wait_seconds(0.5)  # it hears the idle card's silence: the mount is kept
         thread, box = _play_in_thread(player, write_wav(tmp_path / "tone.wav", tone(880, 4.0)))
         wait_for(lambda: hears(listener.samples(), 880), timeout=30, step=0.1)
