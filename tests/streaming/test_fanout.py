@@ -191,7 +191,7 @@ def test_a_zone_urgent_replaces_the_programme_on_that_zones_mount_only(icecast_s
     assert not hears(listeners["main"].samples(), 880, windows=1), "the main mount heard the zone urgent"
 
 
-def test_air_to_zones_without_a_stream_and_when_stopped(icecast_server, tmp_path):
+def test_no_card_means_silence_on_air_and_air_to_zones_without_a_stream_or_stopped(icecast_server, tmp_path):
     rec = Recorder()
     fan = _fanout(icecast_server.source_url("/dai.mp3"), rec)
     urgent = write_wav(tmp_path / "urgent.wav", tone(880, 30.0))
@@ -200,6 +200,12 @@ def test_air_to_zones_without_a_stream_and_when_stopped(icecast_server, tmp_path
     fan.start()
     try:
         icecast_server.wait_mount("/dai-zone-thon-dong.mp3")
+        # no card at all (closed, lost): the fan-out feeds silence at real time, so the mounts carry sound
+        listener = Listener(icecast_server.listen_url("/dai.mp3"), tmp_path / "idle.raw")
+        try:
+            listener.wait_seconds(1.0)
+        finally:
+            listener.stop()
         stop = threading.Event()
         box = {}
         thread = threading.Thread(target=lambda: box.setdefault(
