@@ -54,8 +54,8 @@ def card():
     player.close()
 
 
-def _fanout(url: str, rec: Recorder) -> IcecastFanout:
-    return IcecastFanout(parse_stream_url(url), fmt="mp3", bitrate_kbps=48, sample_rate=RATE,
+def _fanout(url: str, rec: Recorder, fmt: str = "mp3") -> IcecastFanout:
+    return IcecastFanout(parse_stream_url(url), fmt=fmt, bitrate_kbps=48 if fmt == "mp3" else 32, sample_rate=RATE,
                          alarm=rec.alarm, say=rec.say)
 
 
@@ -66,16 +66,17 @@ def _play_in_thread(player, path):
     return thread, box
 
 
-def test_what_the_card_airs_reaches_a_listener(icecast_server, card, tmp_path):
+@pytest.mark.parametrize("fmt,mount", [("mp3", "/dai.mp3"), ("opus", "/dai.opus")])
+def test_what_the_card_airs_reaches_a_listener(icecast_server, card, tmp_path, fmt, mount):
     player, _ = card
     rec = Recorder()
-    fan = _fanout(icecast_server.source_url("/dai.mp3"), rec)
+    fan = _fanout(icecast_server.source_url(mount), rec, fmt)
     player.set_tap(fan.tap)
     fan.start()
     listener = None
     try:
-        icecast_server.wait_mount("/dai.mp3")
-        listener = Listener(icecast_server.listen_url("/dai.mp3"), tmp_path / "heard.raw")
+        icecast_server.wait_mount(mount)
+        listener = Listener(icecast_server.listen_url(mount), tmp_path / "heard.raw")
         listener.wait_seconds(0.5)  # it hears the idle card's silence: the mount is kept
         thread, box = _play_in_thread(player, write_wav(tmp_path / "tone.wav", tone(880, 4.0)))
         wait_for(lambda: hears(listener.samples(), 880), timeout=30, step=0.1)
@@ -190,7 +191,7 @@ def test_a_zone_urgent_replaces_the_programme_on_that_zones_mount_only(icecast_s
     assert not hears(listeners["main"].samples(), 880, windows=1), "the main mount heard the zone urgent"
 
 
-def test_air_to_zones_without_a_stream_and_when_stopped(icecast_server, tmp_path):
+def test_no_card_means_silence_on_air_and_air_to_zones_without_a_stream_or_stopped(icecast_server, tmp_path):
     rec = Recorder()
     fan = _fanout(icecast_server.source_url("/dai.mp3"), rec)
     urgent = write_wav(tmp_path / "urgent.wav", tone(880, 30.0))
@@ -199,6 +200,12 @@ def test_air_to_zones_without_a_stream_and_when_stopped(icecast_server, tmp_path
     fan.start()
     try:
         icecast_server.wait_mount("/dai-zone-thon-dong.mp3")
+        # no card at all (closed, lost): the fan-out feeds silence at real time, so the mounts carry sound
+        listener = Listener(icecast_server.listen_url("/dai.mp3"), tmp_path / "idle.raw")
+        try:
+            listener.wait_seconds(1.0)
+        finally:
+            listener.stop()
         stop = threading.Event()
         box = {}
         thread = threading.Thread(target=lambda: box.setdefault(

@@ -6,10 +6,12 @@ the mount comes back, the gap is one alarm row with its cause; the source passwo
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from stream_helpers import RATE, Listener, hears
@@ -43,16 +45,33 @@ def _wait_rows(db, predicate, timeout, serve):
         time.sleep(0.05)
 
 
-def _loud_span_without_gap(samples: np.ndarray, *, level: float = 2000.0) -> float:
-    """Seconds from the first to the last loud 10 ms window, asserting none in between is quiet."""
+def _onair(data_dir: Path) -> dict:
+    info = json.loads((data_dir / "run" / "serve.json").read_text())
+    token = (data_dir / "run" / "api-token").read_text().strip()
+    answer = httpx.get(info["url"] + "/api/onair", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _loud_span_without_gap(samples: np.ndarray, *, level: float = 2000.0, longest_quiet_s: float = 0.5) -> float:
+    """Seconds from the first to the last loud 10 ms window of the item, asserting no quiet stretch
+    inside it as long as `longest_quiet_s`. Generous on purpose: a paced sink on a loaded machine
+    underruns for a few 10 ms now and then (ALSA says so on serve's stderr), whatever the stream
+    does; a card the outage disturbed would miss a reconnect's worth (the backoff starts at 1 s)."""
     n = RATE // 100
     windows = samples[: len(samples) // n * n].astype(np.float64).reshape(-1, n)
     loud = np.sqrt(np.mean(windows ** 2, axis=1)) >= level
     idx = np.flatnonzero(loud)
     assert len(idx), "the card aired nothing"
     inside = loud[idx[0]:idx[-1] + 1]
-    assert inside.all(), f"the card's output has {int((~inside).sum())} quiet 10 ms windows inside the item"
-    return len(inside) / 100
+    longest = run = 0
+    for value in inside:
+        run = 0 if value else run + 1
+        longest = max(longest, run)
+    assert longest / 100 < longest_quiet_s, (
+        f"the card's output went quiet for {longest * 10} ms inside the item "
+        f"({int((~inside).sum())} quiet 10 ms windows in all)")
+    return int(inside.sum()) / 100
 
 
 @pytest.mark.paced
@@ -87,6 +106,8 @@ def test_serve_streams_the_slot_and_survives_icecast_restarting_mid_item(
         assert [r[2] for r in aired] == ["aired"], aired
         listener = Listener(icecast_server.listen_url("/dai.mp3"), tmp_path / "after.raw")
         listener.wait_seconds(0.3)  # the mount carries sound again
+        onair = _onair(data_dir)  # the console's status: each mount's state, never the password
+        assert [m["mount"] for m in onair["stream"]] == ["/dai.mp3"] and password not in json.dumps(onair)
         time.sleep(0.3)  # parec is ~20 ms behind the sink: let the item's last samples reach the file
     finally:
         if listener:
@@ -94,7 +115,7 @@ def test_serve_streams_the_slot_and_survives_icecast_restarting_mid_item(
         serve.stop()
         recorder.stop()
     span = _loud_span_without_gap(recorder.samples()[:, 0])
-    assert span >= ITEM_S - 0.2, f"the card aired {span:.2f} s of a {ITEM_S} s item"
+    assert span >= ITEM_S - 0.2, f"the card aired {span:.2f} s of a {ITEM_S} s item"  # all of it, loud
     alarms = [r for r in rows(db) if r[1] == GAP_TITLE]
     assert len(alarms) == 1, alarms  # one gap, one row
     assert alarms[0][2] == "alarm" and "Mất luồng Icecast" in alarms[0][5] and "Icecast" in alarms[0][5].split("(", 1)[1]
