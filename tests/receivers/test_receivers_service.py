@@ -17,8 +17,8 @@ from broadcaster.station.receivers import ReceiverRefused, Refusal
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)  # 07:00 in Hà Nội
 
 
-def report(name, **fields):
-    body = {"name": name, "zone": None, "state": "playing", "mount": "/dai.mp3", "buffer_s": 1.5, "volume": 1.0,
+def report(who, **fields):
+    body = {"name": who, "zone": None, "state": "playing", "mount": "/dai.mp3", "buffer_s": 1.5, "volume": 1.0,
             "last_error": None, "sent_at": "2026-12-01T07:00:00+07:00"}
     body.update(fields)
     return body
