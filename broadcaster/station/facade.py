@@ -349,6 +349,7 @@ class Station:
         desk = partial(UrgentDesk, settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
                        gate=self.air_gate)  # as urgent_desk builds it, without calling back into the facade
         kwargs.setdefault("slot_start", self.receivers.alarm_offline)  # clusters offline at a slot's start
+        kwargs.setdefault("watch", self.receivers.watch)  # a cluster's link lost and back, in the log
         return OnAir(settings=self.settings, engine=self.db, asrun=self.asrun, slots=self.slots, items=self.items,
                      gate=self.air_gate, urgent_desk=desk, **kwargs)
 

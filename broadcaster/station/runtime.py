@@ -69,11 +69,13 @@ class OnAir:
         amplifier: Amplifier | None = None,
         lock: DataDirLock | None = None,
         slot_start: Callable[[str, datetime], object] | None = None,
+        watch: Callable[[], object] | None = None,
     ) -> None:
         """`timetable` only seeds the database on the station's first start (the database is the
         timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
         data-directory lock when the caller took it already (serve takes it before writing anything);
-        `slot_start(slot_name, planned_utc)` runs as each slot starts (the offline-cluster alarms)."""
+        `slot_start(slot_name, planned_utc)` runs as each slot starts (the offline-cluster alarms);
+        `watch()` runs every device_retry_s (the clusters' links lost and back)."""
         self.settings = settings
         self.db = engine
         self.asrun = asrun
@@ -83,6 +85,7 @@ class OnAir:
         self.tz = ZoneInfo(settings.timezone)
         self.lock = lock
         self.slot_start = slot_start
+        self.watch = watch
         self.timetable = timetable
         self.clock = clock or RealClock()
         self.amplifier = amplifier or Amplifier.from_settings(settings)
@@ -322,6 +325,8 @@ class OnAir:
                 self._guarded("kiểm tra thiết bị âm thanh", self.ensure_device)
                 self._guarded("sao lưu cơ sở dữ liệu", backups.tick)
                 self._guarded("kiểm tra dung lượng ổ đĩa", self.check_disk)
+                if self.watch is not None:
+                    self._guarded("theo dõi cụm loa", self.watch)
                 waited += retry
                 if waited >= PRERENDER_EVERY_S:
                     waited = 0.0
