@@ -58,7 +58,7 @@ class GapCause(Enum):
 
 _CAUSE_TEXT = {
     GapCause.LINK_LOST: "mất kết nối tới máy chủ phát",
-    GapCause.NO_MOUNT: "máy chủ phát không có luồng của đài (đài chưa gửi hoặc ngừng gửi)",
+    GapCause.NO_MOUNT: "máy chủ phát không có luồng của đài",
     GapCause.STREAM_REFUSED: "máy chủ phát từ chối cụm loa",
     GapCause.SILENCE: "luồng im lặng",
     GapCause.STATION_REFUSED: "đài từ chối mã của cụm loa (mã sai hoặc đã bị thu hồi)",

@@ -18,7 +18,7 @@ from conftest import MOUNT
 from receiver_helpers import RATE, IcecastSource, dominant_hz, wait_for
 
 LINK_LOST = "mất kết nối tới máy chủ phát"
-NO_MOUNT = "máy chủ phát không có luồng của đài (đài chưa gửi hoặc ngừng gửi)"
+NO_MOUNT = "máy chủ phát không có luồng của đài"
 SILENCE = "luồng im lặng"
 REFUSED = "đài từ chối mã của cụm loa (mã sai hoặc đã bị thu hồi)"
 NAME = "Cụm loa Thôn Đông"
