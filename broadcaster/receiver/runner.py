@@ -351,8 +351,8 @@ class Receiver:
                 self.client.status(self._report(), timeout=STATUS_TIMEOUT_S)
                 self._upload()
             except StationRefused as exc:
-                self._first_answer.set()
                 self._refuse(exc)
+                self._first_answer.set()  # after the refusal: the play loop then sees the stop
                 return
             except (StationUnreachable, StationBadAnswer) as exc:
                 # the station restarting or answering nonsense never stops the sound
