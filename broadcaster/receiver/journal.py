@@ -31,6 +31,7 @@ GAP_TITLE = "Gián đoạn"
 CRASH_REASON = "Cụm loa dừng đột ngột khi đang nghe (mất điện, tắt máy hoặc lỗi)"
 STATE_FILE = "receiver.json"  # marks a receiver's data directory (cli/log.py reads it that way)
 UPLOAD_MAX_ROWS = 500  # the station takes at most this many rows per upload (contract)
+HEARD_ROW_MAX_S = 3600.0  # a heard row is split after an hour, so the station sees it within the hour
 
 
 class GapCause(Enum):
@@ -57,7 +58,7 @@ class GapCause(Enum):
 
 _CAUSE_TEXT = {
     GapCause.LINK_LOST: "mất kết nối tới máy chủ phát",
-    GapCause.NO_MOUNT: "máy chủ phát không có luồng của đài (đài chưa gửi hoặc ngừng gửi)",
+    GapCause.NO_MOUNT: "máy chủ phát không có luồng của đài",
     GapCause.STREAM_REFUSED: "máy chủ phát từ chối cụm loa",
     GapCause.SILENCE: "luồng im lặng",
     GapCause.STATION_REFUSED: "đài từ chối mã của cụm loa (mã sai hoặc đã bị thu hồi)",
@@ -148,6 +149,25 @@ class ReceiverJournal:
                                reason=cause.text, started_at=at), AsRunKind.alarm, cause)
             self._provisional = provisional
 
+    def split(self, at: datetime, *, longer_than_s: float = HEARD_ROW_MAX_S) -> bool:
+        """A heard row open for longer than `longer_than_s` ends at `at` and another starts there, so
+        the station gets what a cluster that never breaks heard (uploads take final rows only)."""
+        with self._lock:
+            if self._open_kind is not AsRunKind.relay or self._open_id is None:
+                return False
+            try:
+                with Session(self.db) as session:
+                    row = session.get(AsRun, self._open_id)
+                    started, mount = (as_utc(row.started_at), row.path) if row is not None else (None, None)
+            except SQLAlchemyError:
+                return False
+            if started is None or (as_utc(at) - started).total_seconds() < longer_than_s:
+                return False
+            self._close(at)
+            self._insert(AsRun(title=HEARD_TITLE, path=mount, kind=AsRunKind.relay, status=AsRunStatus.on_air,
+                               started_at=at), AsRunKind.relay)
+            return True
+
     def end(self, at: datetime) -> None:
         """The receiver stops: whatever is open ends at `at`."""
         with self._lock:
@@ -226,5 +246,5 @@ class ReceiverJournal:
         return out
 
 
-__all__ = ["describe", "CRASH_REASON", "GAP_TITLE", "GapCause", "HEARD_TITLE", "ReceiverJournal", "STATE_FILE",
+__all__ = ["describe", "CRASH_REASON", "HEARD_ROW_MAX_S", "GAP_TITLE", "GapCause", "HEARD_TITLE", "ReceiverJournal", "STATE_FILE",
            "UPLOAD_MAX_ROWS", "is_receiver_dir"]

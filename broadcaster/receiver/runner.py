@@ -347,11 +347,12 @@ class Receiver:
                 if self.config is None or time.monotonic() >= next_config:
                     self._refresh_config()
                     next_config = time.monotonic() + CONFIG_REFRESH_S
+                self.journal.split(_utc())  # an hour-long heard row becomes final (uploadable)
                 self.client.status(self._report(), timeout=STATUS_TIMEOUT_S)
                 self._upload()
             except StationRefused as exc:
-                self._first_answer.set()
                 self._refuse(exc)
+                self._first_answer.set()  # after the refusal: the play loop then sees the stop
                 return
             except (StationUnreachable, StationBadAnswer) as exc:
                 # the station restarting or answering nonsense never stops the sound

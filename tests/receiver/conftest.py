@@ -39,8 +39,16 @@ def api_only_station():
 
 @pytest.fixture
 def receivers(tmp_path):
-    """Factory of ReceiverProcess; every one is stopped at teardown."""
+    """Factory of ReceiverProcess; every one is stopped at teardown. Skips without PortAudio (the card)."""
     from receiver_helpers import ReceiverProcess
+
+    from broadcaster.exceptions import PlayoutError
+    from broadcaster.playout.devices import list_devices
+
+    try:
+        list_devices()
+    except PlayoutError as exc:
+        pytest.skip(f"PortAudio is not usable here (install libportaudio2): {exc}")
 
     made: list[ReceiverProcess] = []
 

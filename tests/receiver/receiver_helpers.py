@@ -48,11 +48,11 @@ class ReceiverProcess:
     """`broadcaster receiver …` in a subprocess whose ALSA default card writes a WAV (`capture`)."""
 
     def __init__(self, tmp: Path, *, station: str, token: str | None, name: str, zone: str | None = None,
-                 extra: list[str] = (), data_dir: Path | None = None) -> None:
+                 extra: list[str] = (), data_dir: Path | None = None, asoundrc: str | None = None) -> None:
         self.home = tmp / "home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.capture = tmp / "captured.wav"
-        (self.home / ".asoundrc").write_text(
+        (self.home / ".asoundrc").write_text(asoundrc or
             f'pcm.!default {{ type file; slave.pcm "null"; file "{self.capture}"; format "wav" }}\n')
         self.data_dir = data_dir or tmp / "receiver-data"
         self.out = tmp / "receiver.out"

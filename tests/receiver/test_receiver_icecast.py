@@ -18,7 +18,7 @@ from conftest import MOUNT
 from receiver_helpers import RATE, IcecastSource, dominant_hz, wait_for
 
 LINK_LOST = "mất kết nối tới máy chủ phát"
-NO_MOUNT = "máy chủ phát không có luồng của đài (đài chưa gửi hoặc ngừng gửi)"
+NO_MOUNT = "máy chủ phát không có luồng của đài"
 SILENCE = "luồng im lặng"
 REFUSED = "đài từ chối mã của cụm loa (mã sai hoặc đã bị thu hồi)"
 NAME = "Cụm loa Thôn Đông"
@@ -150,7 +150,7 @@ def test_a_wrong_token_is_refused_at_start(icecast_server, tone_on_air, fake_sta
     rx = receivers(station=fake_station.url, token="not-the-token")
     assert rx.proc.wait(60) == 3
     assert rx.stderr().strip().splitlines()[-1].startswith("Lỗi: Đài từ chối mã của cụm loa")
-    assert not [r for r in rx.rows() if r["kind"] == "relay"]  # it never played
+    assert [(r["kind"], r["reason"]) for r in rx.rows()] == [("alarm", REFUSED)]  # it never played
     assert fake_station.statuses(NAME) == [] and fake_station.answered("/api/receiver/config", 401) >= 1
 
 
