@@ -164,3 +164,20 @@ def test_no_zones_is_every_cluster_as_before(station, zoned):
     assert fanout.calls == [] and job.public()["zones"] is None
     assert [(r.kind.value, r.status.value, r.zones) for r in station.as_run_log()] == [
         ("urgent", "aired", None), ("urgent", "aired", None)]
+
+
+def test_a_zones_urgent_needs_no_sound_card(station, settings):
+    # the zones' clusters have their own amplifiers: a station whose card is gone still warns them
+    add_receivers(station.db, ZONES)
+    fanout = FakeFanout()
+    onair = _onair(station, MemoryCard(missing=True), settings, fanout)
+    try:
+        assert not onair.player.is_open
+        job = onair.urgent.request(text="Đê sắp vỡ.", zones=["Xóm Bãi"])
+        assert job.done.wait(60) and job.state == "done", job.public()
+    finally:
+        onair.urgent.shutdown()
+        onair.player.close()
+    assert [c["zones"] for c in fanout.calls] == [["Xóm Bãi"], ["Xóm Bãi"]]
+    assert [(r.status.value, r.zones) for r in station.as_run_log() if r.kind.value == "urgent"] == [
+        ("aired", ["Xóm Bãi"]), ("aired", ["Xóm Bãi"])]
