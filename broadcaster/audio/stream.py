@@ -280,7 +280,6 @@ class StreamLimiter:
             firsts = np.flatnonzero(np.diff(block_of, prepend=-1))  # `over` is sorted: runs per block
             peaks = np.maximum.reduceat(magnitude[over], firsts).astype(np.float64)
             need[block_of[firsts] + 1] = self._ceiling / peaks
-        blocks = held.reshape(count, size)
         edge_need = np.minimum(need[:-1], need[1:])  # edge j: between block j-1 and block j
         # (windows of hold + 1 edges as shifted slices: numpy's reductions over short rows are slow)
         span = count - hold  # edges whose look-ahead is complete

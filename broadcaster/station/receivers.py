@@ -223,32 +223,17 @@ class Receivers:
         return [v for v in views if include_revoked or not v.revoked]
 
     def zones(self) -> list[str]:
-        """The zones the active clusters belong to (display names), sorted: what urgents may target."""
-        with Session(self.db) as session:
-            rows = session.exec(select(Receiver.zone).where(col(Receiver.revoked_at).is_(None),
-                                                             col(Receiver.zone).is_not(None)).distinct()).all()
-        return sorted({z for z in rows if z}, key=str.casefold)
+        """The zones the active clusters belong to (display names, one per mount), sorted: what urgents may target."""
+        from .urgent_zones import known_zones
+
+        return known_zones(self.db)
 
     def check_zones(self, zones: list[str]) -> list[str]:
         """The zones an urgent names, as the clusters' zones are written ('thôn đông' is 'Thôn Đông');
         InputError naming the known zones when one is not a zone of any active cluster."""
-        from ..streaming.urls import StreamUrlError, zone_slug
+        from .urgent_zones import resolve_zones
 
-        with Session(self.db) as session:
-            known = {slug: zone for slug, zone in session.exec(select(Receiver.zone_slug, Receiver.zone).where(
-                col(Receiver.revoked_at).is_(None), col(Receiver.zone_slug).is_not(None))).all()}
-        out: list[str] = []
-        for zone in zones:
-            try:
-                slug = zone_slug(zone)
-            except StreamUrlError:
-                slug = None
-            if slug not in known:
-                names = ", ".join(sorted(known.values(), key=str.casefold)) or "chưa có vùng nào"
-                raise InputError(f"Không có vùng «{zone.strip()}» (các vùng: {names})")
-            if known[slug] not in out:
-                out.append(known[slug])
-        return out
+        return resolve_zones(list(zones), self.zones())
 
     @staticmethod
     def _active(session: Session) -> list[Receiver]:

@@ -362,7 +362,7 @@ class OnAir:
     def _stream_zones(self) -> None:
         """Feed a mount for every zone the receivers registered with (issue 14; [] before the table exists)."""
         if self.fanout is not None:
-            from ..streaming.zones import known_zones
+            from .urgent_zones import known_zones  # the one lookup of the receivers' zones
 
             self.fanout.ensure_zones(known_zones(self.db))
 

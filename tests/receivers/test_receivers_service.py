@@ -203,7 +203,7 @@ def test_zones_named_by_an_urgent_are_checked_against_the_clusters(station):
     assert station.receivers.check_zones(["thôn đông", "Xóm Bãi", "THÔN ĐÔNG"]) == ["Thôn Đông", "Xóm Bãi"]
     with pytest.raises(InputError) as refused:
         station.receivers.check_zones(["Xóm Cũ"])
-    assert str(refused.value) == "Không có vùng «Xóm Cũ» (các vùng: Thôn Đông, Xóm Bãi)"
+    assert str(refused.value) == "Không có vùng «Xóm Cũ»; các vùng đã biết: Thôn Đông, Xóm Bãi"
 
 
 def test_a_link_lost_and_back_is_in_the_stations_log(station):

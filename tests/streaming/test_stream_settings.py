@@ -9,7 +9,7 @@ import sqlalchemy
 from broadcaster.cli.common import _check_stream_url
 from broadcaster.config import load_settings
 from broadcaster.exceptions import ConfigError
-from broadcaster.streaming.zones import known_zones
+from broadcaster.station.urgent_zones import known_zones
 
 BAD = "icecast://source:bi-mat-42@127.0.0.1/dai.mp3"  # no port
 
