@@ -6,10 +6,9 @@ import shutil
 
 import pytest
 from fake_station import FakeStation
-from receiver_helpers import IcecastSource
+from receiver_helpers import MOUNT, IcecastSource
 from support.icecast import icecast_server  # noqa: F401  (a fixture)
 
-MOUNT = "/dai.mp3"
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from support.pulse import read_wav_lenient
 
+MOUNT = "/dai.mp3"
+
 RATE = 48000
 TONE_HZ = 1000
 LOUD = 3000  # a sample louder than this is the tone (amplitude ~0.5 full scale), never MP3 noise of silence

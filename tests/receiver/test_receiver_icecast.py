@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from conftest import MOUNT
+from receiver_helpers import MOUNT
 from receiver_helpers import RATE, IcecastSource, dominant_hz, wait_for
 
 LINK_LOST = "mất kết nối tới máy chủ phát"

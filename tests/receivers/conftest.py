@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
-from broadcaster import accounts
 from broadcaster.web.app import create_app
 
-PASSWORD = "mat-khau-2026"
+from receivers_helpers import PASSWORD, bearer, cli, counts, login, make_user, snapshot  # noqa: F401
+
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 BIN = Path(sys.executable).parent / "broadcaster"
 
@@ -34,42 +32,6 @@ def api(app) -> TestClient:
     return TestClient(app, follow_redirects=False, raise_server_exceptions=False)
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def make_user(station, name: str, role: str) -> None:
-    with Session(station.db) as session:
-        accounts.add_user(session=session, name=name, role=role, password=PASSWORD, by="test")
-        session.commit()
-
-
-def login(app, name: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
-    token = CSRF_RE.search(client.get("/login").text).group(1)
-    r = client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": token, "next": "/"})
-    assert r.status_code == 303, r.text
-    client.csrf = CSRF_RE.search(client.get("/bulletins").text).group(1)
-    return client
-
-
-def counts(db_path: Path) -> dict[str, int]:
-    """Rows in the clusters' tables (and the as-run log): a refused request must change none."""
-    con = sqlite3.connect(db_path)
-    try:
-        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in ("receivers", "receiver_log", "as_run")}
-    finally:
-        con.close()
-
-
-def snapshot(db_path: Path) -> list[str]:
-    con = sqlite3.connect(db_path)
-    try:
-        return [line for line in con.iterdump() if '"web_session"' not in line]
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def cli_env(tmp_path, data_dir):
     home = tmp_path / "home"
@@ -81,5 +43,3 @@ def cli_env(tmp_path, data_dir):
     return env
 
 
-def cli(env, *args, timeout=120):
-    return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env, timeout=timeout)

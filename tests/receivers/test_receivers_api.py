@@ -5,7 +5,7 @@ each one Vietnamese line, and nothing stored (rows counted before and after)."""
 from __future__ import annotations
 
 import pytest
-from conftest import bearer, counts, snapshot
+from receivers_helpers import bearer, counts, snapshot
 
 UNAUTHORIZED = {"detail": "Mã cụm loa không hợp lệ hoặc đã bị thu hồi."}
 GOOD = {"name": "Cụm loa chợ", "zone": "Thôn Đông", "state": "playing", "mount": "/dai-zone-thon-dong.mp3",

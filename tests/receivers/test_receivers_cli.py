@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from conftest import cli, counts
+from receivers_helpers import cli, counts
 
 from broadcaster.config import load_settings
 

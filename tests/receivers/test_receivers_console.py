@@ -8,7 +8,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import login, make_user
+from receivers_helpers import login, make_user
 
 from broadcaster.localtime import local_midnight_utc
 
@@ -48,7 +48,7 @@ def test_the_page_shows_each_clusters_state(station, app, clusters):
 
 
 def test_only_an_administrator_revokes_and_the_cluster_is_refused_at_once(station, app, api, clusters):
-    from conftest import bearer
+    from receivers_helpers import bearer
 
     a, _ = clusters
     make_user(station, "quantri", "admin")

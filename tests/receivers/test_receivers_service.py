@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import counts
+from receivers_helpers import counts
 
 from broadcaster.exceptions import InputError, NotFoundError
 from broadcaster.station.receivers import ReceiverRefused, Refusal
