@@ -196,10 +196,13 @@ class StationClient:
             raise StationBadAnswer(f"đài trả lời mã {status} khi hỏi cấu hình: {self._detail(answer)}")
         return ReceiverConfig.from_json(answer)
 
-    def status(self, report: dict, *, timeout: float | None = None) -> None:
+    def status(self, report: dict, *, timeout: float | None = None) -> bool | None:
+        """Send a status report; the station's `on_air` (None when it does not say: count silence as dead air)."""
         status, answer = self._call("POST", "/api/receiver/status", report, timeout=timeout)
         if status not in (200, 204):
             raise StationBadAnswer(f"đài không nhận báo cáo trạng thái (mã {status}): {self._detail(answer)}")
+        on_air = answer.get("on_air") if isinstance(answer, dict) else None
+        return on_air if isinstance(on_air, bool) else None
 
     def log(self, rows: list[dict], *, timeout: float | None = None) -> int | None:
         """Upload log rows; the station's last_local_id (rows it had already are skipped there)."""

@@ -97,6 +97,9 @@ class Receiver:
         self.stop_event = threading.Event()
         self.refused: StationRefused | None = None
         self.state = ReceiverState.CONNECTING
+        # what the station said in its last answer: it airs something for this cluster now (None: unknown).
+        # Silence is dead air (a gap) only then: between programmes the stream is silent on purpose.
+        self.station_on_air: bool | None = None
         self.mount: str | None = None
         self.last_error: str | None = None
         self._config_changed = threading.Event()
@@ -236,7 +239,10 @@ class Receiver:
 
         def on_event(kind: Heard, at: float) -> None:
             if kind is Heard.DEAD_AIR:
-                self._gap(GapCause.SILENCE, mount, _utc(at))
+                if self.station_on_air is False:  # the station airs nothing: the heard row ends, no gap
+                    self.journal.end(_utc(at))
+                else:
+                    self._gap(GapCause.SILENCE, mount, _utc(at))
             else:
                 self.journal.heard(mount, _utc(at))
                 self.state = ReceiverState.PLAYING
@@ -340,6 +346,14 @@ class Receiver:
             if len(rows) < UPLOAD_MAX_ROWS:
                 return
 
+    def _silent_while_on_air(self) -> None:
+        """The station began to air while the stream was already silent (between programmes the dead
+        air was no gap): the silence is dead air from now on."""
+        source = self._source
+        if (self.station_on_air is not False and source is not None and source.sounding is False
+                and not self.journal.hearing and self.journal.open_cause is None):
+            self._gap(GapCause.SILENCE, self.mount, _utc())
+
     def _report_loop(self) -> None:
         next_config = 0.0
         while not self.stop_event.is_set():
@@ -348,7 +362,8 @@ class Receiver:
                     self._refresh_config()
                     next_config = time.monotonic() + CONFIG_REFRESH_S
                 self.journal.split(_utc())  # an hour-long heard row becomes final (uploadable)
-                self.client.status(self._report(), timeout=STATUS_TIMEOUT_S)
+                self.station_on_air = self.client.status(self._report(), timeout=STATUS_TIMEOUT_S)
+                self._silent_while_on_air()
                 self._upload()
             except StationRefused as exc:
                 self._refuse(exc)

@@ -304,8 +304,11 @@ class Receivers:
             target = replace(target, host=public)
         return target.listen_url(target.zone_mount(zone) if zone else None)
 
-    def record_status(self, token: str | None, body: Any) -> None:
-        """Store a cluster's status report (its last one only). Refused, nothing is written."""
+    def record_status(self, token: str | None, body: Any) -> dict[str, bool]:
+        """Store a cluster's status report (its last one only). Refused, nothing is written.
+
+        Answers {"on_air": whether the station airs something this cluster should hear now}: the
+        cluster counts silence as dead air only then, not between programmes."""
         with Session(self.db) as session:
             row = self.authenticate(session, token)
             try:
@@ -319,6 +322,25 @@ class Receivers:
             row.last_status = json.dumps(report.as_json(now), ensure_ascii=False)
             session.add(row)
             session.commit()
+            return {"on_air": self._airing_for(session, row.zone)}
+
+    @staticmethod
+    def _airing_for(session: Session, zone: str | None) -> bool:
+        """Whether an as-run row is on air that reaches a cluster of `zone` (every cluster, or its zone)."""
+        from ..models import AsRun, AsRunStatus
+        from ..streaming.urls import StreamUrlError, zone_slug
+
+        def slug(name: str | None) -> str | None:
+            try:
+                return zone_slug(name) if name else None
+            except StreamUrlError:
+                return None
+
+        mine = slug(zone)
+        for zones in session.exec(select(AsRun.zones).where(AsRun.status == AsRunStatus.on_air)).all():
+            if not zones or (mine is not None and mine in {slug(z) for z in zones}):
+                return True
+        return False
 
     def store_log(self, token: str | None, body: Any) -> dict[str, int | None]:
         """Store a cluster's log rows; rows it sent before are skipped (a row stored still open gets its

@@ -2,7 +2,8 @@
 
 API (header ``Authorization: Bearer TOKEN``, the cluster's own token; JSON; see station/receivers.py):
     GET  /api/receiver/config  → 200 {name, zone, station_name, stream_url (listener URL or null), format, report_s}
-    POST /api/receiver/status  → 204 (its last report is kept)
+    POST /api/receiver/status  → 200 {"on_air": bool} (its last report is kept; on_air: the station airs
+                                 something for this cluster now, so silence is dead air)
     POST /api/receiver/log     → 200 {stored, last_local_id} (rows sent before are skipped)
 A missing/wrong/revoked token → 401, a report under another cluster's name → 403, a malformed body →
 422, each ``{"detail": one Vietnamese line}``, and nothing is stored.
@@ -69,10 +70,10 @@ async def receiver_status(request: Request) -> Response:
     receivers = station_of(request).receivers
     body = await _body(request)
     try:
-        await run_in_threadpool(receivers.record_status, _token(request), body)
+        answer = await run_in_threadpool(receivers.record_status, _token(request), body)
     except ReceiverRefused as exc:
         return _refused(exc)
-    return Response(status_code=204)
+    return JSONResponse(answer)
 
 
 @router.post("/api/receiver/log")

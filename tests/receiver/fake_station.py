@@ -114,6 +114,7 @@ class FakeStation:
         self.format = fmt
         self.receivers: dict[str, FakeReceiver] = {}
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status answered)
+        self.on_air: bool | None = None  # answer status reports with {"on_air": …} as the station does (None: 204)
         self.drop_next_log_answer = False  # store the upload, then close without answering (a lost answer)
         self.config_answer: tuple[int, bytes] | None = None  # force a config answer (a station answering nonsense)
         self.lock = threading.Lock()
@@ -229,6 +230,8 @@ class FakeStation:
             if body["name"] != receiver.name:
                 return 403, BAD_NAME, False
             receiver.statuses.append(body)
+            if self.on_air is not None:
+                return 200, {"on_air": self.on_air}, False
             return 204, None, False
         problem = check_log(body)
         if problem:

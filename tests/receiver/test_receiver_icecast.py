@@ -124,6 +124,28 @@ def test_dead_air_and_a_missing_mount_are_gaps_with_their_causes(icecast_server,
     assert rx.stop() == 0
 
 
+def test_silence_between_programmes_is_no_gap_until_the_station_airs(icecast_server, fake_station, receivers):
+    """The station's stream is silent between programmes: while the station says it airs nothing
+    (status answer on_air false) the silence is no gap; once it airs, the same silence is dead air."""
+    fake_station.on_air = False
+    silent = IcecastSource(icecast_server.source_url(MOUNT), silent=True)
+    icecast_server.wait_mount(MOUNT)
+    token = fake_station.add(NAME)
+    rx = receivers(station=fake_station.url, token=token, extra=["--dead-air-s", "1.5"])
+    try:
+        wait_for(lambda: [s for s in fake_station.statuses(NAME) if s["state"] == "playing"], 60, "a 'playing' status")
+        seen = len(fake_station.statuses(NAME))
+        # the dead-air window (1.5 s) is over once three more reports (report_s = 1 s) have come in
+        wait_for(lambda: len(fake_station.statuses(NAME)) >= seen + 3, 30, "three more status reports")
+        assert not _gaps(rx, SILENCE), rx.rows()
+        assert not [s for s in fake_station.statuses(NAME) if s["state"] == "dead_air"]
+        fake_station.on_air = True
+        wait_for(lambda: _gaps(rx, SILENCE), 30, "a gap row 'luồng im lặng' once the station airs")
+    finally:
+        silent.stop()
+    assert rx.stop() == 0
+
+
 def test_a_revoked_cluster_stops_within_one_report_period(icecast_server, tone_on_air, fake_station, receivers):
     token = fake_station.add(NAME)
     rx = receivers(station=fake_station.url, token=token)

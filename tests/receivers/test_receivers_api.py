@@ -40,13 +40,42 @@ def test_config_gives_the_zone_mount_as_a_listener_url_never_the_password(statio
 
 
 def test_status_and_log_are_stored(station, api, cluster):
-    assert api.post("/api/receiver/status", json=GOOD, headers=bearer(cluster.token)).status_code == 204
+    assert api.post("/api/receiver/status", json=GOOD, headers=bearer(cluster.token)).status_code == 200
     (view,) = station.receivers.list()
     assert view.online and view.playing and view.mount == "/dai-zone-thon-dong.mp3" and view.volume == 0.8
     r = api.post("/api/receiver/log", json=ROWS, headers=bearer(cluster.token))
     assert r.status_code == 200 and r.json() == {"stored": 1, "last_local_id": 1}
     assert api.post("/api/receiver/log", json=ROWS, headers=bearer(cluster.token)).json() == {"stored": 0,
                                                                                                "last_local_id": 1}
+
+
+def test_a_status_answer_says_whether_the_station_airs_for_the_cluster(station, api, cluster):
+    """on_air: a row on air for every cluster or for the cluster's zone; not another zone's urgent."""
+    from sqlmodel import Session
+
+    from broadcaster.models import AsRun, AsRunKind, AsRunStatus
+
+    def answer(token):
+        r = api.post("/api/receiver/status", json=dict(GOOD, name=name_of[token]), headers=bearer(token))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    other = station.receivers.add("Cụm loa bến", "Xóm Bãi")
+    name_of = {cluster.token: "Cụm loa chợ", other.token: "Cụm loa bến"}
+    assert answer(cluster.token) == {"on_air": False} == answer(other.token)
+    with Session(station.db) as session:
+        row = AsRun(title="Khẩn", kind=AsRunKind.urgent, status=AsRunStatus.on_air, zones=["thôn đông"])
+        session.add(row)
+        session.commit()
+        assert (answer(cluster.token), answer(other.token)) == ({"on_air": True}, {"on_air": False})
+        row.zones = None  # every cluster
+        session.add(row)
+        session.commit()
+        assert (answer(cluster.token), answer(other.token)) == ({"on_air": True}, {"on_air": True})
+        row.status = AsRunStatus.aired
+        session.add(row)
+        session.commit()
+    assert answer(cluster.token) == {"on_air": False}
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sai-ma"}, {"Authorization": "Basic abc"},
@@ -61,7 +90,7 @@ def test_a_missing_or_wrong_token_is_refused_and_nothing_is_stored(station, api,
 
 
 def test_a_revoked_cluster_is_refused_at_once(station, api, cluster):
-    assert api.post("/api/receiver/status", json=GOOD, headers=bearer(cluster.token)).status_code == 204
+    assert api.post("/api/receiver/status", json=GOOD, headers=bearer(cluster.token)).status_code == 200
     station.receivers.revoke("Cụm loa chợ")
     before = snapshot(station.settings.db_path)
     for method, path, body in (("GET", "/api/receiver/config", None), ("POST", "/api/receiver/status", GOOD),
