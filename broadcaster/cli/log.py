@@ -79,7 +79,7 @@ def _receivers_log(station, name, since, as_json: bool) -> None:
     for e in entries:
         table.add_row(e.receiver, e.zone or "", e.started, e.ended or "đang diễn ra", e.kind_label, e.mount or "",
                       e.cause or "")
-    Console().print(table)
+    Console(width=160).print(table)  # the cause is one line: keep it readable
 
 
 def _receiver_table(rows, tz):

@@ -341,6 +341,14 @@ def report_xlsx(report: Report, *, station_name: str = "Đài truyền thanh xã
     summary.append(["Số lượt không phát được (lỗi)", report.failed])
     summary.append([FAILED_URGENT_LABEL, report.failed_urgent])
     summary.append(["Số lượt bỏ lỡ", report.missed])
+    summary.append([])
+    summary.append([HEARD_TITLE])  # issue 14: what each loudspeaker cluster heard
+    summary.cell(row=summary.max_row, column=1).font = bold
+    summary.append(list(HEARD_HEADERS))
+    for cell in summary[summary.max_row]:
+        cell.font = bold
+    for line in report.by_receiver:
+        summary.append([excel_text(line.name), excel_text(line.zone or ""), round(line.minutes, 1), line.gaps])
     summary.column_dimensions["A"].width = 40
     for letter in "BCD":
         summary.column_dimensions[letter].width = 16
@@ -355,16 +363,6 @@ def report_xlsx(report: Report, *, station_name: str = "Đài truyền thanh xã
     for column in "CEF":
         detail.column_dimensions[column].width = 14
     detail["B1"].alignment = Alignment(wrap_text=True)
-    heard = workbook.create_sheet("Cụm loa")
-    heard.append([HEARD_TITLE])
-    heard["A1"].font = bold
-    heard.append(list(HEARD_HEADERS))
-    for cell in heard[2]:
-        cell.font = bold
-    for line in report.by_receiver:
-        heard.append([excel_text(line.name), excel_text(line.zone or ""), round(line.minutes, 1), line.gaps])
-    for letter, width in zip("ABCD", (32, 20, 20, 18)):
-        heard.column_dimensions[letter].width = width
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -351,6 +351,7 @@ class Station:
                        gate=self.air_gate,  # as urgent_desk builds it, without calling back into the facade
                        known_zones=partial(known_zones, self.db))  # the receivers' zones (issue 14)
         kwargs.setdefault("slot_start", self.receivers.alarm_offline)  # clusters offline at a slot's start
+        kwargs.setdefault("watch", self.receivers.watch)  # a cluster's link lost and back, in the log
         return OnAir(settings=self.settings, engine=self.db, asrun=self.asrun, slots=self.slots, items=self.items,
                      gate=self.air_gate, urgent_desk=desk, **kwargs)
 

@@ -147,6 +147,9 @@ class Receivers:
         self.settings = settings
         self.clock = clock
         self.alarms = alarms
+        # `watch`: clusters seen online during this run, and since when each one went quiet
+        self._was_online: set[int] = set()
+        self._quiet_since: dict[int, datetime] = {}
 
     def over_engine(self, engine: Engine, *, alarms: AsRunLog | None = None) -> Receivers:
         view = copy.copy(self)
@@ -364,6 +367,39 @@ class Receivers:
             last = session.exec(select(ReceiverLogRow.local_id).where(ReceiverLogRow.receiver_id == row.id)
                                 .order_by(col(ReceiverLogRow.local_id).desc()).limit(1)).first()
         return {"stored": stored, "last_local_id": last}
+
+    # ------------------------------------------------------------------ the station's log of the links
+    def watch(self) -> list[AsRunPublic]:
+        """Run every few seconds by serve: a cluster seen online that stops reporting gets an alarm row
+        ("mất kết nối", from its last report); when it reports again, a row with the gap's length."""
+        from ..localtime import duration_words, fmt_local
+
+        if self.alarms is None:
+            return []
+        now = self.clock()
+        with Session(self.db) as session:
+            active = self._active(session)
+        rows = []
+        for receiver in active:
+            seen = as_utc(receiver.last_seen)
+            if self._online(receiver, now):
+                since = self._quiet_since.pop(receiver.id, None)
+                if since is not None and seen is not None:
+                    gap = duration_words((seen - since).total_seconds())
+                    rows.append(self.alarms.log_alarm(
+                        title=f"Cụm loa kết nối lại «{receiver.name}»",
+                        reason=f"Cụm loa «{receiver.name}» kết nối lại sau {gap} mất kết nối",
+                        started_at=since, ended_at=seen))
+                self._was_online.add(receiver.id)
+            elif receiver.id in self._was_online and seen is not None:
+                self._was_online.discard(receiver.id)
+                self._quiet_since[receiver.id] = seen
+                rows.append(self.alarms.log_alarm(
+                    title=f"{OFFLINE_ALARM_TITLE} «{receiver.name}»",
+                    reason=(f"Cụm loa «{receiver.name}» không báo cáo từ {fmt_local(seen, self.settings.timezone)} "
+                            f"(quá {self.offline_s:g} giây)"),
+                    started_at=seen))
+        return rows
 
     # ------------------------------------------------------------------ slot-start alarm
     def alarm_offline(self, slot: str, planned_at: datetime) -> list[AsRunPublic]:

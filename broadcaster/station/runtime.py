@@ -72,12 +72,14 @@ class OnAir:
         lock: DataDirLock | None = None,
         slot_start: Callable[[str, datetime], object] | None = None,
         fanout: Fanout | None = None,
+        watch: Callable[[], object] | None = None,
     ) -> None:
         """`timetable` only seeds the database on the station's first start (the database is the
         timetable); `clock` drives the scheduler (tests pass an accelerated one); `lock` is the
         data-directory lock when the caller took it already (serve takes it before writing anything);
         `slot_start(slot_name, planned_utc)` runs as each slot starts (the offline-cluster alarms);
-        `fanout`: the Icecast fan-out (None: made from stream_url, if set), which airs urgents for some zones."""
+        `fanout`: the Icecast fan-out (None: made from stream_url, if set), which airs urgents for some zones;
+        `watch()` runs every device_retry_s (the clusters' links lost and back)."""
         self.settings = settings
         self.db = engine
         self.asrun = asrun
@@ -87,6 +89,7 @@ class OnAir:
         self.tz = ZoneInfo(settings.timezone)
         self.lock = lock
         self.slot_start = slot_start
+        self.watch = watch
         self.timetable = timetable
         self.clock = clock or RealClock()
         self.amplifier = amplifier or Amplifier.from_settings(settings)
@@ -339,6 +342,8 @@ class OnAir:
                 self._guarded("luồng Icecast", self._stream_zones)
                 self._guarded("sao lưu cơ sở dữ liệu", backups.tick)
                 self._guarded("kiểm tra dung lượng ổ đĩa", self.check_disk)
+                if self.watch is not None:
+                    self._guarded("theo dõi cụm loa", self.watch)
                 waited += retry
                 if waited >= PRERENDER_EVERY_S:
                     waited = 0.0

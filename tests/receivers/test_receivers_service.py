@@ -17,8 +17,8 @@ from broadcaster.station.receivers import ReceiverRefused, Refusal
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)  # 07:00 in Hà Nội
 
 
-def report(name, **fields):
-    body = {"name": name, "zone": None, "state": "playing", "mount": "/dai.mp3", "buffer_s": 1.5, "volume": 1.0,
+def report(who, **fields):
+    body = {"name": who, "zone": None, "state": "playing", "mount": "/dai.mp3", "buffer_s": 1.5, "volume": 1.0,
             "last_error": None, "sent_at": "2026-12-01T07:00:00+07:00"}
     body.update(fields)
     return body
@@ -204,3 +204,23 @@ def test_zones_named_by_an_urgent_are_checked_against_the_clusters(station):
     with pytest.raises(InputError) as refused:
         station.receivers.check_zones(["Xóm Cũ"])
     assert str(refused.value) == "Không có vùng «Xóm Cũ» (các vùng: Thôn Đông, Xóm Bãi)"
+
+
+def test_a_link_lost_and_back_is_in_the_stations_log(station):
+    station.clock = lambda: T0
+    added = station.receivers.add("Cụm 1")
+    station.receivers.add("Cụm chưa chạy")  # never online: the slot-start alarm speaks for it, not this
+    station.receivers.record_status(added.token, report("Cụm 1"))
+    assert station.receivers.watch() == []  # online: nothing to say
+    station.clock = lambda: T0 + timedelta(seconds=25)
+    (lost,) = station.receivers.watch()
+    assert lost.title == "Cảnh báo: cụm loa mất kết nối «Cụm 1»" and lost.started_at == T0
+    assert "không báo cáo từ 01/12/2026 07:00:00" in lost.reason
+    assert station.receivers.watch() == []  # said once
+    station.clock = lambda: T0 + timedelta(seconds=40)
+    station.receivers.record_status(added.token, report("Cụm 1"))
+    (back,) = station.receivers.watch()
+    assert back.title == "Cụm loa kết nối lại «Cụm 1»" and "40 giây" in back.reason
+    assert (back.started_at, back.ended_at) == (T0, T0 + timedelta(seconds=40))
+    onair = station.on_air(player_factory=NoCard, say=lambda line: None)
+    assert onair.watch == station.receivers.watch and onair.slot_start == station.receivers.alarm_offline
