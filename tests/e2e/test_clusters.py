@@ -223,6 +223,11 @@ def test_clusters_ride_out_a_lost_icecast_and_a_cut_link(tmp_path, icecast, netn
               station, [rx], 60)
         figures["link restored → heard again (s)"] = _onset_after(watch, rx.card, PROGRAMME_HZ, restored_at) - t_restore
         _wait(lambda: _online(station, {name}), "the station sees the cluster online again", station, [rx], 60)
+        # serve's own watch logged the link lost (outside any slot) and back
+        lost = station.as_run("kind = 'alarm' and slot is null and title like ?", f"%mất kết nối%{name}%")
+        back = _wait(lambda: station.as_run("kind = 'alarm' and title like ?", f"%kết nối lại%{name}%"),
+                     "the station logs the cluster back", station, [rx], 60)
+        assert lost and back, (lost, back)
 
         # the cluster's own log: the gap of the cut, with its cause
         def gaps():
