@@ -9,10 +9,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from support import waiting
 from support.pulse import read_wav_lenient
 
 MOUNT = "/dai.mp3"
@@ -135,12 +135,5 @@ def dominant_hz(samples: np.ndarray, rate: int = RATE) -> float:
 
 
 def wait_for(predicate, timeout: float, what: str, step: float = 0.1):
-    """Poll a condition with a deadline (never a bare sleep for luck)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
-        time.sleep(step)
+    """support.waiting.wait_for, polling every 0.1 s (the conditions here read a database)."""
+    return waiting.wait_for(predicate, timeout, what, step=step)
