@@ -55,6 +55,9 @@ class PlayerProtocol(Protocol):
     def close(self) -> None:
         """Close the output; an item still playing ends as Outcome.CLOSED. Safe to call twice."""
 
+    def set_tap(self, tap: Callable[[object], None] | None) -> None:
+        """Hand a copy of every block the card airs to `tap` (the Icecast fan-out: it must never block); None: stop."""
+
     def interrupt(self, cause: Outcome) -> None:
         """End the item on air early (faded out); its play call returns `cause` as the outcome.
 

@@ -109,7 +109,7 @@ class OnAir:
 
             fanout = fanout_from_settings(settings, alarm=self.asrun.log_alarm, say=self.say)
         self.fanout = fanout
-        if self.fanout is not None and hasattr(self.player, "set_tap"):
+        if self.fanout is not None:
             self.player.set_tap(self.fanout.tap)
         # urgent announcements cut in on this player (the fan-out airs those for some zones); the slot
         # loop yields through the air gate

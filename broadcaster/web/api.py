@@ -162,11 +162,12 @@ async def post_urgent(request: Request) -> JSONResponse:
     from .security import station_of
 
     # the receipt the CLI prints is station-local, whatever the clock of the PC it runs on (issue 11 item 9)
-    requested_iso = job.public()["requested_at"]
+    public = job.public()
+    requested_iso = public["requested_at"]
     local = datetime.fromisoformat(requested_iso).astimezone(station_of(request).tz).isoformat(timespec="milliseconds")
     return JSONResponse(
         {"id": job.id, "requested_at": requested_iso, "requested_local": local, "state": job.state,
-         "zones": job.public()["zones"]},
+         "zones": public.get("zones")},
         status_code=202,
     )
 

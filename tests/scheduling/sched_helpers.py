@@ -63,6 +63,9 @@ class FakePlayer:
     def take_recoveries(self) -> list:
         return []
 
+    def set_tap(self, tap) -> None:
+        self.tap = tap  # the Icecast fan-out's tap: this fake airs no samples, so it is never called
+
     def interrupt(self, cause: Outcome) -> None:
         if not cause.is_interrupt_cause:
             raise ValueError(f"not a cause of an interrupt: {cause}")

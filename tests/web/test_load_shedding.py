@@ -25,7 +25,7 @@ class FakeDesk:
     def request(self, **kwargs):
         self.requests.append(kwargs)
         job = SimpleNamespace(id=len(self.requests), state="pending", label="thử")
-        job.public = lambda: {"requested_at": datetime.now(timezone.utc).isoformat(), "state": "pending"}
+        job.public = lambda: {"requested_at": datetime.now(timezone.utc).isoformat(), "state": "pending", "zones": None}
         return job
 
 
