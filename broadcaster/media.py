@@ -105,7 +105,10 @@ def decoded_seconds(path: Path | str, *, sample_rate: int = 8000, timeout_s: flo
 
 def to_int16(samples: np.ndarray) -> np.ndarray:
     """Float samples to 16-bit PCM with rounding and clipping at full scale."""
-    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+    y = np.multiply(samples, 32767.0)  # a new array: rounded and clipped in place (one buffer, not three)
+    np.rint(y, out=y)
+    np.clip(y, -32768, 32767, out=y)
+    return y.astype("<i2")
 
 
 def write_wav(path: Path | str, samples: np.ndarray, *, sample_rate: int) -> Path:

@@ -308,14 +308,19 @@ def _k_weighting_sos(sample_rate: int) -> np.ndarray:
 _DENORMAL_GUARD = 1e-15
 
 
-def sos_filter(sos: np.ndarray, x: np.ndarray, zi: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def sos_filter(sos: np.ndarray, x: np.ndarray, zi: np.ndarray | None, *,
+               in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """scipy.signal.sosfilt of a 1-D float64 signal from state ``zi`` (None: at rest); returns
     (output, final state). Calls scipy's compiled loop (scipy.signal._sosfilt) without importing
     scipy.signal, whose import pulls in scipy.sparse, linalg, special… for this one loop: over a
-    second of start-up on a small PC, more than the whole render of a short bulletin."""
+    second of start-up on a small PC, more than the whole render of a short bulletin.
+    ``in_place``: ``x`` is a float64 array of the caller's own, filtered where it lies (no copy)."""
     kernel = _sosfilt_kernel()
     state = np.zeros((1, sos.shape[0], 2)) if zi is None else np.array(zi, dtype=np.float64).reshape(1, -1, 2)
-    y = np.array(x, dtype=np.float64, order="C").reshape(1, -1)
+    if in_place and x.dtype == np.float64 and x.flags.c_contiguous and x.flags.writeable:
+        y = x.reshape(1, -1)
+    else:
+        y = np.array(x, dtype=np.float64, order="C").reshape(1, -1)
     kernel(np.ascontiguousarray(sos, dtype=np.float64), y, state)
     return y.reshape(-1), state.reshape(-1, 2)
 

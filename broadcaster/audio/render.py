@@ -44,14 +44,15 @@ Progress = Callable[[float], None]
 _TOLERANCE_LU = 0.1
 #: Write passes at most (each one reads and writes the whole item once).
 _MAX_WRITES = 4
-#: Items longer than this are probed through the limiter on one block in four, not whole.
+#: Items longer than this are probed on one second in four, not whole.
 _PROBE_WHOLE_S = 60.0
-_PROBE_BLOCK_S = 4.0
-#: The second probe gain sits this far above the first: two points give the limiter's slope.
+_PROBE_BLOCK_S = 1.0
+_PROBE_EVERY = 4
+#: When the first predicted gain is on target, a second point this far below gives the slope.
 _PROBE_STEP_DB = 1.0
-#: Extra reads of the sample (one limiter each) while its prediction is further off than this.
-_PROBE_REFINES = 3
-_PROBE_TOLERANCE_LU = 0.05
+#: Predictions (a few milliseconds each, no read) until one lands this close to the target.
+_PROBE_STEPS = 8
+_PROBE_TOLERANCE_LU = 0.01
 
 
 @dataclass(frozen=True)
@@ -210,12 +211,6 @@ class _Item:
         for piece in self.pieces:
             yield from piece.chunks(self.size)
 
-    def sampled_chunks(self, block: int, every: int) -> Iterator[np.ndarray]:
-        """Only blocks 0, every, 2·every … of ``block`` frames (a probe's sample), in chunks."""
-        for first in range(0, self.frames, block * every):
-            for start in range(first, min(first + block, self.frames), self.size):
-                yield self.read(start, min(self.size, first + block - start))
-
     def read(self, start: int, count: int) -> np.ndarray:
         parts, offset = [], 0
         for piece in self.pieces:
@@ -226,6 +221,13 @@ class _Item:
             if offset >= start + count:
                 break
         return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _sampled_chunks(piece: _Piece, block: int, every: int, size: int) -> Iterator[np.ndarray]:
+    """Only blocks 0, every, 2·every … of ``block`` frames of the piece (a probe's sample), in chunks."""
+    for first in range(0, piece.frames, block * every):
+        for start in range(first, min(first + block, piece.frames), size):
+            yield piece.read(start, min(size, first + block - start))
 
 
 # --------------------------------------------------------------------- normalization
@@ -249,10 +251,9 @@ class _StreamNormalizer:
         self.scratch = scratch
         self.report = reporter
         self.estimate = estimate
-        # progress: the probe, one write, and the read-back trim most items never need
-        self._work = 2.0 * max(1, item.frames)
+        # progress: the probe's read (about a quarter of a long item), one write
+        self._work = max(1, item.frames) * (1.25 if item.frames > _PROBE_WHOLE_S * self.rate else 2.0)
         self._done = 0.0
-        self._sampled_unity: float | None = None
 
     def _advance(self, frames: int) -> None:
         self._done += frames
@@ -264,13 +265,14 @@ class _StreamNormalizer:
             return self._write(0.0, clip=False, limit=False)
         plain = self.target - unity
         cap = plain + _MAX_EXTRA_GAIN_DB
-        # the secant through the two probe points: the gain the limiter lets reach the target
-        next_gain, previous = plain, None
+        # the secant through the two probe points: the gain the limiter lets reach the target. Its
+        # slope also corrects the first write (a predicted point and a measured one at nearly the
+        # same gain would give a slope of noise)
+        next_gain, previous, probe_slope = plain, None, 1.0
         if len(probes) == 2 and all(level is not None for _, level in probes):
             (g0, l0), (g1, l1) = probes
-            slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
-            next_gain = g1 + (self.target - l1) / slope
-            previous = (g1, l1)
+            probe_slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+            next_gain = g1 + (self.target - l1) / probe_slope
         writes: list[_Written] = []
         for clip in (False, True):
             for _ in range(_MAX_WRITES // 2 if clip else _MAX_WRITES):
@@ -280,7 +282,7 @@ class _StreamNormalizer:
                 if abs(done.error) <= _TOLERANCE_LU:
                     break
                 achieved = self.target - done.error
-                slope = 1.0
+                slope = probe_slope
                 if previous is not None and done.gain_db != previous[0]:
                     slope = min(1.0, max(0.1, (achieved - previous[1]) / (done.gain_db - previous[0])))
                 previous = (done.gain_db, achieved)
@@ -303,74 +305,69 @@ class _StreamNormalizer:
         return any(w.clip for w in writes)
 
     def _probe(self) -> tuple[float | None, list[tuple[float, float | None]]]:
-        """The item's loudness at unity gain, and two (gain, loudness after the limiter) points.
+        """The item's loudness at unity gain, and two (gain, loudness after the limiter) points,
+        the second at the gain predicted to reach the target.
 
-        A long item whose speech loudness is known (the speech sidecar) is probed on one 4 s
-        block in four, its unity loudness taken as the speech's (the jingles were matched to
-        it); a short one, or one of unknown loudness, is measured whole."""
-        long = self.item.frames > _PROBE_WHOLE_S * self.rate
-        known = self.estimate is not None and self.estimate > FLOOR_DB
-        if known and long:
-            guess = self.target - self.estimate
-            points = self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=True, unity=self.estimate)
-            # a quarter of the item per read: refine on the sample until it predicts the target closely
-            for _ in range(_PROBE_REFINES):
-                (g0, l0), (g1, l1) = points[-2:]
-                if l0 is None or l1 is None or abs(self.target - l1) <= _PROBE_TOLERANCE_LU or g1 == g0:
-                    break
-                slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
-                step = min(g1 + (self.target - l1) / slope, self.target - self.estimate + _MAX_EXTRA_GAIN_DB)
-                if step == g1:
-                    break
-                points += self._limited_loudness([step], sampled=True, unity=self.estimate)
-            return self.estimate, points[-2:]
-        unity_meter = BlockMeter(self.rate)
-        if not known:  # nothing to guess from: measure first, then probe the limiter
+        One read keeps the block figures the limiter and the meter need (probe.BlockProfile);
+        every gain tried after that is a prediction from them, not another pass. In an item longer
+        than a minute, a piece over a minute long (the speech) is read on one second in four,
+        each of its blocks counted four times (and, when the speech's loudness is known, brought
+        to it); the jingles and gaps are read whole."""
+        from .probe import BlockProfile, combined_lufs
+
+        size, rate = self.item.size, self.rate
+        whole = BlockProfile(rate)
+        parts = [(whole, 1.0, 0.0)]
+        if self.item.frames > _PROBE_WHOLE_S * rate:
+            sample, long_frames, sampled_frames = BlockProfile(rate), 0, 0
+            for piece in self.item.pieces:
+                if piece.frames > _PROBE_WHOLE_S * rate:
+                    long_frames += piece.frames
+                    for chunk in _sampled_chunks(piece, int(_PROBE_BLOCK_S * rate), _PROBE_EVERY, size):
+                        sample.add(chunk)
+                        sampled_frames += len(chunk)
+                        self._advance(len(chunk))
+                else:
+                    for chunk in piece.chunks(size):
+                        whole.add(chunk)
+                        self._advance(len(chunk))
+            offset = 0.0
+            sample_unity = combined_lufs([(sample, 1.0, 0.0)], None, ceiling_db=self.limiter_ceiling)
+            if self.estimate is not None and self.estimate > FLOOR_DB and sample_unity is not None:
+                # the long piece is the speech, whose loudness over its whole length is known (its
+                # sidecar): the sample is brought to it, so only the limiter's share of the loss
+                # comes from the sample (it varies less from stretch to stretch than the level)
+                offset = self.estimate - sample_unity
+            parts.append((sample, long_frames / max(1, sampled_frames), offset))
+        else:
             for chunk in self.item.chunks():
-                unity_meter.add(chunk)
-                self._advance(len(chunk) // 2)
-            unity = unity_meter.integrated_lufs()
-            if unity is None:
-                return None, []
-            guess = self.target - unity
-            return unity, self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=long, unity=unity)
-        guess = self.target - self.estimate
-        probes = self._limited_loudness([guess, guess + _PROBE_STEP_DB], sampled=False, unity=None,
-                                        unity_meter=unity_meter)
-        return unity_meter.integrated_lufs(), probes
+                whole.add(chunk)
+                self._advance(len(chunk))
+        unity = combined_lufs(parts, None, ceiling_db=self.limiter_ceiling)
+        if unity is None:
+            return None, []
 
-    def _limited_loudness(self, gains: list[float], *, sampled: bool, unity: float | None,
-                          unity_meter: BlockMeter | None = None) -> list[tuple[float, float | None]]:
-        """Loudness after gain + limiter at each gain, in one read of the item; ``sampled``: from
-        one 4 s block in four, the limiter's loss there applied to the whole item's ``unity``."""
-        limiters = [StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling) for _ in gains]
-        linear = [np.float32(_from_db(g)) for g in gains]
-        out_meters = [BlockMeter(self.rate) for _ in gains]
-        in_meter = BlockMeter(self.rate) if sampled and self._sampled_unity is None else None
-        block = int(_PROBE_BLOCK_S * self.rate)
-        chunks = self.item.sampled_chunks(block, 4) if sampled else self.item.chunks()
-        with Lane() as lane:  # limiters here, every meter on the lane (two cores)
-            for chunk in chunks:
-                for meter in (unity_meter, in_meter):
-                    if meter is not None:
-                        lane.submit(meter.add, chunk)
-                for limiter, gain, meter in zip(limiters, linear, out_meters):
-                    lane.submit(meter.add, limiter.process(chunk * gain))
-                self._advance(len(chunk) if sampled or unity_meter is not None else len(chunk) // 2)
-        results: list[tuple[float, float | None]] = []
-        if in_meter is not None:  # the same sample every read: measured once
-            self._sampled_unity = in_meter.integrated_lufs()
-        sampled_unity = self._sampled_unity
-        for gain_db, limiter, meter in zip(gains, limiters, out_meters):
-            meter.add(limiter.flush())
-            limited = meter.integrated_lufs()
-            if sampled:
-                if limited is None or sampled_unity is None or unity is None:
-                    limited = None
-                else:  # the limiter's loss on the sample, applied to the whole item at this gain
-                    limited = unity + gain_db - (sampled_unity + gain_db - limited)
-            results.append((gain_db, limited))
-        return results
+        def predict(gain_db: float) -> float | None:
+            return combined_lufs(parts, gain_db, ceiling_db=self.limiter_ceiling)
+
+        cap = self.target - unity + _MAX_EXTRA_GAIN_DB
+        gain = self.target - unity
+        points = [(gain, predict(gain))]
+        slope = 1.0
+        for _ in range(_PROBE_STEPS):
+            g1, l1 = points[-1]
+            if l1 is None or abs(self.target - l1) <= _PROBE_TOLERANCE_LU:
+                break
+            if len(points) > 1 and points[-2][1] is not None and points[-2][0] != g1:
+                g0, l0 = points[-2]
+                slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+            step = min(g1 + (self.target - l1) / slope, cap)
+            if step == g1:
+                break  # at the gain cap
+            points.append((step, predict(step)))
+        if len(points) == 1:  # on target at once: a second point one step below gives the slope
+            points.insert(0, (gain - _PROBE_STEP_DB, predict(gain - _PROBE_STEP_DB)))
+        return unity, points[-2:]
 
     def _write(self, gain_db: float, *, clip: bool, limit: bool = True) -> _Written:
         path = self.scratch / f"pass-{secrets.token_hex(4)}.wav.part"
@@ -419,6 +416,7 @@ class _Sink:
         self.meter = BlockMeter(rate)
         self.peaks = PeakMeter(ceiling_db)
         self._wav: wave.Wave_write | None = None
+        self._meter_lane: Lane | None = None
 
     def __enter__(self) -> _Sink:
         try:
@@ -428,12 +426,16 @@ class _Sink:
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(self.rate)
+        # the K-weighting (the costliest meter) on a lane of its own: it runs while the next chunk is
+        # quantized, peak-metered and written (the compiled filter loop and numpy release the GIL)
+        self._meter_lane = Lane(depth=3).__enter__()
         return self
 
     def add(self, samples: np.ndarray) -> None:
         pcm = media.to_int16(samples)
-        back = pcm.astype(np.float32) / np.float32(32768.0)
-        self.meter.add(back)
+        back = pcm.astype(np.float32)
+        back *= np.float32(1.0 / 32768.0)
+        self._meter_lane.submit(self.meter.add, back)
         self.peaks.add(back)
         try:
             self._wav.writeframes(pcm.tobytes())
@@ -442,7 +444,10 @@ class _Sink:
 
     def __exit__(self, *exc_info) -> None:
         try:
-            self._wav.close()
+            try:
+                self._meter_lane.__exit__(*exc_info)  # drained on success (a meter's error is raised here)
+            finally:
+                self._wav.close()
         except OSError as exc:
             if exc_info[0] is None:
                 raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc

@@ -81,26 +81,32 @@ class BlockMeter:
         if self.frames < self._block:
             self._head.append(np.array(x[: self._block - self.frames], dtype=np.float64))
         self._nonzero = self._nonzero or bool(np.any(x))
-        # one pass to float64 with the guard (the same values as converting, then adding)
-        y, self._zi = sos_filter(self._sos, np.add(x, _DENORMAL_GUARD, dtype=np.float64), self._zi)
-        sq = np.square(y, out=y)  # the filter's own output: squared in place
+        # one pass to float64 with the guard (the same values as converting, then adding), filtered in place
+        y, self._zi = sos_filter(self._sos, np.add(x, _DENORMAL_GUARD, dtype=np.float64), self._zi, in_place=True)
+        self._weighted(x, y)
         pos = 0
         if self._filled:
-            take = min(self._step - self._filled, len(sq))
-            self._partial += float(sq[:take].sum())
+            take = min(self._step - self._filled, len(y))
+            head = y[:take]
+            self._partial += float(np.dot(head, head))
             self._filled += take
             pos = take
             if self._filled == self._step:
                 self._sums.append(self._partial)
                 self._partial, self._filled = 0.0, 0
-        whole = (len(sq) - pos) // self._step
+        whole = (len(y) - pos) // self._step
         if whole:
-            self._sums.extend(sq[pos : pos + whole * self._step].reshape(whole, self._step).sum(axis=1).tolist())
+            rows = y[pos : pos + whole * self._step].reshape(whole, self._step)
+            self._sums.extend(np.einsum("ij,ij->i", rows, rows).tolist())  # sums of squares, no squared copy
             pos += whole * self._step
-        if pos < len(sq):
-            self._partial = float(sq[pos:].sum())
-            self._filled = len(sq) - pos
+        if pos < len(y):
+            tail = y[pos:]
+            self._partial = float(np.dot(tail, tail))
+            self._filled = len(y) - pos
         self.frames += len(x)
+
+    def _weighted(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Hook: ``y`` is ``x`` K-weighted (float64, not to be changed); a subclass keeps more of it."""
 
     def integrated_lufs(self) -> float | None:
         """Gated loudness of everything fed so far; None below the -70 LUFS gate (or silence)."""
@@ -110,24 +116,40 @@ class BlockMeter:
             from .loudness import _integrated_lufs
 
             return _integrated_lufs(np.concatenate(self._head), self.sample_rate)
-        n, rate = self.frames, self.sample_rate
         subs = np.array(self._sums + ([self._partial] if self._filled else []), dtype=np.float64)
-        blocks = int(round((n / rate - _BLOCK_S) / (_BLOCK_S * 0.25))) + 1
-        csum = np.concatenate([[0.0], np.cumsum(subs)])
-        j = np.arange(max(blocks, 0))
-        hi = np.minimum(j + 4, len(subs))
-        z = (csum[hi] - csum[np.minimum(j, len(subs))]) / (_BLOCK_S * rate)
-        with np.errstate(divide="ignore"):
-            block_lufs = -0.691 + 10.0 * np.log10(z)
-        above = block_lufs >= _ABSOLUTE_GATE_LUFS
-        if not np.any(above):
-            return None
-        relative_gate = -0.691 + 10.0 * math.log10(float(np.mean(z[above]))) - 10.0
-        gated = z[above & (block_lufs > relative_gate)]
-        if gated.size == 0:
-            return None
-        lufs = -0.691 + 10.0 * math.log10(float(np.mean(gated)))
-        return lufs if lufs >= _ABSOLUTE_GATE_LUFS else None
+        return gated_lufs(subs, self.frames, self.sample_rate)
+
+
+def gated_lufs(subs: np.ndarray, frames: int, rate: int) -> float | None:
+    """BS.1770 gated loudness from the K-weighted energies of consecutive 100 ms sub-blocks of a
+    signal ``frames`` long (at least one 400 ms block); None below the -70 LUFS gate."""
+    z = block_energies(subs, frames, rate)
+    return gate(z, np.ones(len(z)))
+
+
+def block_energies(subs: np.ndarray, frames: int, rate: int) -> np.ndarray:
+    """The mean square of every 400 ms gating block (75 % overlap) from the sub-blocks' energies."""
+    blocks = int(round((frames / rate - _BLOCK_S) / (_BLOCK_S * 0.25))) + 1
+    csum = np.concatenate([[0.0], np.cumsum(subs)])
+    j = np.arange(max(blocks, 0))
+    hi = np.minimum(j + 4, len(subs))
+    return (csum[hi] - csum[np.minimum(j, len(subs))]) / (_BLOCK_S * rate)
+
+
+def gate(z: np.ndarray, weights: np.ndarray) -> float | None:
+    """The two gates of BS.1770 over blocks of mean square ``z``, each counted ``weights`` times
+    (a sampled stretch stands for more blocks than it has); None below the absolute gate."""
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(z)
+    above = block_lufs >= _ABSOLUTE_GATE_LUFS
+    if not np.any(above):
+        return None
+    relative_gate = -0.691 + 10.0 * math.log10(float(np.average(z[above], weights=weights[above]))) - 10.0
+    gated = above & (block_lufs > relative_gate)
+    if not np.any(gated):
+        return None
+    lufs = -0.691 + 10.0 * math.log10(float(np.average(z[gated], weights=weights[gated])))
+    return lufs if lufs >= _ABSOLUTE_GATE_LUFS else None
 
 
 class PeakMeter:
@@ -312,19 +334,23 @@ class StreamLimiter:
         return out
 
     def _release(self, wanted: np.ndarray) -> np.ndarray:
-        """r[j] = max(wanted[j], r[j-1]·exp(-decay)) from the carried reduction, without a loop:
-        log r[j] + j·decay is a running maximum."""
-        index = np.arange(len(wanted)) * self._decay
-        with np.errstate(divide="ignore"):
-            level = np.log(wanted) + index
-        if self._reduction > 0.0:
-            level[0] = max(level[0], math.log(self._reduction) - self._decay)
-        np.maximum.accumulate(level, out=level)
-        reduction = np.exp(level - index)
-        # under 1e-6 (-120 dB) the gain counts as recovered: exactly 1, so the fast path can resume
-        # (the same snap whatever the chunks: a chain decayed that far never outweighs a new need)
-        reduction[reduction < _RECOVERED] = 0.0
-        return reduction
+        return release_reduction(wanted, self._decay, self._reduction)
+
+
+def release_reduction(wanted: np.ndarray, decay: float, carried: float) -> np.ndarray:
+    """r[j] = max(wanted[j], r[j-1]·exp(-decay)) from the ``carried`` reduction, without a loop:
+    log r[j] + j·decay is a running maximum."""
+    index = np.arange(len(wanted)) * decay
+    with np.errstate(divide="ignore"):
+        level = np.log(wanted) + index
+    if carried > 0.0:
+        level[0] = max(level[0], math.log(carried) - decay)
+    np.maximum.accumulate(level, out=level)
+    reduction = np.exp(level - index)
+    # under 1e-6 (-120 dB) the gain counts as recovered: exactly 1, so the fast path can resume
+    # (the same snap whatever the chunks: a chain decayed that far never outweighs a new need)
+    reduction[reduction < _RECOVERED] = 0.0
+    return reduction
 
 
 class Lane:
