@@ -180,6 +180,9 @@ def render(
 def _progress_bar() -> Iterator[Callable[[float], None] | None]:
     """A progress bar on stderr (share done, time left) while a render runs, when stderr is a terminal;
     yields the callback to hand the render (None without a terminal: nothing to draw on)."""
+    if not _may_be_a_terminal():  # rich itself (~0.05 s to import) is loaded only when it may draw
+        yield None
+        return
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -193,3 +196,17 @@ def _progress_bar() -> Iterator[Callable[[float], None] | None]:
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("render", total=1.0)
         yield lambda fraction: bar.update(task, completed=fraction)
+
+
+def _may_be_a_terminal() -> bool:
+    """False only where rich's Console would not call stderr a terminal either: it says yes only for
+    a tty, TTY_COMPATIBLE=1 or a non-empty FORCE_COLOR (rich/console.py, Console.is_terminal). Where
+    this says True, rich has the last word."""
+    import os
+    import sys
+
+    try:
+        tty = sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        tty = False
+    return tty or os.environ.get("TTY_COMPATIBLE") == "1" or bool(os.environ.get("FORCE_COLOR"))

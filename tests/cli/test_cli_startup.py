@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import typer
 from cli_helpers import cli_env  # noqa: F401  (fixture)
 
@@ -69,7 +70,7 @@ def test_speech_normalize_and_check_load_no_heavy_library(data_dir):
 
 # what `render --text` with engine_order ["espeak"] has no use for (issue 13 "Measure": start-up)
 NOT_FOR_A_TEXT_RENDER = ("sqlalchemy", "sqlmodel", "broadcaster.db", "broadcaster.models", "broadcaster.accounts",
-                         "gtts", "requests", "edge_tts", "rich.progress")
+                         "gtts", "requests", "edge_tts", "rich.console", "rich.progress")
 
 
 def test_render_of_a_text_loads_no_database_nor_unused_engine_and_still_renders(tmp_path, cli_env):
@@ -102,3 +103,28 @@ def test_lexicon_path_follows_the_settings_convention(data_dir):
 
     data_dir.mkdir()
     assert _lexicon_path(data_dir) == Settings.model_construct(data_dir=data_dir).lexicon_path
+
+
+@pytest.mark.parametrize("tty_compatible", [None, "0", "1"])
+@pytest.mark.parametrize("force_color", [None, "", "1"])
+def test_the_progress_bar_precheck_never_hides_a_terminal_rich_would_draw_on(monkeypatch, tty_compatible,
+                                                                           force_color):
+    """render skips importing rich when stderr cannot be a terminal: wherever rich's own Console
+    calls stderr (here a pipe) a terminal, the pre-check must say it may be one."""
+    import os
+
+    from rich.console import Console
+
+    from broadcaster.cli.bulletins import _may_be_a_terminal
+
+    for name, value in (("TTY_COMPATIBLE", tty_compatible), ("FORCE_COLOR", force_color)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    read, write = os.pipe()
+    with os.fdopen(read) as _, os.fdopen(write, "w") as pipe:
+        monkeypatch.setattr(sys, "stderr", pipe)
+        rich_says = Console(stderr=True).is_terminal
+        assert _may_be_a_terminal() or not rich_says
+    assert rich_says == (tty_compatible == "1" or (tty_compatible != "0" and bool(force_color)))
