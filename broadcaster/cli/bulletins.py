@@ -150,9 +150,12 @@ def render(
         check_text_length(text)
         # a text needs only the settings, the lexicon, the engines and the render cache: the station's
         # one renderer without its database (issue 13: the command starts without the ORM)
+        from ..dbcopy import private_dir
         from ..station.renderer import Renderer
 
-        renderer, voice = Renderer(settings=cli_settings(ctx, data_dir)), None
+        settings = cli_settings(ctx, data_dir)
+        private_dir(settings.data_dir)  # one made here is owner-only (0700), as init makes it
+        renderer, voice = Renderer(settings=settings), None
     else:  # a bulletin's text and chosen voice are in the database
         renderer = station = open_station(ctx, data_dir)
     try:

@@ -89,6 +89,16 @@ def test_render_of_a_text_loads_no_database_nor_unused_engine_and_still_renders(
         run.stderr[-2000:]
 
 
+def test_render_of_a_text_into_a_new_data_directory_keeps_it_owner_only(tmp_path, cli_env):
+    # no station opened (no database made), but the folder the render cache goes into is made as
+    # init makes it: 0700, so the database a later `init` puts there is not in a readable folder
+    fresh = tmp_path / "moi"
+    env = dict(cli_env, BROADCASTER_DATA_DIR=str(fresh))
+    assert _loaded(["render", "--text", "Xin chào bà con.", "-o", str(tmp_path / "x.wav")], ("sqlmodel",), env) == []
+    assert (tmp_path / "x.wav").is_file()
+    assert fresh.stat().st_mode & 0o777 == 0o700
+
+
 def test_class_choices_stay_the_stored_enum():
     from broadcaster.cli.common import BulletinClassChoice
     from broadcaster.models import BulletinClass
