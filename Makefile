@@ -32,7 +32,10 @@ $(BIN)/.installed: pyproject.toml setup.py
 	$(BIN)/python -m pip install -q -e ".[test]"
 	@touch $@
 
+# byte-compile the package as a real install has it (a machine with PYTHONDONTWRITEBYTECODE=1 would
+# otherwise compile every module on every run: ~0.17 s of each command's start-up); only stale files
 install: $(BIN)/.installed
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q broadcaster
 
 sysdeps-run:
 	$(call ensure_packages,$(RUN_PKGS))

@@ -12,7 +12,8 @@ import typer
 
 from ..exceptions import InputError
 from ..localtime import duration_words
-from .common import BulletinClassChoice, DataDir, check_output_path, open_station, parse_date_option, read_text_file
+from .common import (BulletinClassChoice, DataDir, check_output_path, cli_settings, open_station, parse_date_option,
+                     read_text_file)
 
 bulletin_app = typer.Typer(help="Bản tin: thêm, nhập từ Word, xem danh sách.", no_args_is_help=True)
 
@@ -142,14 +143,31 @@ def render(
     check_output_path(out)
     if file is not None:
         text = read_text_file(file)
+    station = None
     if text is not None:
-        from ..station.bulletins import check_text_length
+        from ..station.texts import check_text_length
 
         check_text_length(text)
-    station = open_station(ctx, data_dir)
-    body = station.get_bulletin(bulletin).text if bulletin is not None else text
-    with _progress_bar() as progress:
-        outcome = station.render_text(body, out=out, engine=engine, jingles=not no_jingles, progress=progress)
+        # a text needs only the settings, the lexicon, the engines and the render cache: the station's
+        # one renderer without its database (issue 13: the command starts without the ORM)
+        from ..dbcopy import private_dir
+        from ..station.renderer import Renderer
+
+        settings = cli_settings(ctx, data_dir)
+        private_dir(settings.data_dir)  # one made here is owner-only (0700), as init makes it
+        renderer, voice = Renderer(settings=settings), None
+    else:  # a bulletin's text and chosen voice are in the database
+        renderer = station = open_station(ctx, data_dir)
+    try:
+        if station is not None:
+            stored = station.get_bulletin(bulletin)
+            text, voice = stored.text, stored.voice
+        with _progress_bar() as progress:
+            outcome = renderer.render_text(text, out=out, engine=engine, jingles=not no_jingles, voice=voice,
+                                           progress=progress)
+    finally:
+        if station is not None:
+            station.close()
     if show_text:
         typer.echo(outcome.spoken_text)
     for failure in outcome.failures:
@@ -165,15 +183,33 @@ def render(
 def _progress_bar() -> Iterator[Callable[[float], None] | None]:
     """A progress bar on stderr (share done, time left) while a render runs, when stderr is a terminal;
     yields the callback to hand the render (None without a terminal: nothing to draw on)."""
+    if not _may_be_a_terminal():  # rich itself (~0.05 s to import) is loaded only when it may draw
+        yield None
+        return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
     if not console.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn  # drawing
+
     columns = (TextColumn("Đang dựng"), BarColumn(), TaskProgressColumn(), TextColumn("còn"),
                TimeRemainingColumn(elapsed_when_finished=False))
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("render", total=1.0)
         yield lambda fraction: bar.update(task, completed=fraction)
+
+
+def _may_be_a_terminal() -> bool:
+    """False only where rich's Console would not call stderr a terminal either: it says yes only for
+    a tty, TTY_COMPATIBLE=1 or a non-empty FORCE_COLOR (rich/console.py, Console.is_terminal). Where
+    this says True, rich has the last word."""
+    import os
+    import sys
+
+    try:
+        tty = sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        tty = False
+    return tty or os.environ.get("TTY_COMPATIBLE") == "1" or bool(os.environ.get("FORCE_COLOR"))

@@ -98,8 +98,8 @@ def parse_date_option(value: str | None, what: str) -> date | None:
 
 def read_text_file(path: Path) -> str:
     """The text of a --file option: UTF-8, within the text limit, else one clear error."""
-    from ..station.bulletins import MAX_TEXT_CHARS
     from ..station.documents import decode_text_file
+    from ..station.texts import MAX_TEXT_CHARS
 
     try:
         if not path.is_file():

@@ -1,8 +1,9 @@
 """Google Translate's text-to-speech through gTTS: natural Vietnamese, needs the Internet.
 
-The only module that imports ``gtts``. The request always carries a timeout
-(``settings.gtts_timeout``): without one, a half-open connection hangs forever and the
-fallback to espeak-ng never happens. The MP3 is collected in memory and decoded with
+The only module that imports ``gtts`` (and so requests), and only in ``synthesize``: a station
+whose engine order leaves gTTS out never loads them (issue 13, start-up). The request always
+carries a timeout (``settings.gtts_timeout``): without one, a half-open connection hangs forever
+and the fallback to espeak-ng never happens. The MP3 is collected in memory and decoded with
 ``broadcaster.media.decode``, because ``gTTS.save()`` leaves an empty file behind when
 the request fails.
 """
@@ -12,12 +13,12 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from gtts import gTTS, gTTSError
-
 from ..exceptions import InputError, SpeechError
 from .base import Speech, decoded_reply
 
 if TYPE_CHECKING:
+    from gtts import gTTSError
+
     from ..config import Settings
 
 # Google serves 24 kHz mono MP3; decoding at the native rate avoids a pointless resample here
@@ -67,6 +68,8 @@ class GttsEngine:
         """Ask Google for the MP3 of ``text`` and decode it; SpeechError on any failure."""
         if not text or not text.strip():
             raise SpeechError("không có chữ để đọc / no text to speak", engine=self.name)
+        from gtts import gTTS, gTTSError
+
         buffer = io.BytesIO()
         try:
             tts = gTTS(text, lang=self.lang, tld=self.tld, slow=self.slow, timeout=self.timeout)

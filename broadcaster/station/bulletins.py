@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import unicodedata
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +47,10 @@ from ..models import (
 )
 
 from .cache import convert_once
+from .texts import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # the limits' old home: re-exported
+from .texts import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from .texts import check_text_length, check_title
+from .texts import nfc as _nfc
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -63,25 +66,13 @@ RECORDING_KINDS = "MP3, WAV hoặc M4A (tệp ghi âm của điện thoại: M4A
 MAX_RECORDING_BYTES = 100 * 1024 * 1024  # 30 minutes at a phone's best AAC (256 kbit/s) is ~58 MB
 MIN_RECORDING_S = 0.5
 CHECK_RATE = 8000  # an upload is checked and measured at this rate: cheap even for 30 minutes
-# ---- input limits (issue 9 item 4): checked before anything is stored or rendered
-MAX_TITLE_CHARS = 300
-MAX_TEXT_CHARS = 100_000  # a bulletin this long already reads for hours; a 5 MB text took 4 GB to render
+# ---- input limits (issue 9 item 4): station.texts, checked before anything is stored or rendered
 # a bulletin's background render (Bulletin.render_state; station.renders runs them)
 RENDER_QUEUED, RENDER_RUNNING, RENDER_DONE, RENDER_FAILED = "queued", "rendering", "done", "failed"
 EDITABLE = {BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submitted,
             BulletinStatus.approved, BulletinStatus.scheduled}
 
 
-
-def check_title(title: str) -> None:
-    if len(title) > MAX_TITLE_CHARS:
-        raise InputError(f"Tiêu đề dài quá {MAX_TITLE_CHARS} ký tự ({len(title)} ký tự)")
-
-
-def check_text_length(text: str) -> None:
-    """Refuse a text too long to air (before it is stored or rendered)."""
-    if len(text) > MAX_TEXT_CHARS:
-        raise InputError(f"Nội dung dài quá {MAX_TEXT_CHARS} ký tự ({len(text)} ký tự); hãy chia thành nhiều bản tin")
 
 
 def parse_date(value: str | None, what: str) -> date | None:
@@ -111,10 +102,6 @@ class BulletinPage:
     total: int
     page: int
     pages: int
-
-
-def _nfc(value: str | None) -> str:
-    return unicodedata.normalize("NFC", value or "").strip()
 
 
 def clean_fields(

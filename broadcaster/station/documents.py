@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 
 from ..exceptions import InputError
-from .bulletins import MAX_TEXT_CHARS, MAX_TITLE_CHARS, _nfc, check_text_length
+from .texts import MAX_TEXT_CHARS, MAX_TITLE_CHARS, check_text_length
+from .texts import nfc as _nfc
 from .official import Block, ImportedDocument, official_layout, table_row
 
 MAX_DOCX_BYTES = 10 * 1024 * 1024

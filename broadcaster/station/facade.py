@@ -188,7 +188,7 @@ class Station:
         self, text: str, *, out: Path | None = None, engine: str | None = None, jingles: bool = True,
         space_check: bool = True, voice: str | None = None, progress=None,
     ) -> RenderOutcome:
-        """Text → speech → program item (jingles, loudness); see station.items.Items.render_text."""
+        """Text → speech → program item (jingles, loudness); see station.renderer.Renderer.render_text."""
         return self.items.render_text(text, out=out, engine=engine, jingles=jingles, space_check=space_check,
                                       voice=voice, progress=progress)
 

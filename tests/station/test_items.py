@@ -143,3 +143,16 @@ def test_speak_hands_the_synthesizer_one_call_whether_or_not_progress_is_given(s
     assert items.speak("Xin chào bà con.") == "speech"
     assert items.speak("Xin chào bà con.", voice="espeak:vi", progress=seen.append) == "speech"
     assert calls == [("Xin chào bà con.", None, None, None), ("Xin chào bà con.", None, "espeak:vi", seen.append)]
+
+
+def test_the_station_and_the_render_command_share_one_renderer(station):
+    """issue 13 (start-up): `broadcaster render --text` builds station.renderer.Renderer from the
+    settings alone; the station's items part is that renderer plus the bulletin records, never a
+    second text → item path that could drift (no render method of its own)."""
+    from broadcaster.station.items import Items
+    from broadcaster.station.renderer import Renderer
+
+    assert isinstance(station.items, Renderer)
+    rendering = {name for name, value in vars(Renderer).items() if callable(value) and not name.startswith("__")}
+    assert rendering >= {"render_text", "render_recording", "speak", "normalize", "item_key", "filler_path"}
+    assert rendering.isdisjoint(vars(Items))  # Items overrides none of them

@@ -1,0 +1,53 @@
+"""`broadcaster render --bulletin N` reads the bulletin in the voice its editor chose (issue 12 item 4),
+as the station airs it: the voice is one of the things a render needs from the database (issue 13,
+start-up: `render --text` needs none of it). edge-tts speaks to the fake Edge service
+(tests/speech_engines/edge_fake.py); the command runs in this process (typer's CliRunner)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import partial
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke
+
+from broadcaster.cli.app import app
+
+ENGINES_TESTS = Path(__file__).resolve().parents[1] / "speech_engines"
+NAMMINH = "Microsoft Server Speech Text to Speech Voice (vi-VN, NamMinhNeural)"
+cli = partial(invoke, app)  # cli(*args, data_dir=...)
+
+
+def _load(name: str):
+    # tests/speech_engines/<name>.py under its own name, by path (as tests/station/test_bulletin_voice.py does)
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ENGINES_TESTS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture
+def edge(tmp_path, monkeypatch):
+    mp3 = _load("engine_fakes").make_mp3(tmp_path / "tone.mp3").read_bytes()
+    start, stop_all = _load("edge_fake").edge_service_factory(mp3, monkeypatch)
+    yield start
+    stop_all()
+
+
+def test_render_of_a_bulletin_speaks_in_the_bulletin_voice(data_dir, edge, tmp_path, monkeypatch):
+    monkeypatch.setenv("BROADCASTER_ENGINE_ORDER", '["edge", "espeak"]')  # the station's Edge voice: HoaiMy
+    monkeypatch.setenv("BROADCASTER_EDGE_TIMEOUT", "5")
+    server = edge()
+    added = cli("bulletin", "add", "--title", "Họp dân", "--text", "Tối nay họp dân ở nhà văn hóa.",
+                "--voice", "edge:vi-VN-NamMinhNeural", data_dir=data_dir)
+    assert added.exit_code == 0, added.output
+    server.requests.clear()  # what the render asks, only
+    out = tmp_path / "ban-tin.wav"
+    run = cli("render", "--bulletin", added.output.split()[0], "-o", str(out), data_dir=data_dir)
+    assert run.exit_code == 0, run.output
+    assert out.is_file()
+    assert [r.voice for r in server.requests] == [NAMMINH]
