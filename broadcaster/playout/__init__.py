@@ -7,7 +7,7 @@ station uses from a player is `protocol.PlayerProtocol`; what happened on air is
 """
 
 from .devices import DeviceInfo, list_devices, reinitialize_portaudio, resolve_device
-from .outcome import DeviceFault, Outcome, PlayResult
+from .outcome import DeviceFault, Outcome, PlayResult, TapFault
 from .player import Player
 from .protocol import PlayerProtocol
 
@@ -18,6 +18,7 @@ __all__ = [
     "PlayResult",
     "Player",
     "PlayerProtocol",
+    "TapFault",
     "list_devices",
     "reinitialize_portaudio",
     "resolve_device",

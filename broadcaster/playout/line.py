@@ -73,6 +73,8 @@ class Line:
         self.closing = False
         self.underflows = 0
         self.tap: Callable[[np.ndarray], None] | None = None  # a copy of each block (the Icecast fan-out)
+        # told (tap, error) when the tap raised and was dropped; runs in the callback: no locks, no I/O
+        self.tap_dropped: Callable[[Callable[[np.ndarray], None], Exception], None] | None = None
 
     def callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """PortAudio's callback: the current item's next samples, or silence."""
@@ -91,7 +93,16 @@ class Line:
                 feed.fail(Outcome.PLAYOUT_ERROR, detail=repr(exc))
         tap = self.tap
         if tap is not None:  # never blocks; one attribute read when there is no stream_url
-            tap(outdata)
+            try:
+                tap(outdata)
+            except Exception as exc:  # a bug in streaming must cost the clusters, never the card
+                self.tap = None  # never called again on this line
+                dropped = self.tap_dropped
+                try:
+                    if dropped is not None:
+                        dropped(tap, exc)
+                except Exception:  # noqa: BLE001  (its own clock failing: the tap is dropped all the same)
+                    pass
         if not self.self_timed:
             self._keep_real_time(now)
         self.position += frames

@@ -80,4 +80,14 @@ class PlayResult:
     underruns: int = 0  # times the feed ran dry on an item that still aired
 
 
-__all__ = ["DeviceFault", "Outcome", "PlayResult"]
+@dataclass(frozen=True)
+class TapFault:
+    """The card's tap (the Icecast fan-out) raised in the callback: it was dropped, the card played on.
+
+    Handed out once by Player.take_tap_fault(); the station logs it as one alarm row."""
+
+    at: datetime  # on the player's clock, UTC
+    error: Exception  # what the tap raised (its traceback goes to the station's journal)
+
+
+__all__ = ["DeviceFault", "Outcome", "PlayResult", "TapFault"]

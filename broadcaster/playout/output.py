@@ -18,7 +18,7 @@ from pathlib import Path
 from ..exceptions import PlayoutError
 from .feed import Feed
 from .line import UNPACED_LEAD_S, Line, OwnerThread, OwnerTimeout, StreamFactory
-from .outcome import DeviceFault, Outcome
+from .outcome import DeviceFault, Outcome, TapFault
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class Output:
         self._failure: tuple[float, str] | None = None  # (time.time(), reason) of the last broken stream
         self._recovered: list[tuple[float, float, str]] = []  # (lost, back, reason): gaps not yet reported
         self._tap: Callable[[object], None] | None = None  # given every block the card airs (set_tap)
+        self._tap_fault: TapFault | None = None  # the tap raised and was dropped; not yet taken
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Output:
@@ -155,6 +156,19 @@ class Output:
         if line is not None:
             line.tap = tap
 
+    def take_tap_fault(self) -> TapFault | None:
+        """The tap's error, if it raised in the callback since the last call (it was dropped then:
+        never called again, even on a reopened card, until set_tap() gives one); handed out once."""
+        fault, self._tap_fault = self._tap_fault, None
+        return fault
+
+    def _tap_dropped(self, tap: Callable[[object], None], error: Exception) -> None:
+        """Line.callback's word that `tap` raised: runs in the callback, so attribute writes only."""
+        if self._tap is tap:
+            self._tap = None
+        if self._tap_fault is None:
+            self._tap_fault = TapFault(at=self.clock(), error=error)
+
     @property
     def output_channels(self) -> int | None:
         """Channels of the open stream (2 on any card that has two, else 1); None when closed."""
@@ -183,6 +197,7 @@ class Output:
                 self._owner = OwnerThread()
             line = Line(block_frames=self.block_frames, sample_rate=self.sample_rate)
             line.tap = self._tap
+            line.tap_dropped = self._tap_dropped
             # who owns a stream that opens after open() stopped waiting: decided under a lock
             handover = threading.Lock()
             fate = {"abandoned": False}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from .outcome import DeviceFault, Outcome, PlayResult
+    from .outcome import DeviceFault, Outcome, PlayResult, TapFault
     from .source import Source
 
 
@@ -57,6 +57,9 @@ class PlayerProtocol(Protocol):
 
     def set_tap(self, tap: Callable[[object], None] | None) -> None:
         """Hand a copy of every block the card airs to `tap` (the Icecast fan-out: it must never block); None: stop."""
+
+    def take_tap_fault(self) -> TapFault | None:
+        """The tap's error if it raised since the last call (the tap was dropped, the card played on); once."""
 
     def interrupt(self, cause: Outcome) -> None:
         """End the item on air early (faded out); its play call returns `cause` as the outcome.

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRERENDER_EVERY_S = 600.0
+TAP_FAULT_WHAT = "gửi âm thanh sang luồng Icecast cho các cụm loa"  # the tap raised (see _log_tap_fault)
 
 
 class OnAir:
@@ -131,6 +132,7 @@ class OnAir:
         by someone else in between (the next item of a slot) has its gap logged here too.
         """
         with self._device_lock:
+            _log_tap_fault(self.player, self.asrun, self.say)
             if self.player.is_open:
                 self._log_device_gaps()
                 return True
@@ -436,6 +438,16 @@ class OnAir:
             return False
         gate.interrupt_item(lambda: self.player.interrupt(Outcome.PROGRAMME_STOPPED))
         return True
+
+
+def _log_tap_fault(player: PlayerProtocol, asrun: AsRunLog, say: Callable[[str], None]) -> None:
+    """One alarm row (and one line) when the fan-out's tap raised in the card's callback: the player
+    dropped it and played on; the clusters get no sound until serve restarts (OnAir.ensure_device)."""
+    fault = player.take_tap_fault()
+    if fault is not None:
+        report_fault(asrun, TAP_FAULT_WHAT, fault.error)  # the traceback goes to the journal
+        say("Ngừng gửi âm thanh sang luồng Icecast do lỗi phần mềm; loa của đài vẫn phát, các cụm loa "
+            "không nhận được âm thanh cho đến khi khởi động lại đài.")
 
 
 def _wav_seconds(path: str | None) -> float | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from playout_helpers import PACED_SINKS, RATE, locate, mono, tone, write_wav
+from playout_helpers import ALL_SINKS, PACED_SINKS, RATE, locate, mono, tone, write_wav
 
 from broadcaster.playout.outcome import DeviceFault, Outcome
 from broadcaster.station.outcomes import reason_text
@@ -47,6 +47,37 @@ def test_card_vanishing_mid_item_fails_and_the_player_can_reopen(sink, tmp_path)
     assert player.play(write_wav(tmp_path / "short.wav", tone(1000, 0.2))).outcome is Outcome.AIRED
     player.close()
     assert sink.streams_open() == 0
+
+
+@pytest.mark.parametrize("sink", ALL_SINKS, indirect=True)
+def test_a_tap_that_raises_is_dropped_and_the_card_plays_the_item_to_its_end(sink, tmp_path):
+    # the Icecast fan-out's tap runs in the card's callback: a bug in it must cost the stream
+    # to the clusters, never the amplifier (and it must not be called again after it raised)
+    item = tone(523, 1.5)
+    player = sink.make_player()
+    calls = {"blocks": 0, "raised": 0}
+
+    def broken_tap(block: np.ndarray) -> None:
+        calls["blocks"] += 1
+        if block.any():  # the item's first block reached the card: the tap breaks
+            calls["raised"] += 1
+            raise RuntimeError("a bug in the fan-out")
+
+    player.set_tap(broken_tap)
+    player.open()
+    result = player.play(write_wav(tmp_path / "item.wav", item))
+    assert (result.outcome, result.fault, result.detail) == (Outcome.AIRED, None, None)
+    assert player.is_open
+    assert calls["raised"] == 1, calls  # dropped at its first error: the rest of the item never reached it
+    blocks = calls["blocks"]
+    fault = player.take_tap_fault()  # the station logs it (one alarm), handed out once
+    assert fault is not None and isinstance(fault.error, RuntimeError) and fault.at is not None
+    assert player.take_tap_fault() is None
+    assert locate(mono(sink.heard()), item) is not None, "the item did not reach the card whole"  # closes it
+    # reopened (a card that came back), the broken tap stays dropped
+    player.open()
+    assert player.play(write_wav(tmp_path / "after.wav", tone(880, 0.2))).outcome is Outcome.AIRED
+    assert calls["blocks"] == blocks and player.take_tap_fault() is None
 
 
 def test_card_that_stalls_is_noticed_and_dropped(memory_sink, tmp_path):

@@ -50,7 +50,8 @@ class ReceiverProcess:
     """`broadcaster receiver …` in a subprocess whose ALSA default card writes a WAV (`capture`)."""
 
     def __init__(self, tmp: Path, *, station: str, token: str | None, name: str, zone: str | None = None,
-                 extra: list[str] = (), data_dir: Path | None = None, asoundrc: str | None = None) -> None:
+                 extra: list[str] = (), data_dir: Path | None = None, asoundrc: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.home = tmp / "home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.capture = tmp / "captured.wav"
@@ -64,8 +65,9 @@ class ReceiverProcess:
             args += ["--token", token]
         if zone is not None:
             args += ["--zone", zone]
+        extra_env = env or {}  # e.g. PULSE_SERVER (a PulseAudio card), BROADCASTER_DEVICE_RETRY_S
         env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
-        env.update(HOME=str(self.home), BROADCASTER_ENGINE_ORDER='["espeak"]', COLUMNS="200")
+        env.update(HOME=str(self.home), BROADCASTER_ENGINE_ORDER='["espeak"]', COLUMNS="200", **extra_env)
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "broadcaster.cli.entry", *args], env=env,
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err)

@@ -165,6 +165,9 @@ class NoCard:
     def take_recoveries(self):
         return []
 
+    def take_tap_fault(self):
+        return None
+
 
 def test_each_cluster_offline_at_a_slot_start_gets_one_alarm(station):
     from broadcaster.scheduling import store

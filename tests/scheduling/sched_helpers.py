@@ -66,6 +66,9 @@ class FakePlayer:
     def set_tap(self, tap) -> None:
         self.tap = tap  # the Icecast fan-out's tap: this fake airs no samples, so it is never called
 
+    def take_tap_fault(self):
+        return None  # its tap is never called, so it never raises
+
     def interrupt(self, cause: Outcome) -> None:
         if not cause.is_interrupt_cause:
             raise ValueError(f"not a cause of an interrupt: {cause}")

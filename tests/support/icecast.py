@@ -36,10 +36,24 @@ from broadcaster.streaming.icecast_config import IcecastConfig
 ICECAST = shutil.which("icecast2") or shutil.which("icecast")
 
 
+START_ATTEMPTS = 4  # ports tried by a first start() when icecast2 cannot bind the one chosen
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _port_taken(address: str | None, port: int) -> bool:
+    """Whether another socket holds `port` (icecast2 binds with SO_REUSEADDR, so TIME_WAIT does not count)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address or "", port))
+        except OSError:
+            return True
+    return False
 
 
 class IcecastServer:
@@ -49,6 +63,8 @@ class IcecastServer:
             raise RuntimeError("icecast2 is not installed (apt-get install icecast2)")
         self.host = host
         self.port = port or free_port()
+        # a port we chose may change until the first start succeeds (a caller's port, or a restart's, never)
+        self._may_move = port is None
         self.directory = Path(tempfile.mkdtemp(prefix="icecast-test-"))
         (self.directory / "log").mkdir()
         run_as = None
@@ -58,26 +74,59 @@ class IcecastServer:
         self.config = IcecastConfig(port=self.port, bind_address=bind_address, hostname=host,
                                     logdir=str(self.directory / "log"), run_as=run_as, **config).with_passwords()
         self.config_path = self.directory / "icecast.xml"
-        self.config_path.write_text(self.config.xml(), encoding="utf-8")
+        self._write_config()
         if run_as:
-            shutil.chown(self.config_path, "icecast2", "icecast")
             os.chmod(self.directory, 0o755)
         self.proc: subprocess.Popen | None = None
 
+    def _write_config(self) -> None:
+        self.config_path.write_text(self.config.xml(), encoding="utf-8")
+        if self.config.run_as:
+            shutil.chown(self.config_path, *self.config.run_as)
+
     # ------------------------------------------------------------------ life
     def start(self, timeout: float = 20.0) -> "IcecastServer":
+        """Start icecast2 and wait until it answers (it, not whoever else listens there: with our admin password).
+
+        The port is chosen free before icecast2 binds it, and another process may take it in between:
+        the first start then moves to a new free port (up to START_ATTEMPTS in all) and says every
+        port's reason if none works. A restart (after kill or stop) keeps its port, which the test's
+        source and listen URLs name, and fails at once with the reason when it was taken meanwhile."""
+        reasons: dict[int, str] = {}
+        for attempt in range(START_ATTEMPTS if self._may_move else 1):
+            if attempt:
+                self.port = free_port()
+                self.config = replace(self.config, port=self.port)
+                self._write_config()
+            reason = self._start_once(timeout)
+            if reason is None:
+                self._may_move = False
+                return self
+            reasons[self.port] = reason
+        if not self._may_move:
+            raise RuntimeError(f"icecast2 could not bind port {self.port}, taken by another process (a port the "
+                               f"caller gave, or a restart's, is kept: URLs name it): {reasons[self.port]}")
+        raise RuntimeError(f"icecast2 could not bind any of the ports {', '.join(map(str, reasons))}, each taken "
+                           "by another process: " + " | ".join(f"{port}: {why}" for port, why in reasons.items()))
+
+    def _start_once(self, timeout: float) -> str | None:
+        """None once our icecast2 answers; its reason when it could not bind the port; raises on anything else."""
         self.proc = subprocess.Popen([ICECAST, "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"icecast2 exited {self.proc.returncode}: {self.proc.stderr.read().decode()[-800:]}"
-                                   f" {self.error_log()[-800:]}")
+                said = self.proc.stderr.read().decode(errors="replace").strip()
+                self.proc.stderr.close()
+                if "Could not create listener socket" in said or _port_taken(self.config.bind_address, self.port):
+                    return said[-400:] or "the port is held by another process"
+                raise RuntimeError(f"icecast2 exited {self.proc.returncode}: {said[-800:]} {self.error_log()[-800:]}")
             try:
-                self.status()
-                return self
+                self.admin("stats", timeout=1.0)  # another server on this port refuses our admin password
+                return None
             except OSError:
-                time.sleep(0.05)  # polling a condition (the port answers), with a deadline
+                time.sleep(0.05)  # polling a condition (our server answers), with a deadline
+        self.kill()
         raise RuntimeError(f"icecast2 did not answer on port {self.port} within {timeout:g} s: {self.error_log()[-800:]}")
 
     def kill(self) -> None:
@@ -141,13 +190,16 @@ class IcecastServer:
             except OSError:
                 pass
             time.sleep(0.05)
-        raise AssertionError(f"mount {mount} {'never got' if present else 'kept'} a source within {timeout:g} s; "
-                             f"mounts now: {list(self.mounts())}")
+        try:
+            now = f"mounts now: {list(self.mounts())}"
+        except OSError as exc:  # the server itself is gone: say so rather than fail on the message
+            now = f"icecast2 does not answer ({exc}); running: {self.proc is not None and self.proc.poll() is None}"
+        raise AssertionError(f"mount {mount} {'never got' if present else 'kept'} a source within {timeout:g} s; {now}")
 
-    def admin(self, path: str) -> bytes:
+    def admin(self, path: str, timeout: float = 5.0) -> bytes:
         req = urllib.request.Request(f"http://{self.host}:{self.port}/admin/{path}")
         req.add_header("Authorization", "Basic " + b64encode(f"admin:{self.config.admin_password}".encode()).decode())
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.read()
 
     def error_log(self) -> str:
