@@ -104,7 +104,7 @@ def resolve_device(spec: str | int | None) -> int | None:
     if spec is None or (isinstance(spec, str) and not spec.strip()):
         return None
     devices = list_devices()
-    if isinstance(spec, int) or spec.strip().isdigit():
+    if isinstance(spec, int) or (spec.strip().isascii() and spec.strip().isdecimal()):  # "²", "٣": a name
         index = int(spec)
         if any(d.index == index for d in devices):
             return index
@@ -265,7 +265,7 @@ def open_input_stream(
             raise PlayoutError(f"Không liệt kê được thiết bị âm thanh / cannot list devices: {exc}") from exc
         inputs = [(i, d) for i, d in raw if int(d["max_input_channels"]) >= 1]
         spec = str(device).strip()
-        if spec.isdigit():
+        if spec.isascii() and spec.isdecimal():  # an index in plain digits; "²" or "٣" is a name
             matches = [i for i, _ in inputs if i == int(spec)]
         else:
             needle = _fold(spec)

@@ -67,7 +67,7 @@ class ReceiverLogPage:
 def parse_receiver(value: str | None) -> int | None:
     """'all' → None, '12' → 12; anything else is 'all' (the filter never fails on a stale link)."""
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdecimal() else None
 
 
 def _where(query, filters: ReceiverLogFilter, tz: ZoneInfo):

@@ -73,7 +73,7 @@ class DataDirLock:
             text = self.path.read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):  # Windows refuses to read a locked byte
             return None
-        return int(text) if text.isdigit() else None
+        return int(text) if text.isascii() and text.isdecimal() else None
 
     def acquire(self) -> DataDirLock:
         """Take the lock or raise ScheduleError saying another station runs on this directory."""

@@ -163,7 +163,7 @@ def read_timetable(*, session: Session, timezone_name: str) -> Timetable:
 def _find(session: Session, ref: str | int) -> SlotRecord:
     record = None
     key = str(ref).strip()
-    if key.isdigit():
+    if key.isascii() and key.isdecimal():  # a slot number in plain digits; "²" or "٢" is a name
         record = session.get(SlotRecord, int(key))
     if record is None:
         record = session.exec(select(SlotRecord).where(SlotRecord.name == key)).first()
@@ -385,7 +385,7 @@ def slot_from_form(form: dict, *, where: str = "Khung giờ") -> Slot:
     for key in ("max_minutes", "duration_min"):
         value = str(form.get(key) or "").strip()
         if value:
-            if not value.isdigit():
+            if not (value.isascii() and value.isdecimal()):  # "²" passes isdigit(), int() refuses it
                 raise ScheduleError(f"{where}: '{key}' phải là số phút nguyên dương")
             raw[key] = int(value)
     enabled = form.get("enabled", True)

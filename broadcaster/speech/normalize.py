@@ -319,7 +319,7 @@ def _dates(line: str) -> str:
 
     def quarter(match: re.Match[str]) -> str:
         token = match.group(3)
-        value = int(token) if token.isdigit() else num.roman(token)
+        value = int(token) if token.isdecimal() else num.roman(token)
         if not value or value > 4:
             return match.group(0)
         spoken = f"{match.group(1)}{match.group(2)}{num.cardinal(value)}"

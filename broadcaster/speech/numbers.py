@@ -91,8 +91,12 @@ def cardinal(value: int) -> str:
 
 
 def digits(text: str) -> str:
-    """Read a string of digits one by one: "114" → "một một bốn" (other characters are skipped)."""
-    return " ".join(DIGIT_WORDS[int(ch)] for ch in text if ch.isdigit())
+    """Read a string of digits one by one: "114" → "một một bốn" (other characters are skipped).
+
+    A digit is what int() reads (str.isdecimal: "0"–"9", also "٣"); "²" or "①" pass str.isdigit()
+    but int() refuses them, so they are skipped like any other character.
+    """
+    return " ".join(DIGIT_WORDS[int(ch)] for ch in text if ch.isdecimal())
 
 
 def integer(text: str) -> str:
@@ -100,8 +104,11 @@ def integer(text: str) -> str:
 
     Leading zeros of a short number (a day, a month, a document number) are not read
     ("07" → "bảy"); a longer run that starts with 0, or one too long to be an amount,
-    is an identifier and is read digit by digit.
+    is an identifier and is read digit by digit. Text that is not a run of decimal digits ("²")
+    is returned as written.
     """
+    if not text.isdecimal():
+        return text
     if len(text) > MAX_CARDINAL_DIGITS or (len(text) > 3 and text.startswith("0")):
         return digits(text)
     return cardinal(int(text))
@@ -133,7 +140,7 @@ def number(text: str) -> str:
     written the English way; a comma list such as "1,2,3" is a list of numbers; anything else
     mixing marks is read piece by piece with "chấm"/"phẩy" between the pieces.
     """
-    if text.isdigit():
+    if text.isdecimal():  # not isdigit(): "²" is a digit to it, and int() refuses it
         return integer(text)
     match = _THOUSANDS_DOT_RE.fullmatch(text)
     if match:

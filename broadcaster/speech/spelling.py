@@ -85,7 +85,7 @@ def reading_of(token: str, lexicon: Lexicon) -> tuple[str, bool]:
     spelled = False
     prefix_known = False
     for index, part in enumerate(parts):
-        if part.isdigit():
+        if part.isdecimal():  # not isdigit(): "²" is a digit to it, and int() refuses it
             words.append(_read_digits(part))
             continue
         known = lexicon.lookup(part) if index == 0 and len(parts) > 1 else None

@@ -40,7 +40,7 @@ def _parse_int(value: str | None, what: str) -> int | None:
     value = (value or "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdecimal()):  # "²" passes isdigit(), int() refuses it
         raise InputError(f"{what} phải là số nguyên dương")
     return int(value)
 
@@ -240,7 +240,7 @@ def bulletins_page(request: Request, status: str | None = None, page: str | None
                    user: CurrentUser = Depends(require_user)):
     """All bulletins, newest first, 50 a page, filtered by status and title."""
     status = status if status in LIST_STATUSES else None
-    number = int(page) if page and page.isdigit() else 1
+    number = int(page) if page and page.isascii() and page.isdecimal() else 1
     with Session(station_of(request).db) as session:
         result = bulletins.list_page(session=session, status=status, page=number, query=q)
         counts = bulletins.status_counts(session=session)

@@ -75,7 +75,7 @@ async def lexicon_add(request: Request, user: CurrentUser = Depends(editor_only)
     form = await request.form()
     written, spoken = str(form.get("written") or ""), str(form.get("spoken") or "")
     raw_id = str(form.get("bulletin_id") or "").strip()
-    bulletin_id = int(raw_id) if raw_id.isdigit() else None
+    bulletin_id = int(raw_id) if raw_id.isascii() and raw_id.isdecimal() else None
     if bulletin_id is not None:
         with Session(station_of(request).db) as session:
             text = bulletins.get(session=session, bulletin_id=bulletin_id).text

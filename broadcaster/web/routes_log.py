@@ -43,7 +43,7 @@ def _filters(request: Request) -> log_data.LogFilter:
 
 def _page_number(request: Request) -> int:
     value = request.query_params.get("page", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return int(value) if value.isascii() and value.isdecimal() and int(value) > 0 else 1
 
 
 @router.get("/log")

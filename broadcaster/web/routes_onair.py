@@ -210,7 +210,7 @@ def _upload_path(request: Request, token: str) -> Path:
 
 def _repeat(value) -> int:
     text = str(value or "1").strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdecimal()):  # "²" passes isdigit(), int() refuses it
         raise InputError(f"Số lần phát '{text}' không hợp lệ")
     return int(text)
 

@@ -159,7 +159,7 @@ def receiver_log_page(request: Request, user: CurrentUser):
     except InputError as exc:
         error, filters = str(exc), data.ReceiverLogFilter()
     value = request.query_params.get("page", "1")
-    number = int(value) if value.isdigit() and int(value) > 0 else 1
+    number = int(value) if value.isascii() and value.isdecimal() and int(value) > 0 else 1
     with Session(station.db) as session:
         try:
             page = data.query_receiver_log(session=session, tz=station.tz, filters=filters, page=number)

@@ -99,7 +99,8 @@ def slot_edit(slot_id: int, request: Request, user: CurrentUser = Depends(requir
 def _submitted(form) -> dict:
     values = {key: form.get(key) for key in ("name", "time", "kind", "date", "from", "until", "source",
                                                "max_minutes", "duration_min")}
-    values["days"] = [WEEKDAY_NAMES[int(d)] for d in form.getlist("days") if str(d).isdigit() and int(d) < 7]
+    days = [str(d) for d in form.getlist("days")]
+    values["days"] = [WEEKDAY_NAMES[int(d)] for d in days if d.isascii() and d.isdecimal() and int(d) < 7]
     values["enabled"] = form.get("enabled") == "on"
     return values
 

@@ -57,6 +57,17 @@ def test_add_remove_enable(data_dir):
     assert "Trưa" not in cli("schedule", "list", data_dir=data_dir).output
 
 
+@pytest.mark.parametrize("ref", ["²", "①", "٢"])
+def test_a_slot_ref_in_digits_that_are_not_plain_digits_is_a_name(data_dir, ref):
+    # "²" passes str.isdigit() and int() refuses it; "٢" is 2 to int(): a slot number is plain digits
+    for command in ("disable", "remove"):
+        r = cli("schedule", command, ref, data_dir=data_dir)
+        assert r.exit_code != 0 and isinstance(r.exception, ScheduleError), r.output
+        assert f"Không có khung giờ '{ref}'" in str(r.exception)
+    rows = json.loads(cli("schedule", "list", "--json", data_dir=data_dir).output)
+    assert [(s["name"], s["enabled"]) for s in rows] == [("Buổi sáng", True), ("Buổi chiều", True)]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

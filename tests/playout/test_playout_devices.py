@@ -131,3 +131,19 @@ def test_an_unpaced_device_is_held_to_real_time(capture_home):
     # spinning would write the 0.5 s many times over; held to real time it writes at most what passed
     # (plus the device's buffer and the closing fade)
     assert 0.0 < seconds <= elapsed + 0.25 + 0.2, f"{seconds:.1f} s of silence written in {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("spec", ["²", "①", "٠"])
+def test_a_device_number_in_digits_that_are_not_plain_digits_is_a_name(capture_home, spec):
+    # "²" passes str.isdigit() and int() refuses it; "٠" is 0 to int(): a device number is typed in
+    # plain digits, so each is a name here, and no card has it
+    with pytest.raises(PlayoutError, match=f"^{NOT_FOUND}: {spec}"):
+        resolve_device(spec)
+
+
+@pytest.mark.parametrize("spec", ["²", "①", "٠"])
+def test_a_microphone_number_in_digits_that_are_not_plain_digits_is_a_name(capture_home, spec):
+    from broadcaster.playout.devices import open_input_stream
+
+    with pytest.raises(PlayoutError, match=f"^Không tìm thấy micro: {spec}"):
+        open_input_stream(device=spec, samplerate=16000, blocksize=320, dtype="int16", callback=lambda *a: None)

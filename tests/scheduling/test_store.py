@@ -67,6 +67,19 @@ def test_names_are_unique_and_refs_must_exist(station):
             store.add_slot(session=s, slot=Slot(name="y", at=time(7), kind="oneoff"))
 
 
+@pytest.mark.parametrize("ref", ["²", "①", "٢"])
+def test_a_ref_in_digits_that_are_not_plain_digits_is_a_name(station, ref):
+    # "²" passes str.isdigit() and int() refuses it; "٢" is 2 to int(), and a slot number is typed
+    # in plain digits: each is looked up as a name, never read as a number
+    store.ensure_timetable(engine=station.db, settings=station.settings)
+    with Session(station.db) as s:
+        with pytest.raises(ScheduleError, match=f"Không có khung giờ '{ref}'"):
+            store.set_slot_enabled(session=s, ref=ref, enabled=False)
+        assert [r.enabled for r in s.exec(select(SlotRecord)).all()] == [True, True]
+        store.add_slot(session=s, slot=Slot(name=ref, at=time(12)))
+        assert store.set_slot_enabled(session=s, ref=ref, enabled=False).name == ref
+
+
 def test_import_refuses_another_zone_and_keeps_the_old_slots(station, tmp_path):
     store.ensure_timetable(engine=station.db, settings=station.settings)
     path = tmp_path / "bkk.toml"
@@ -130,6 +143,8 @@ def test_slot_from_form_builds_and_validates():
         {"name": "", "time": "06:00"},
         {"name": "X", "time": "25:00"},
         {"name": "X", "time": "06:00", "max_minutes": "-5"},
+        {"name": "X", "time": "06:00", "max_minutes": "²"},  # str.isdigit(), and int() refuses it
+        {"name": "X", "time": "06:00", "duration_min": "①", "kind": "relay", "source": "http://127.0.0.1/a"},
         {"name": "X", "time": "06:00", "kind": "oneoff"},
         {"name": "X", "time": "06:00", "kind": "relay"},
     ):

@@ -183,3 +183,22 @@ def test_decimal_comma(whole, fraction):
     head, _, tail = spoken.partition(" phẩy ")
     assert parse_cardinal(head) == whole
     assert tail
+
+
+@pytest.mark.parametrize(
+    ("function", "text", "spoken"),
+    [
+        # "other characters are skipped": a superscript or circled digit is no digit to read
+        (num.digits, "1²3", "một ba"),
+        (num.digits, "①٣", "ba"),
+        # what is not a run of decimal digits is kept as written, never a crash
+        (num.integer, "²", "²"),
+        (num.number, "²", "²"),
+        (num.number, "1.²", "một chấm ²"),
+        # Arabic-Indic digits are decimal digits: int() reads them, and so does the reader
+        (num.integer, "٣", "ba"),
+        (num.number, "٢٥", "hai mươi lăm"),
+    ],
+)
+def test_digits_that_int_refuses_are_never_read_as_numbers(function, text, spoken):
+    assert function(text) == spoken
