@@ -19,6 +19,7 @@ The best write is renamed over ``out_path`` (fsync, rename): never a half-writte
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import subprocess
@@ -48,6 +49,7 @@ _MAX_WRITES = 4
 _PROBE_WHOLE_S = 60.0
 _PROBE_BLOCK_S = 1.0
 _PROBE_EVERY = 4
+_PROBE_MAX_SAMPLE_S = 180.0
 #: When the first predicted gain is on target, a second point this far below gives the slope.
 _PROBE_STEP_DB = 1.0
 #: Predictions (a few milliseconds each, no read) until one lands this close to the target.
@@ -320,10 +322,14 @@ class _StreamNormalizer:
         parts = [(whole, 1.0, 0.0)]
         if self.item.frames > _PROBE_WHOLE_S * rate:
             sample, long_frames, sampled_frames = BlockProfile(rate), 0, 0
+            long_pieces = [p for p in self.item.pieces if p.frames > _PROBE_WHOLE_S * rate]
+            # one second in four, fewer on a very long item: the sample's figures (and the
+            # predictions' arrays) stay under _PROBE_MAX_SAMPLE_S of audio, so memory stays flat
+            every = max(_PROBE_EVERY, math.ceil(sum(p.frames for p in long_pieces) / (_PROBE_MAX_SAMPLE_S * rate)))
             for piece in self.item.pieces:
-                if piece.frames > _PROBE_WHOLE_S * rate:
+                if piece in long_pieces:
                     long_frames += piece.frames
-                    for chunk in _sampled_chunks(piece, int(_PROBE_BLOCK_S * rate), _PROBE_EVERY, size):
+                    for chunk in _sampled_chunks(piece, int(_PROBE_BLOCK_S * rate), every, size):
                         sample.add(chunk)
                         sampled_frames += len(chunk)
                         self._advance(len(chunk))
