@@ -31,6 +31,7 @@ def log_cmd(
 
     from ..models import STATUS_LABELS
     from ..receiver.journal import is_receiver_dir
+    from ..reports.log import zones_cell
 
     if is_receiver_dir(station.settings.data_dir):  # a loudspeaker cluster's log: heard and gaps (issue 14)
         Console().print(_receiver_table(rows, station.tz))
@@ -38,8 +39,10 @@ def log_cmd(
 
     table = Table("Số", "Bắt đầu", "Kết thúc", "Tiêu đề", "Khung giờ", "Trạng thái", "Giọng", "Lý do")
     for r in rows:
+        zones = zones_cell(r)  # an urgent's zones under its title, as the console's log shows them
         table.add_row(
-            str(r.id), local_time(r.started_at, station.tz), local_time(r.ended_at, station.tz), r.title,
+            str(r.id), local_time(r.started_at, station.tz), local_time(r.ended_at, station.tz),
+            r.title + (f"\nVùng: {zones}" if zones else ""),
             r.slot or "", STATUS_LABELS[r.status], r.engine or "", r.reason or "",
         )
     Console().print(table)
