@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from broadcaster.config import load_settings
-from broadcaster.db import create_schema, make_engine
 from broadcaster.station.asrun import AsRunLog
 from broadcaster.station.receivers import Receivers
 
@@ -22,16 +20,12 @@ def report(who):
 
 
 @pytest.fixture
-def parts(tmp_path):
-    settings = load_settings(tmp_path / "station", engine_order=["espeak"])
-    settings.data_dir.mkdir(parents=True)
-    engine = make_engine(settings.db_path)
-    create_schema(engine)
+def parts(station):
+    """The station's database and settings only; the parts are built here, the facade is not used."""
     now = [T0]
-    asrun = AsRunLog(engine=engine, settings=settings, clock=lambda: now[0])
-    registry = Receivers(engine=engine, settings=settings, clock=lambda: now[0])
-    yield settings, engine, now, asrun, registry
-    engine.dispose()
+    asrun = AsRunLog(engine=station.db, settings=station.settings, clock=lambda: now[0])
+    registry = Receivers(engine=station.db, settings=station.settings, clock=lambda: now[0])
+    return station.settings, station.db, now, asrun, registry
 
 
 def test_the_watch_is_built_with_its_collaborators_only(parts):
