@@ -4,10 +4,12 @@ module, so the command modules can all import it without a cycle."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -15,6 +17,7 @@ from ..exceptions import InputError
 
 if TYPE_CHECKING:  # config loads pydantic-settings: only the commands that read settings pay for it
     from ..config import Settings
+    from ..station.facade import Station
 
 class BulletinClassChoice(StrEnum):
     """The --class choices: models.BulletinClass's values, copied so `--help` needs no database layer
@@ -73,6 +76,27 @@ def open_station(ctx: typer.Context, data_dir: Path | None, *, strict: bool = Tr
     from ..station.facade import Station
 
     return Station.open(cli_settings(ctx, data_dir, strict=strict, **overrides))
+
+
+@contextmanager
+def station_for(ctx: typer.Context, data_dir: Path | None, **overrides) -> Iterator[Station]:
+    """`with station_for(ctx, data_dir) as station:` the station of open_station, closed however the
+    block ends (the command then prints from what it read)."""
+    station = open_station(ctx, data_dir, **overrides)
+    try:
+        yield station
+    finally:
+        station.close()
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="In dạng JSON.")]
+
+
+def echo_json(values: Iterable[Any]) -> None:
+    """A list command's --json output: one JSON array, indented, Vietnamese text as it is (not \\u-escaped)."""
+    import json
+
+    typer.echo(json.dumps(list(values), ensure_ascii=False, indent=2))
 
 
 def make_player(settings: Settings, device: str | None = None):

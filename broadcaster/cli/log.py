@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Optional
 
 import typer
 
-from .common import DataDir, local_time, open_station, parse_date_option
+from .common import DataDir, JsonFlag, echo_json, local_time, open_station, parse_date_option
 
 
 def log_cmd(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False,
+    as_json: JsonFlag = False,
     since: Annotated[Optional[str], typer.Option("--since", help="Từ ngày (YYYY-MM-DD).")] = None,
     receivers: Annotated[bool, typer.Option("--receivers", help="Nhật ký các cụm loa gửi về (đã nghe, gián đoạn).")] = False,
     receiver: Annotated[Optional[str], typer.Option("--receiver", help="Chỉ nhật ký của cụm loa này (tên).")] = None,
@@ -24,13 +23,13 @@ def log_cmd(
         return _receivers_log(station, receiver, parse_date_option(since, "--since"), as_json)
     rows = station.as_run_log(since=parse_date_option(since, "--since"))
     if as_json:
-        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False, indent=2))
-        return
+        return echo_json(r.model_dump(mode="json") for r in rows)
     from rich.console import Console
     from rich.table import Table
 
     from ..models import STATUS_LABELS
     from ..receiver.journal import is_receiver_dir
+    from ..reports.log import zones_cell
 
     if is_receiver_dir(station.settings.data_dir):  # a loudspeaker cluster's log: heard and gaps (issue 14)
         Console().print(_receiver_table(rows, station.tz))
@@ -38,8 +37,10 @@ def log_cmd(
 
     table = Table("Số", "Bắt đầu", "Kết thúc", "Tiêu đề", "Khung giờ", "Trạng thái", "Giọng", "Lý do")
     for r in rows:
+        zones = zones_cell(r)  # an urgent's zones under its title, as the console's log shows them
         table.add_row(
-            str(r.id), local_time(r.started_at, station.tz), local_time(r.ended_at, station.tz), r.title,
+            str(r.id), local_time(r.started_at, station.tz), local_time(r.ended_at, station.tz),
+            r.title + (f"\nVùng: {zones}" if zones else ""),
             r.slot or "", STATUS_LABELS[r.status], r.engine or "", r.reason or "",
         )
     Console().print(table)
@@ -70,8 +71,7 @@ def _receivers_log(station, name, since, as_json: bool) -> None:
     if as_json:
         import dataclasses
 
-        typer.echo(json.dumps([dataclasses.asdict(e) for e in entries], ensure_ascii=False, indent=2))
-        return
+        return echo_json(dataclasses.asdict(e) for e in entries)
     from rich.console import Console
     from rich.table import Table
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import DataDir, local_time, open_station
+from .common import DataDir, JsonFlag, echo_json, local_time, station_for
 
 receivers_app = typer.Typer(help="Cụm loa nhận luồng phát qua mạng: thêm, thu hồi, xem trạng thái.",
                             no_args_is_help=True)
@@ -55,12 +55,9 @@ def receivers_add(
     from ..station.receivers import clean_name, clean_zone
 
     clean_name(name), clean_zone(zone)  # bad input: one line before the database is opened
-    station = open_station(ctx, data_dir)
-    try:
+    with station_for(ctx, data_dir) as station:
         added = station.receivers.add(name, zone, by="cli")
         url, note = station_url(station.settings)
-    finally:
-        station.close()
     receiver = added.receiver
     where = f" (vùng {receiver.zone})" if receiver.zone else ""
     typer.echo(f"Đã thêm cụm loa «{receiver.name}»{where}.")
@@ -84,30 +81,23 @@ def receivers_revoke(
     from ..station.receivers import clean_name
 
     clean_name(name)
-    station = open_station(ctx, data_dir)
-    try:
+    with station_for(ctx, data_dir) as station:
         receiver = station.receivers.revoke(name, by="cli")
-    finally:
-        station.close()
     typer.echo(f"Đã thu hồi mã của cụm loa «{receiver.name}».")
 
 
 @receivers_app.command("list")
 def receivers_list(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False,
+    as_json: JsonFlag = False,
     data_dir: DataDir = None,
 ) -> None:
     """Danh sách cụm loa: vùng, trực tuyến hay không, lần báo cáo cuối, đang phát, lỗi gần nhất."""
-    station = open_station(ctx, data_dir)
-    try:
+    with station_for(ctx, data_dir) as station:
         receivers = station.receivers.list()
         tz = station.tz
-    finally:
-        station.close()
     if as_json:
-        typer.echo(json.dumps([r.as_json() for r in receivers], ensure_ascii=False, indent=2))
-        return
+        return echo_json(r.as_json() for r in receivers)
     if not receivers:
         typer.echo("Chưa có cụm loa nào. Thêm: broadcaster receivers add TÊN --zone VÙNG")
         return

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Optional
 
 import typer
 
 from ..exceptions import InputError
-from .common import DataDir, open_station
+from .common import DataDir, JsonFlag, echo_json, station_for
 
 user_app = typer.Typer(help="Tài khoản bảng điều khiển web: thêm, xem, đổi mật khẩu.", no_args_is_help=True)
 
@@ -52,21 +51,16 @@ def user_add(
     parsed = accounts.parse_role(role)  # before asking for a password
     name = accounts.normalize_name(name)
     password = _read_password(password_stdin)
-    station = open_station(ctx, data_dir)
-    try:
-        with Session(station.db) as session:
-            accounts.add_user(session=session, name=name, role=parsed, password=password, by="cli",
-                              full_name=full_name)
-            session.commit()
-    finally:
-        station.close()
+    with station_for(ctx, data_dir) as station, Session(station.db) as session:
+        accounts.add_user(session=session, name=name, role=parsed, password=password, by="cli", full_name=full_name)
+        session.commit()
     typer.echo(f"Đã thêm tài khoản {name} ({ROLE_LABELS[parsed]}).")
 
 
 @user_app.command("list")
 def user_list(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON.")] = False,
+    as_json: JsonFlag = False,
     data_dir: DataDir = None,
 ) -> None:
     """Danh sách tài khoản."""
@@ -75,15 +69,10 @@ def user_list(
     from .. import accounts
     from ..models import ROLE_LABELS, Role
 
-    station = open_station(ctx, data_dir)
-    try:
-        with Session(station.db) as session:
-            users = accounts.list_users(session=session)
-    finally:
-        station.close()
+    with station_for(ctx, data_dir) as station, Session(station.db) as session:
+        users = accounts.list_users(session=session)
     if as_json:
-        typer.echo(json.dumps([u.model_dump(mode="json") for u in users], ensure_ascii=False, indent=2))
-        return
+        return echo_json(u.model_dump(mode="json") for u in users)
     if not users:
         typer.echo("Chưa có tài khoản nào. Thêm: broadcaster user add TÊN --role admin")
         return
@@ -104,13 +93,9 @@ def user_passwd(
 
     from .. import accounts
 
-    station = open_station(ctx, data_dir)
-    try:
-        with Session(station.db) as session:
-            accounts.get_user(session=session, name=name)  # unknown name: fail before asking
-            password = _read_password(password_stdin)
-            accounts.set_password(session=session, name=name, password=password, by="cli")
-            session.commit()
-    finally:
-        station.close()
+    with station_for(ctx, data_dir) as station, Session(station.db) as session:
+        accounts.get_user(session=session, name=name)  # unknown name: fail before asking
+        password = _read_password(password_stdin)
+        accounts.set_password(session=session, name=name, password=password, by="cli")
+        session.commit()
     typer.echo(f"Đã đổi mật khẩu của {accounts.normalize_name(name)}.")

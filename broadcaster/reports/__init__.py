@@ -6,7 +6,8 @@ zone and in Vietnamese (broadcaster.localtime). Nothing here imports the station
 layer: the pages, the CLI or a script can call the same functions. One module per concern:
 
 * topics: the editable list of the communication plan's topics (seeded on first use);
-* log: the as-run log with filters and pagination, CSV and XLSX export;
+* log: the as-run log with filters and pagination, CSV and XLSX export; receiver_log: the clusters'
+  uploaded logs (issue 14); paging: the page numbers both log pages share;
 * report: airings and minutes on air by class, by topic and by kind for a month or quarter,
   and its exports for the district/province; chart: its inline SVG bar chart;
 * week: what each slot of a week airs (programme, length, overflow, render problems) or,

@@ -27,6 +27,7 @@ from ..models import (
     BulletinClass,
 )
 from .cells import csv_cell, enum_value, excel_text
+from .paging import Paged, clamp_page
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -146,25 +147,13 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
-class LogPage:
+class LogPage(Paged):
     """One page of the filtered log, newest first."""
 
     entries: list[LogEntry]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 STATION_WRITTEN_DIRS = ("archive", "cache")  # what the station itself writes and may play back
@@ -262,9 +251,9 @@ def query_log(
     """
     tz = as_zone(tz)
     per_page = max(1, min(int(per_page), MAX_PER_PAGE))
-    page = max(1, int(page))
     counted = _log_where(select(func.count()).select_from(AsRun), filters, tz)
     total = int(session.exec(counted).one())
+    page = clamp_page(page, total, per_page)
     query = _log_where(select(AsRun), filters, tz)
     query = query.order_by(col(AsRun.started_at).desc(), col(AsRun.id).desc())
     rows = session.exec(query.offset((page - 1) * per_page).limit(per_page)).all()

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from ..localtime import as_utc, as_zone, fmt_local, fmt_minutes, local_midnight_utc
 from ..models import RECEIVER_LOG_LABELS, Receiver, ReceiverLogKind, ReceiverLogRow
 from .cells import csv_cell, excel_text
+from .paging import Paged, clamp_page
 
 PER_PAGE = 50
 ALL = "all"  # the filter value for every cluster
@@ -53,15 +54,11 @@ class ReceiverLogEntry:
 
 
 @dataclass(frozen=True)
-class ReceiverLogPage:
+class ReceiverLogPage(Paged):
     entries: list[ReceiverLogEntry]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def parse_receiver(value: str | None) -> int | None:
@@ -103,8 +100,8 @@ def query_receiver_log(*, session: Session, tz: ZoneInfo | str, filters: Receive
                        page: int = 1, per_page: int = PER_PAGE) -> ReceiverLogPage:
     """One page of the clusters' rows, newest first."""
     tz = as_zone(tz)
-    page = max(1, int(page))
     total = int(session.exec(_where(select(func.count()).select_from(ReceiverLogRow), filters, tz)).one())
+    page = clamp_page(page, total, per_page)
     query = _where(select(ReceiverLogRow, Receiver).join(Receiver, Receiver.id == ReceiverLogRow.receiver_id), filters, tz)
     query = query.order_by(col(ReceiverLogRow.started_at).desc(), col(ReceiverLogRow.id).desc())
     rows = session.exec(query.offset((page - 1) * per_page).limit(per_page)).all()

@@ -32,6 +32,7 @@ from .asrun import CRASH_REASON, AsRunLog
 from .bulletins import Bulletins
 from .gate import AirGate
 from .items import Items, RenderOutcome
+from .receiver_watch import ReceiverWatch
 from .receivers import Receivers
 from .renders import RenderJobs
 from .slots import SlotAirer
@@ -115,8 +116,10 @@ class Station:
         self.air_gate = AirGate()  # turn-taking between the slot loop and the urgent desk, one per station
         self.slots = SlotAirer(settings=settings, engine=self.db, clock=self._clock, asrun=self.asrun,
                                gate=self.air_gate, items=self.items)
-        # loudspeaker clusters (issue 14): registry, their reports and logs, the slot-start alarm
-        self.receivers = Receivers(engine=self.db, settings=settings, clock=lambda: self.clock(), alarms=self.asrun)
+        # loudspeaker clusters (issue 14): registry, their reports and logs; the watch over their links
+        self.receivers = Receivers(engine=self.db, settings=settings, clock=lambda: self.clock())
+        self.receiver_watch = ReceiverWatch(engine=self.db, settings=settings, clock=lambda: self.clock(),
+                                            alarms=self.asrun)
 
     @classmethod
     def open(cls, settings: Settings, **kwargs) -> Station:
@@ -144,7 +147,8 @@ class Station:
         # air path: the same gate, held-back rows and slot lock; the view's own connections
         view.asrun = self.asrun.over_engine(engine)
         view.slots = self.slots.over_engine(engine, asrun=view.asrun, items=view.items)
-        view.receivers = self.receivers.over_engine(engine, alarms=view.asrun)
+        view.receivers = self.receivers.over_engine(engine)
+        view.receiver_watch = self.receiver_watch.over_engine(engine, alarms=view.asrun)
         return view
 
     # air path: the clock the parts read (tests set station.clock after construction)
@@ -350,8 +354,8 @@ class Station:
         desk = partial(UrgentDesk, settings=self.settings, asrun=self.asrun, render_text=self.items.render_text,
                        gate=self.air_gate,  # as urgent_desk builds it, without calling back into the facade
                        known_zones=partial(known_zones, self.db))  # the receivers' zones (issue 14)
-        kwargs.setdefault("slot_start", self.receivers.alarm_offline)  # clusters offline at a slot's start
-        kwargs.setdefault("watch", self.receivers.watch)  # a cluster's link lost and back, in the log
+        kwargs.setdefault("slot_start", self.receiver_watch.alarm_offline)  # clusters offline at a slot's start
+        kwargs.setdefault("watch", self.receiver_watch.watch)  # a cluster's link lost and back, in the log
         return OnAir(settings=self.settings, engine=self.db, asrun=self.asrun, slots=self.slots, items=self.items,
                      gate=self.air_gate, urgent_desk=desk, **kwargs)
 

@@ -3,11 +3,10 @@
 A cluster is added with a name and an optional zone; its token is shown once and only its sha256
 is kept. Every request of a cluster carries the token: a missing, wrong or revoked one is refused
 (`ReceiverRefused` with `Refusal.UNAUTHORIZED`) before anything is read or stored. A cluster is
-online while its last report is younger than receiver_offline_s. When a slot starts, each cluster
-offline then gets an alarm row naming it (`alarm_offline`, handed to OnAir as a plain callable).
+online while its last report is younger than receiver_offline_s (`is_online`). The alarms an
+offline cluster raises (at a slot's start, a link lost and back) are receiver_watch's.
 
-Built with its collaborators (engine, settings, clock, and the as-run log for alarms); it never
-calls back into the facade.
+Built with its collaborators (engine, settings, clock); it never calls back into the facade.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -30,12 +29,11 @@ from sqlmodel import Session, col, select
 
 from ..exceptions import BroadcasterError, InputError, NotFoundError
 from ..localtime import as_utc
-from ..models import AsRunPublic, Receiver, ReceiverLogRow
+from ..models import Receiver, ReceiverLogRow
 from .receiver_reports import MAX_NAME_CHARS, STATE_LABELS, MalformedReport, ReceiverState, parse_log, parse_status
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from .asrun import AsRunLog
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,6 @@ DEFAULT_REPORT_S = 5.0
 DEFAULT_OFFLINE_S = 20.0
 UNAUTHORIZED_TEXT = "Mã cụm loa không hợp lệ hoặc đã bị thu hồi."
 NAME_MISMATCH_TEXT = "Tên cụm loa không khớp với mã."
-OFFLINE_ALARM_TITLE = "Cảnh báo: cụm loa mất kết nối"
 
 
 class Refusal(Enum):
@@ -88,6 +85,22 @@ def clean_zone(zone: str | None) -> tuple[str | None, str | None]:
         return text, zone_slug(text)
     except StreamUrlError as exc:
         raise InputError(str(exc).rstrip(".")) from None
+
+
+def offline_seconds(settings: Settings) -> float:
+    """How long a cluster may stay silent and still count as online (receiver_offline_s)."""
+    return float(getattr(settings, "receiver_offline_s", DEFAULT_OFFLINE_S))
+
+
+def is_online(row: Receiver, now: datetime, offline_s: float) -> bool:
+    """An active cluster whose last report is at most offline_s old."""
+    seen = as_utc(row.last_seen)
+    return row.revoked_at is None and seen is not None and now - seen <= timedelta(seconds=offline_s)
+
+
+def active_receivers(session: Session) -> list[Receiver]:
+    """The clusters not revoked, by name."""
+    return list(session.exec(select(Receiver).where(col(Receiver.revoked_at).is_(None)).order_by(Receiver.name)).all())
 
 
 @dataclass(frozen=True)
@@ -139,22 +152,15 @@ class AddedReceiver:
 class Receivers:
     """The clusters of one station's database."""
 
-    def __init__(self, *, engine: Engine, settings: Settings, clock: Callable[[], datetime],
-                 alarms: AsRunLog | None = None) -> None:
-        """engine: the station's database; settings: stream and receiver settings; clock: now, UTC;
-        alarms: the as-run log the slot-start alarms go to."""
+    def __init__(self, *, engine: Engine, settings: Settings, clock: Callable[[], datetime]) -> None:
+        """engine: the station's database; settings: stream and receiver settings; clock: now, UTC."""
         self.db = engine
         self.settings = settings
         self.clock = clock
-        self.alarms = alarms
-        # `watch`: clusters seen online during this run, and since when each one went quiet
-        self._was_online: set[int] = set()
-        self._quiet_since: dict[int, datetime] = {}
 
-    def over_engine(self, engine: Engine, *, alarms: AsRunLog | None = None) -> Receivers:
+    def over_engine(self, engine: Engine) -> Receivers:
         view = copy.copy(self)
         view.db = engine
-        view.alarms = alarms or self.alarms
         return view
 
     # ------------------------------------------------------------------ settings
@@ -164,7 +170,7 @@ class Receivers:
 
     @property
     def offline_s(self) -> float:
-        return float(getattr(self.settings, "receiver_offline_s", DEFAULT_OFFLINE_S))
+        return offline_seconds(self.settings)
 
     # ------------------------------------------------------------------ registry
     def add(self, name: str, zone: str | None = None, *, by: str | None = None) -> AddedReceiver:
@@ -201,7 +207,7 @@ class Receivers:
             else:
                 row = session.exec(select(Receiver).where(Receiver.name == clean_name(name or ""))).first()
             if row is None:
-                known = ", ".join(r.name for r in self._active(session)) or "chưa có cụm loa nào"
+                known = ", ".join(r.name for r in active_receivers(session)) or "chưa có cụm loa nào"
                 raise NotFoundError(f"Không có cụm loa «{name if receiver_id is None else receiver_id}» "
                                     f"(các cụm loa: {known})")
             if row.revoked_at is not None:
@@ -235,14 +241,6 @@ class Receivers:
 
         return resolve_zones(list(zones), self.zones())
 
-    @staticmethod
-    def _active(session: Session) -> list[Receiver]:
-        return list(session.exec(select(Receiver).where(col(Receiver.revoked_at).is_(None)).order_by(Receiver.name)).all())
-
-    def _online(self, row: Receiver, now: datetime) -> bool:
-        seen = as_utc(row.last_seen)
-        return row.revoked_at is None and seen is not None and now - seen <= timedelta(seconds=self.offline_s)
-
     def _view(self, row: Receiver, now: datetime | None = None) -> ReceiverView:
         status: dict[str, Any] = {}
         if row.last_status:
@@ -256,7 +254,7 @@ class Receivers:
             state = None
         return ReceiverView(
             id=row.id, name=row.name, zone=row.zone, zone_slug=row.zone_slug,
-            online=self._online(row, now or self.clock()), revoked=row.revoked_at is not None,
+            online=is_online(row, now or self.clock(), self.offline_s), revoked=row.revoked_at is not None,
             created_at=as_utc(row.created_at), revoked_at=as_utc(row.revoked_at), last_seen=as_utc(row.last_seen),
             state=state, mount=status.get("mount"), buffer_s=status.get("buffer_s"), volume=status.get("volume"),
             last_error=status.get("last_error"),
@@ -375,70 +373,7 @@ class Receivers:
                                 .order_by(col(ReceiverLogRow.local_id).desc()).limit(1)).first()
         return {"stored": stored, "last_local_id": last}
 
-    # ------------------------------------------------------------------ the station's log of the links
-    def watch(self) -> list[AsRunPublic]:
-        """Run every few seconds by serve: a cluster seen online that stops reporting gets an alarm row
-        ("mất kết nối", from its last report); when it reports again, a row with the gap's length."""
-        from ..localtime import duration_words, fmt_local
 
-        if self.alarms is None:
-            return []
-        now = self.clock()
-        with Session(self.db) as session:
-            active = self._active(session)
-        rows = []
-        for receiver in active:
-            seen = as_utc(receiver.last_seen)
-            if self._online(receiver, now):
-                since = self._quiet_since.pop(receiver.id, None)
-                if since is not None and seen is not None:
-                    gap = duration_words((seen - since).total_seconds())
-                    rows.append(self.alarms.log_alarm(
-                        title=f"Cụm loa kết nối lại «{receiver.name}»",
-                        reason=f"Cụm loa «{receiver.name}» kết nối lại sau {gap} mất kết nối",
-                        started_at=since, ended_at=seen))
-                self._was_online.add(receiver.id)
-            elif receiver.id in self._was_online and seen is not None:
-                self._was_online.discard(receiver.id)
-                self._quiet_since[receiver.id] = seen
-                rows.append(self.alarms.log_alarm(
-                    title=f"{OFFLINE_ALARM_TITLE} «{receiver.name}»",
-                    reason=(f"Cụm loa «{receiver.name}» không báo cáo từ {fmt_local(seen, self.settings.timezone)} "
-                            f"(quá {self.offline_s:g} giây)"),
-                    started_at=seen))
-        return rows
-
-    # ------------------------------------------------------------------ slot-start alarm
-    def alarm_offline(self, slot: str, planned_at: datetime) -> list[AsRunPublic]:
-        """When a slot starts: an alarm row for each active cluster offline now (one per cluster per
-        slot occurrence). Returns the rows written."""
-        from ..localtime import fmt_local
-
-        if self.alarms is None:
-            return []
-        planned_at = planned_at.astimezone(timezone.utc)
-        now = self.clock()
-        with Session(self.db) as session:
-            offline = [r for r in self._active(session) if not self._online(r, now)]
-        if not offline:
-            return []
-        from ..models import AsRun, AsRunKind
-
-        with Session(self.db) as session:
-            said = set(session.exec(select(AsRun.title).where(
-                AsRun.kind == AsRunKind.alarm, AsRun.slot == slot, AsRun.planned_at == planned_at)).all())
-        rows = []
-        for receiver in offline:
-            title = f"{OFFLINE_ALARM_TITLE} «{receiver.name}»"
-            if title in said:
-                continue
-            seen = fmt_local(receiver.last_seen, self.settings.timezone)
-            where = f" (vùng {receiver.zone})" if receiver.zone else ""
-            reason = (f"Cụm loa «{receiver.name}»{where} không kết nối khi khung {slot} bắt đầu; "
-                      + (f"báo cáo lần cuối lúc {seen}" if seen else "chưa kết nối lần nào"))
-            rows.append(self.alarms.log_alarm(title=title, reason=reason, slot=slot, planned_at=planned_at))
-        return rows
-
-
-__all__ = ["AddedReceiver", "ReceiverRefused", "ReceiverView", "Receivers", "Refusal", "OFFLINE_ALARM_TITLE",
-           "UNAUTHORIZED_TEXT", "NAME_MISMATCH_TEXT", "clean_name", "clean_zone", "token_hash"]
+__all__ = ["AddedReceiver", "ReceiverRefused", "ReceiverView", "Receivers", "Refusal", "UNAUTHORIZED_TEXT",
+           "NAME_MISMATCH_TEXT", "active_receivers", "clean_name", "clean_zone", "is_online", "offline_seconds",
+           "token_hash"]

@@ -17,6 +17,7 @@ from ..reports import log as log_data
 from ..exceptions import InputError, NotFoundError
 from ..models import CLASS_LABELS, KIND_LABELS, STATUS_LABELS, AsRunKind, AsRunStatus, BulletinClass
 from .load import chunked, export_stream
+from .paging import page_links, page_number
 from .security import CurrentUser, require_user, station_of
 from .templating import render
 
@@ -41,11 +42,6 @@ def _filters(request: Request) -> log_data.LogFilter:
     )
 
 
-def _page_number(request: Request) -> int:
-    value = request.query_params.get("page", "1")
-    return int(value) if value.isascii() and value.isdecimal() and int(value) > 0 else 1
-
-
 @router.get("/log")
 def log_page(request: Request, user: CurrentUser = Depends(require_user)):
     """The filtered as-run log, newest first, 50 rows a page (?receiver=all|ID: the clusters' rows)."""
@@ -61,7 +57,7 @@ def log_page(request: Request, user: CurrentUser = Depends(require_user)):
         error, filters = str(exc), log_data.LogFilter()
     with Session(station.db) as session:
         try:
-            page = log_data.query_log(session=session, tz=station.tz, filters=filters, page=_page_number(request),
+            page = log_data.query_log(session=session, tz=station.tz, filters=filters, page=page_number(request),
                                      data_dir=station.settings.data_dir)
         except InputError as exc:
             error = str(exc)
@@ -82,7 +78,7 @@ def log_page(request: Request, user: CurrentUser = Depends(require_user)):
         "classes": [(c.value, CLASS_LABELS[c]) for c in BulletinClass],
         "statuses": [(s.value, STATUS_LABELS.get(s.value, s.value)) for s in AsRunStatus],
         "kinds": [(k.value, KIND_LABELS[k]) for k in AsRunKind],
-        "page_url": lambda n: "/log?" + urlencode({**params, "page": n}),
+        "page_url": page_links("/log", params),
         "receivers": station.receivers.list(),  # the "Cụm loa" view's choices (issue 14)
     }, status_code=400 if error else 200)
 

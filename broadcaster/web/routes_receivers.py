@@ -27,6 +27,7 @@ from ..exceptions import InputError
 from ..localtime import duration_words, fmt_local
 from ..models import Role
 from ..station.receivers import ReceiverRefused, Refusal
+from .paging import page_links, page_number
 from .security import CurrentUser, require_role, require_user, station_of
 from .templating import flash, render
 
@@ -158,11 +159,9 @@ def receiver_log_page(request: Request, user: CurrentUser):
         filters = _log_filter(request)
     except InputError as exc:
         error, filters = str(exc), data.ReceiverLogFilter()
-    value = request.query_params.get("page", "1")
-    number = int(value) if value.isascii() and value.isdecimal() and int(value) > 0 else 1
     with Session(station.db) as session:
         try:
-            page = data.query_receiver_log(session=session, tz=station.tz, filters=filters, page=number)
+            page = data.query_receiver_log(session=session, tz=station.tz, filters=filters, page=page_number(request))
         except InputError as exc:
             error, filters = str(exc), data.ReceiverLogFilter()
             page = data.query_receiver_log(session=session, tz=station.tz, filters=filters)
@@ -174,7 +173,7 @@ def receiver_log_page(request: Request, user: CurrentUser):
         "query": urlencode(params),
         "error": error,
         "receivers": station.receivers.list(),
-        "page_url": lambda n: "/log?" + urlencode({**params, "page": n}),
+        "page_url": page_links("/log", params),
     }, status_code=400 if error else 200)
 
 

@@ -130,3 +130,41 @@ def test_the_monthly_report_has_minutes_heard_per_cluster(station, app, clusters
     rows = [[c.value for c in r] for r in book["Tổng hợp"].iter_rows()]
     assert any(r[0] == "Phút nghe được theo cụm loa" for r in rows)
     assert ["Cụm loa chợ", "Thôn Đông", 25.0, 1] in [r[:4] for r in rows]
+
+
+def pager_of(html):
+    """The pager's links (label → page number) and its 'Trang x / y' line; ({}, None) without a pager."""
+    import re
+
+    start = html.find('class="w2-pager"')
+    if start < 0:
+        return {}, None
+    nav = html[start:html.index("</nav>", start)]
+    links = {label.strip(): int(n) for n, label in re.findall(r'href="[^"]*[?&;]page=(\d+)[^"]*">([^<]+)</a>', nav)}
+    where = re.search(r"Trang (\d+) / (\d+)", nav)
+    return links, (int(where.group(1)), int(where.group(2)))
+
+
+def test_the_clusters_log_pages_like_the_station_log(station, app, clusters):
+    """120 rows at 50 a page: three pages; the pager is the station log's (first/previous/next/last,
+    the filter kept in every link), and a page beyond the end shows the last page."""
+    from datetime import date
+
+    a, _ = clusters
+    day = date(2026, 12, 15)
+    upload(station, a.token, *[(local(day, 5, 0) + timedelta(minutes=n), local(day, 5, 0) + timedelta(minutes=n, seconds=30),
+                                "gap", f"gián đoạn số {n:03d}") for n in range(120)])
+    make_user(station, "bientap", "editor")
+    editor = login(app, "bientap")
+    first = editor.get("/log?receiver=all").text
+    assert pager_of(first) == ({"Sau ›": 2, "Cuối »": 3}, (1, 3))
+    assert "gián đoạn số 119" in first and "gián đoạn số 069" not in first  # newest first, 50 a page
+    last = editor.get("/log?receiver=all&page=3")
+    assert last.status_code == 200
+    assert pager_of(last.text) == ({"« Đầu": 1, "‹ Trước": 2}, (3, 3))
+    assert "gián đoạn số 019" in last.text and "gián đoạn số 000" in last.text and "gián đoạn số 020" not in last.text
+    assert 'href="/log?receiver=all&amp;page=2"' in last.text  # the filter stays in the links
+    beyond = editor.get("/log?receiver=all&page=9")
+    assert beyond.status_code == 200
+    assert pager_of(beyond.text) == ({"« Đầu": 1, "‹ Trước": 2}, (3, 3))
+    assert "gián đoạn số 000" in beyond.text and "trang 3/3" in beyond.text

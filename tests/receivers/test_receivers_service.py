@@ -195,7 +195,7 @@ def test_each_cluster_offline_at_a_slot_start_gets_one_alarm(station):
     assert "báo cáo lần cuối lúc 01/12/2026 07:00:00" in by_title["Cảnh báo: cụm loa mất kết nối «Cụm cũ»"]
     assert "chưa kết nối lần nào" in by_title["Cảnh báo: cụm loa mất kết nối «Cụm chưa chạy»"]
     # the same occurrence again (a restart): no second alarm for the same cluster
-    assert station.receivers.alarm_offline(slot.name, planned) == []
+    assert station.receiver_watch.alarm_offline(slot.name, planned) == []
 
 
 def test_zones_named_by_an_urgent_are_checked_against_the_clusters(station):
@@ -214,16 +214,16 @@ def test_a_link_lost_and_back_is_in_the_stations_log(station):
     added = station.receivers.add("Cụm 1")
     station.receivers.add("Cụm chưa chạy")  # never online: the slot-start alarm speaks for it, not this
     station.receivers.record_status(added.token, report("Cụm 1"))
-    assert station.receivers.watch() == []  # online: nothing to say
+    assert station.receiver_watch.watch() == []  # online: nothing to say
     station.clock = lambda: T0 + timedelta(seconds=25)
-    (lost,) = station.receivers.watch()
+    (lost,) = station.receiver_watch.watch()
     assert lost.title == "Cảnh báo: cụm loa mất kết nối «Cụm 1»" and lost.started_at == T0
     assert "không báo cáo từ 01/12/2026 07:00:00" in lost.reason
-    assert station.receivers.watch() == []  # said once
+    assert station.receiver_watch.watch() == []  # said once
     station.clock = lambda: T0 + timedelta(seconds=40)
     station.receivers.record_status(added.token, report("Cụm 1"))
-    (back,) = station.receivers.watch()
+    (back,) = station.receiver_watch.watch()
     assert back.title == "Cụm loa kết nối lại «Cụm 1»" and "40 giây" in back.reason
     assert (back.started_at, back.ended_at) == (T0, T0 + timedelta(seconds=40))
     onair = station.on_air(player_factory=NoCard, say=lambda line: None)
-    assert onair.watch == station.receivers.watch and onair.slot_start == station.receivers.alarm_offline
+    assert onair.watch == station.receiver_watch.watch and onair.slot_start == station.receiver_watch.alarm_offline

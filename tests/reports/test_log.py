@@ -109,9 +109,11 @@ def test_log_pagination(station):
         session.commit()
         first = query_log(session=session, tz=station.tz, per_page=10)
         last = query_log(session=session, tz=station.tz, per_page=10, page=3)
+        beyond = query_log(session=session, tz=station.tz, per_page=10, page=9)  # a stale link: the last page
     assert (first.total, first.pages, first.has_prev, first.has_next) == (23, 3, False, True)
     assert titles(first)[0] == "Tin 22"
     assert titles(last) == ["Tin 02", "Tin 01", "Tin 00"] and not last.has_next
+    assert (beyond.page, titles(beyond)) == (3, titles(last))
 
 
 def test_playable_only_under_the_data_dir(station, tmp_path):
