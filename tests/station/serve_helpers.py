@@ -9,18 +9,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import threading
 import time
 from pathlib import Path
 
 from fastapi import FastAPI
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support.ports import free_port
 
 
 class ApiServer:

@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,16 +29,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support.ports import free_port
 
 from broadcaster.streaming.icecast_config import IcecastConfig
 
 ICECAST = shutil.which("icecast2") or shutil.which("icecast")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class IcecastServer:
