@@ -15,6 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 HOMES = {
     "free_port": ("tests/support/ports.py", ("tests",)),
     "_free_port": ("tests/support/ports.py", ("tests",)),
+    # a wait on the as-run rows a real `serve` writes (tests/failures, tests/streaming)
+    "wait_rows": ("tests/support/serve.py", ("tests",)),
+    "_wait_rows": ("tests/support/serve.py", ("tests",)),
 }
 
 
@@ -33,3 +36,33 @@ def test_each_shared_helper_is_defined_once_in_its_home():
     assert not any(strays.values()), f"copies outside their home (import it from there instead): {strays}"
     for home, _ in set(HOMES.values()):
         assert (REPO / home).is_file(), home
+
+
+def test_wait_rows_fails_with_serves_output_once_serve_has_exited(tmp_path):
+    """The as-run wait gives up as soon as serve is gone (not at its timeout), showing what serve said."""
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+    from support.serve import Serve, wait_rows
+
+    db = tmp_path / "broadcaster.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE as_run (id, title, status, started_at, ended_at, reason, kind, slot, planned_at)")
+        con.execute("INSERT INTO as_run VALUES (1, 'Tin', 'aired', NULL, NULL, NULL, 'item', 'Sáng', NULL)")
+
+    exited = Serve.__new__(Serve)  # a Serve whose process has ended, having said one line
+    exited.out, exited.err = tmp_path / "serve.out", tmp_path / "serve.err"
+    exited.out.write_text("", encoding="utf-8")
+    exited.err.write_text("Lỗi: đã dừng\n", encoding="utf-8")
+    exited.process = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.process.wait(30)
+
+    assert wait_rows(db, lambda r: r[1] == "Tin", 30, exited) == [(1, "Tin", "aired", None, None, None,
+                                                                    "item", "Sáng", None)]
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="serve exited .*Lỗi: đã dừng"):
+        wait_rows(db, lambda r: r[1] == "Không có", 120, exited)
+    assert time.monotonic() - started < 60  # gave up on the exit, far before the 120 s timeout
