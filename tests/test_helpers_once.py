@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-# name of a module-level function → the one file (relative to the repo) allowed to define it, and the
+# name of a module-level function or class → the one file (relative to the repo) allowed to define it, and the
 # folders where no other file may
 HOMES = {
     "free_port": ("tests/support/ports.py", ("tests",)),
@@ -18,6 +18,8 @@ HOMES = {
     # a wait on the as-run rows a real `serve` writes (tests/failures, tests/streaming)
     "wait_rows": ("tests/support/serve.py", ("tests",)),
     "_wait_rows": ("tests/support/serve.py", ("tests",)),
+    # the in-process API server the CLI finds like serve's (the urgent tests, the urgent latency bench)
+    "ApiServer": ("tests/support/api_server.py", ("tests", "bench")),
 }
 
 
@@ -26,7 +28,7 @@ def _definitions(name: str, folders: tuple[str, ...]) -> list[str]:
     for folder in folders:
         for path in sorted((REPO / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            if any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body):
+            if any(isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name for node in tree.body):
                 found.append(str(path.relative_to(REPO)))
     return found
 
