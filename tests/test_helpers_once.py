@@ -13,11 +13,14 @@ REPO = Path(__file__).resolve().parents[1]
 # name of a module-level function or class → the one file (relative to the repo) allowed to define it, and the
 # folders where no other file may
 HOMES = {
-    "free_port": ("tests/support/ports.py", ("tests",)),
-    "_free_port": ("tests/support/ports.py", ("tests",)),
+    "free_port": ("tests/support/ports.py", ("tests", "bench")),
+    "_free_port": ("tests/support/ports.py", ("tests", "bench")),
     # a wait on the as-run rows a real `serve` writes (tests/failures, tests/streaming)
     "wait_rows": ("tests/support/serve.py", ("tests",)),
     "_wait_rows": ("tests/support/serve.py", ("tests",)),
+    # a bench's wait on a condition (support.waiting.wait_for ending the bench with one line)
+    "wait": ("bench/_common.py", ("bench",)),
+    "_wait": ("bench/_common.py", ("bench",)),
     # the in-process API server the CLI finds like serve's (the urgent tests, the urgent latency bench)
     "ApiServer": ("tests/support/api_server.py", ("tests", "bench")),
 }
