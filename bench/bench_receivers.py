@@ -179,6 +179,8 @@ def run(args) -> dict:
     from support.icecast import IcecastServer
     from support.netns import NetNamespace, netns_available
 
+    from broadcaster.streaming.urls import zone_mount
+
     work = Path(tempfile.mkdtemp(prefix="bench-rx-"))
     icecast = IcecastServer(bind_address=None).start()
     ns_ok, ns_reason = netns_available()
@@ -205,7 +207,9 @@ def run(args) -> dict:
             name, zone = f"Cụm loa {n + 1:02d}", ZONES[n % len(ZONES)]
             tokens.append((name, zone, station.add_receiver(name, zone)))
         station.start()
-        for mount in ("/dai.mp3", "/dai-zone-thon-dong.mp3", "/dai-zone-xom-bai.mp3"):
+        zones = sorted({zone for _, zone, _ in tokens if zone})  # serve opens a zone's mount once it has a receiver
+        result["zones"] = len(zones)
+        for mount in ("/dai.mp3", *(zone_mount("/dai.mp3", zone) for zone in zones)):
             icecast.wait_mount(mount, timeout=120)
         time.sleep(args.settle_s)
         load = sample_load({"station": [station.proc.pid], "icecast": [icecast.proc.pid]}, args.window_s)
@@ -352,7 +356,7 @@ def section(r: dict, args) -> str:
         "| process | CPU | RSS |",
         "|---|---:|---:|",
         f"| station, idle: `serve` without stream_url (reference) | {cpu(r['plain'])} |",
-        f"| station feeding Icecast (main + 2 zone mounts), no receiver | {cpu(r['fanout_idle'])} |",
+        f"| station feeding Icecast (main + {r['zones']} zone mount{'' if r['zones'] == 1 else 's'}), no receiver | {cpu(r['fanout_idle'])} |",
         f"| station feeding Icecast, {r['receivers']} receivers playing and reporting | {cpu(r['fanout_busy'])} |",
         f"| Icecast, no listener | {cpu(r['icecast_idle'])} |",
         f"| Icecast, {r['receivers']} listeners | {cpu(r['icecast_busy'])} |",
