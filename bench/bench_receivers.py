@@ -356,7 +356,8 @@ def section(r: dict, args) -> str:
         "| process | CPU | RSS |",
         "|---|---:|---:|",
         f"| station, idle: `serve` without stream_url (reference) | {cpu(r['plain'])} |",
-        f"| station feeding Icecast (main + {r['zones']} zone mount{'' if r['zones'] == 1 else 's'}), no receiver | {cpu(r['fanout_idle'])} |",
+        f"| station feeding Icecast (main + {r['zones']} zone mount{'' if r['zones'] == 1 else 's'}), no receiver "
+        f"| {cpu(r['fanout_idle'])} |",
         f"| station feeding Icecast, {r['receivers']} receivers playing and reporting | {cpu(r['fanout_busy'])} |",
         f"| Icecast, no listener | {cpu(r['icecast_idle'])} |",
         f"| Icecast, {r['receivers']} listeners | {cpu(r['icecast_busy'])} |",
