@@ -41,10 +41,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _common import wait
 from sections import write_section
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 
 MARK_BEGIN = "<!-- bench_receivers: begin -->"
 MARK_END = "<!-- bench_receivers: end -->"
@@ -162,17 +160,6 @@ class Listener:
 
 
 # ---------------------------------------------------------------------- the run
-def _wait(predicate, timeout: float, what: str, step: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bench: {what}: not within {timeout:g} s")
-        time.sleep(step)
-
-
 def _epoch(text: str) -> float:
     value = datetime.fromisoformat(text)
     return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
@@ -191,6 +178,8 @@ def run(args) -> dict:
     from support.clusters import ReceiverProc, StationProc, stop_all
     from support.icecast import IcecastServer
     from support.netns import NetNamespace, netns_available
+
+    from broadcaster.streaming.urls import zone_mount
 
     work = Path(tempfile.mkdtemp(prefix="bench-rx-"))
     icecast = IcecastServer(bind_address=None).start()
@@ -218,7 +207,9 @@ def run(args) -> dict:
             name, zone = f"Cụm loa {n + 1:02d}", ZONES[n % len(ZONES)]
             tokens.append((name, zone, station.add_receiver(name, zone)))
         station.start()
-        for mount in ("/dai.mp3", "/dai-zone-thon-dong.mp3", "/dai-zone-xom-bai.mp3"):
+        zones = sorted({zone for _, zone, _ in tokens if zone})  # serve opens a zone's mount once it has a receiver
+        result["zones"] = len(zones)
+        for mount in ("/dai.mp3", *(zone_mount("/dai.mp3", zone) for zone in zones)):
             icecast.wait_mount(mount, timeout=120)
         time.sleep(args.settle_s)
         load = sample_load({"station": [station.proc.pid], "icecast": [icecast.proc.pid]}, args.window_s)
@@ -232,9 +223,9 @@ def run(args) -> dict:
             rx.start(station.url_for(ns.host_ip) if in_ns else station.url)
             receivers.append(rx)
         started = time.monotonic()
-        _wait(lambda: sum(r["online"] for r in station.receivers()) == len(receivers), 300, "every receiver online",
-              step=2.0)
-        _wait(lambda: all(watch.frames(r.card) > RATE for r in receivers), 120, "every receiver's card playing")
+        wait(lambda: sum(r["online"] for r in station.receivers()) == len(receivers), 300, "every receiver online",
+             step=2.0)
+        wait(lambda: all(watch.frames(r.card) > RATE for r in receivers), 120, "every receiver's card playing")
         result["all_online_s"] = time.monotonic() - started
         time.sleep(args.settle_s)
         load = sample_load({"station": [station.proc.pid], "icecast": [icecast.proc.pid],
@@ -244,29 +235,29 @@ def run(args) -> dict:
 
         # ---- urgent latency, out of silence
         listener = Listener(icecast.listen_url("/dai.mp3"))
-        _wait(lambda: listener.frames > RATE, 60, "the bare listener decoding")
+        wait(lambda: listener.frames > RATE, 60, "the bare listener decoding")
         lat: dict[str, list[float]] = {"card": [], "listener": [], "receivers": [], "receiver_after_listener": [],
                                        "row": [], "capture_lag": []}
         warm = station.cli("urgent", "--text", MESSAGE, timeout=180)  # not counted: the first speech is cold
         if warm.returncode != 0:
             raise SystemExit(f"bench: urgent failed: {warm.stderr}")
-        _wait(lambda: station.as_run("kind = 'urgent' and status != 'on_air'")
-              and not station.as_run("kind = 'urgent' and status = 'on_air'"), 120, "the warm-up urgent ends")
+        wait(lambda: station.as_run("kind = 'urgent' and status != 'on_air'")
+             and not station.as_run("kind = 'urgent' and status = 'on_air'"), 120, "the warm-up urgent ends")
         def quiet() -> bool:  # every card has played silence for the last second
             t = time.time() - 1.0
             return all(_onset(watch, card, t) is None for card in [station.card, *[r.card for r in receivers]])
 
         for k in range(args.urgents):
-            _wait(quiet, 60, "silence on every card before the command")
+            wait(quiet, 60, "silence on every card before the command")
             closed = len(station.as_run("kind = 'urgent' and status != 'on_air'"))
             closed_max = max((r["id"] for r in station.as_run("1")), default=0)
             t0 = time.time()
             run_ = station.cli("urgent", "--text", MESSAGE, timeout=180)
             if run_.returncode != 0:
                 raise SystemExit(f"bench: urgent failed: {run_.stderr}")
-            _wait(lambda: _onset(watch, station.card, t0), 60, "the urgent on the station's card")
+            wait(lambda: _onset(watch, station.card, t0), 60, "the urgent on the station's card")
             card_t = _onset(watch, station.card, t0)
-            heard_l = _wait(lambda: listener.onset_after(t0), 60, "the urgent at the bare listener")
+            heard_l = wait(lambda: listener.onset_after(t0), 60, "the urgent at the bare listener")
             onsets: dict[str, float | None] = {r.name: None for r in receivers}
 
             def every_card_heard() -> bool:
@@ -275,7 +266,7 @@ def run(args) -> dict:
                         onsets[r.name] = _onset(watch, r.card, t0)
                 return all(v is not None for v in onsets.values())
 
-            _wait(every_card_heard, 90, "the urgent on every receiver's card")
+            wait(every_card_heard, 90, "the urgent on every receiver's card")
             # the tone's row is committed just before its first sample is handed to the card
             first_row = next(iter(station.as_run("kind = 'urgent' and id > ?", closed_max)), None)
             if first_row and first_row["started_at"]:
@@ -285,8 +276,8 @@ def run(args) -> dict:
             lat["listener"].append(heard_l - t0)
             lat["receivers"] += [t - t0 for t in onsets.values()]
             lat["receiver_after_listener"] += [t - heard_l for t in onsets.values()]
-            _wait(lambda: len(station.as_run("kind = 'urgent' and status != 'on_air'")) > closed
-                  and not station.as_run("kind = 'urgent' and status = 'on_air'"), 120, "the urgent ends")
+            wait(lambda: len(station.as_run("kind = 'urgent' and status != 'on_air'")) > closed
+                 and not station.as_run("kind = 'urgent' and status = 'on_air'"), 120, "the urgent ends")
             print(f"urgent {k + 1}/{args.urgents}: card {card_t - t0:.2f} s, listener {heard_l - t0:.2f} s, "
                   f"receivers median {statistics.median(onsets.values()) - t0:.2f} s, "
                   f"worst {max(onsets.values()) - t0:.2f} s", file=sys.stderr)
@@ -298,7 +289,7 @@ def run(args) -> dict:
             rx = receivers[0]
             length = args.cuts * (args.cut_s + 40) + 30
             station.add_tone_slot("Chương trình đo", write_tone(work / "programme.wav", 440, length), seconds=length)
-            _wait(lambda: tone_windows(watch.samples(rx.card), 440).sum() >= 40, 120, "the programme at the cluster")
+            wait(lambda: tone_windows(watch.samples(rx.card), 440).sum() >= 40, 120, "the programme at the cluster")
             for k in range(args.cuts):
                 ns.cut()
                 threading.Event().wait(args.cut_s)
@@ -310,7 +301,7 @@ def run(args) -> dict:
                     first = first_window(tone_windows(watch.samples(rx.card, since), 440))
                     return None if first is None else watch.wall_time(rx.card, since + first * 2400)
 
-                back = _wait(heard, 120, "the cluster plays again")
+                back = wait(heard, 120, "the cluster plays again")
                 resumes.append(back - t_back)
                 print(f"cut {k + 1}/{args.cuts}: resumed {back - t_back:.2f} s after the link returned", file=sys.stderr)
                 time.sleep(10.0)  # playing steadily again before the next cut
@@ -365,7 +356,8 @@ def section(r: dict, args) -> str:
         "| process | CPU | RSS |",
         "|---|---:|---:|",
         f"| station, idle: `serve` without stream_url (reference) | {cpu(r['plain'])} |",
-        f"| station feeding Icecast (main + 2 zone mounts), no receiver | {cpu(r['fanout_idle'])} |",
+        f"| station feeding Icecast (main + {r['zones']} zone mount{'' if r['zones'] == 1 else 's'}), no receiver "
+        f"| {cpu(r['fanout_idle'])} |",
         f"| station feeding Icecast, {r['receivers']} receivers playing and reporting | {cpu(r['fanout_busy'])} |",
         f"| Icecast, no listener | {cpu(r['icecast_idle'])} |",
         f"| Icecast, {r['receivers']} listeners | {cpu(r['icecast_busy'])} |",

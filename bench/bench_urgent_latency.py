@@ -4,8 +4,9 @@ Run: .venv/bin/python bench/bench_urgent_latency.py [--runs 20] [--no-write]
 
 Set-up, all on this machine and real: a private PulseAudio daemon with a paced null sink
 (tests/support/pulse.py) as the sound card; a station with its OnAir (player, urgent desk)
-and the HTTP API (uvicorn) in this process, found by the CLI through run/serve.json like a
-real `serve`; a long programme item on air, so every request cuts in on it. Each run starts
+and the HTTP API in this process (uvicorn: the urgent tests' ApiServer, tests/support/api_server.py),
+found by the CLI through run/serve.json like a real `serve`; a long programme item on air, so every
+request cuts in on it. Each run starts
 `broadcaster urgent --text …` as a new process and reads the tone's as-run row: its
 `started_at` is when the first sample was handed to the card, `requested_at` when the API got
 the request. Two entries are measured, interleaved: the fast one (cli.entry.main, what the
@@ -18,12 +19,9 @@ Writes its own section of docs/BENCHMARKS.md (between markers) unless --no-write
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,20 +32,13 @@ import wave
 from datetime import datetime, timezone
 from pathlib import Path
 
+import _common  # noqa: F401  (tests/ on sys.path: support.pulse, support.api_server)
 from sections import write_section
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 MARK_BEGIN = "<!-- bench_urgent_latency: begin -->"
 MARK_END = "<!-- bench_urgent_latency: end -->"
 MESSAGE = "Thông báo khẩn cấp thử nghiệm."
 TARGET_MS = 500
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _quantiles(values: list[float]) -> tuple[float, float]:
@@ -83,15 +74,11 @@ def main() -> None:
 
 
 def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
-    import uvicorn
-    from fastapi import FastAPI
+    from support.api_server import ApiServer
 
     from broadcaster.config import load_settings
-    from broadcaster.db import as_utc
-    from broadcaster.playout.outcome import Outcome
     from broadcaster.playout.player import Player
     from broadcaster.station.facade import Station
-    from broadcaster.web import api
 
     data_dir = tmp / "data"
     settings = load_settings(data_dir, engine_order=["espeak"])
@@ -103,20 +90,16 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
     )
     if not onair.ensure_device():
         sys.exit("the PulseAudio sink could not be opened")
-    token = secrets.token_urlsafe(24)
-    app = FastAPI()
-    app.state.station, app.state.onair, app.state.api_token = station, onair, token
-    app.include_router(api.router)
-    port = _free_port()
-    http = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=http.run, daemon=True).start()
-    while not http.started:
-        time.sleep(0.01)
-    run_dir = data_dir / "run"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "api-token").write_text(token)
-    (run_dir / "api-token").chmod(0o600)
-    (run_dir / "serve.json").write_text(json.dumps({"url": f"http://127.0.0.1:{port}", "pid": os.getpid()}))
+    with ApiServer(station, onair, data_dir):  # found by the CLI through run/serve.json, like serve
+        results = _measure_runs(tmp, station, onair, settings, data_dir, runs)
+    onair.player.close()
+    station.close()
+    return results
+
+
+def _measure_runs(tmp: Path, station, onair, settings, data_dir: Path, runs: int) -> dict[str, list[float]]:
+    from broadcaster.db import as_utc
+    from broadcaster.playout.outcome import Outcome
 
     # a long programme item on air: every request cuts in on it, and it resumes after
     item = tmp / "programme.wav"
@@ -171,9 +154,6 @@ def _measure(tmp: Path, runs: int) -> dict[str, list[float]]:
     stop_programme.set()
     onair.player.interrupt(Outcome.INTERRUPTED)
     onair.urgent.shutdown()
-    http.should_exit = True
-    onair.player.close()
-    station.close()
     return results
 
 

@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _common import free_port
 from sections import write_section
 
 import httpx
@@ -37,12 +37,6 @@ BIN = Path(sys.executable).parent / "broadcaster"
 BEGIN = "<!-- bench_web:begin -->"
 END = "<!-- bench_web:end -->"
 USER, PASSWORD = "bench-admin", "mat-khau-bench-2026"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def no_sound_env(home: Path, data_dir: Path) -> dict:

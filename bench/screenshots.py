@@ -11,7 +11,6 @@ on-air page has something playing. Debian's Chromium (/usr/bin/chromium) is driv
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 import threading
@@ -21,18 +20,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
+from _common import free_port  # noqa: E402
+
 PASSWORD = "mat-khau-anh-chup-2026"
 READING_TEXT = (
     "UBND xã Dân Tiến thông báo: Thực hiện Kế hoạch số 160/KH-UBND ngày 10/12/2025 của UBND tỉnh, "
     "từ ngày 15/3 đến ngày 15/4/2026 xã tổ chức tiêm phòng lở mồm long móng cho trâu, bò. "
     "Mức hỗ trợ 25.000 đồng/con. Liên hệ 0912 345 678."
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_in_process(data_dir: Path):

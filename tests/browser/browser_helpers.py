@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from support.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 BIN = Path(sys.executable).parent / "broadcaster"
@@ -25,12 +25,6 @@ SCREENS = {"desktop": (1366, 768), "phone": (390, 844)}
 
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
                                     reason="cần Chromium của Debian (/usr/bin/chromium): apt-get install chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -15,12 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from support.ports import free_port
 
 BIN = Path(sys.executable).parent / "broadcaster"
 INTERNALS = ("pydantic", "sqlalche.me", "errors.pydantic.dev", "[SQL", "Traceback", "For further information",
              "validation error", "input_value")
-
-
 
 
 def cli(*args, env, timeout=120):
@@ -183,14 +181,8 @@ def test_corrupt_database_is_one_clean_line(env, data_dir):
     assert "broadcaster.db" in line and "sqlalche" not in line, line
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve_output(env, data_dir, host: str) -> str:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(BIN), "serve", "--host", host, "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     info = data_dir / "run" / "serve.json"

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.ports import free_port
 
 BIN = Path(sys.executable).parent / "broadcaster"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "mat-khau-2026"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,7 +35,7 @@ def serve_url(tmp_path, data_dir):
         assert r.returncode == 0, r.stderr
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
-        serve = subprocess.Popen([str(BIN), "serve", "--port", str(_free_port())], env=env, stdout=log,
+        serve = subprocess.Popen([str(BIN), "serve", "--port", str(free_port())], env=env, stdout=log,
                                  stderr=subprocess.STDOUT)
         try:
             info = data_dir / "run" / "serve.json"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from failure_helpers import RATE, add_tone_bulletin, tone_wav
+from support.serve import RATE, add_tone_bulletin, tone_wav
 
 from broadcaster.audio import builtin_asset
 from broadcaster.config import load_settings

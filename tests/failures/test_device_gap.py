@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 from support.pulse import pulse_server  # noqa: F401  (fixture)
-from failure_helpers import (
+from support.serve import (
     RATE,
     Serve,
     add_oneoff,
@@ -24,26 +24,15 @@ from failure_helpers import (
     clear_timetable,
     next_second,
     parse_utc,
-    rows,
     serve_env,
     tone_wav,
+    wait_rows,
 )
 
 from broadcaster.playout.outcome import Outcome
 from broadcaster.station.outcomes import reason_text
 
 DOWN_S = 3.0
-
-
-def _wait_rows(db, predicate, timeout, serve):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [r for r in rows(db) if predicate(r)]
-        if found:
-            return found
-        assert time.monotonic() < deadline, serve.text()
-        assert serve.process.poll() is None, serve.text()
-        time.sleep(0.05)
 
 
 def _loud_frames(recorder) -> int:
@@ -59,20 +48,20 @@ def test_card_lost_mid_item_is_logged_reopened_and_the_gap_recorded(pulse_server
     serve = Serve(serve_env(pulse_server, tmp_path, data_dir), tmp_path, 0)
     try:
         add_oneoff(station, "Trước", next_second(2.0))
-        _wait_rows(db, lambda r: r[7] == "Trước" and r[2] == "on_air", 30, serve)
+        wait_rows(db, lambda r: r[7] == "Trước" and r[2] == "on_air", 30, serve)
         time.sleep(1.0)
         lost = time.time()
         pulse_server.kill()  # the card vanishes mid-item
-        failed = _wait_rows(db, lambda r: r[7] == "Trước" and r[2] != "on_air", 15, serve)
+        failed = wait_rows(db, lambda r: r[7] == "Trước" and r[2] != "on_air", 15, serve)
         time.sleep(max(0.0, DOWN_S - (time.time() - lost)))
         pulse_server.restart()  # plugged back in
         back = time.time()
-        alarm = _wait_rows(db, lambda r: r[6] == "alarm" and "thiết bị âm thanh" in (r[5] or ""), 15, serve)
+        alarm = wait_rows(db, lambda r: r[6] == "alarm" and "thiết bị âm thanh" in (r[5] or ""), 15, serve)
         recorder = pulse_server.record(tmp_path / "after.wav")
         recorder.wait_flowing()
         after = add_oneoff(station, "Sau", next_second(3.0))
         serve.wait_for("air:Sau", timeout=30)  # serve has scheduled it (timetable poll every 0.5 s)
-        done = _wait_rows(db, lambda r: r[7] == "Sau" and r[2] != "on_air", 60, serve)
+        done = wait_rows(db, lambda r: r[7] == "Sau" and r[2] != "on_air", 60, serve)
         # the last samples leave the card's buffers after the row closes: wait until the
         # recording holds the item (not a fixed 0.3 s), then stop it
         deadline = time.monotonic() + 15

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from failure_helpers import BIN, add_oneoff, add_tone_bulletin, clear_timetable, rows, tone_wav
+from support.serve import BIN, add_oneoff, add_tone_bulletin, clear_timetable, rows, tone_wav
 
 SIZE_MB = 48
 

@@ -13,7 +13,7 @@ import random
 import time
 import pytest
 from support.pulse import pulse_server  # noqa: F401  (fixture)
-from failure_helpers import (
+from support.serve import (
     Serve,
     add_oneoff,
     add_tone_bulletin,

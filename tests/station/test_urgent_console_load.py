@@ -27,8 +27,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import free_port
 from sqlmodel import Session
+from support.ports import free_port
 
 from broadcaster import accounts
 from broadcaster.db import as_utc, make_engine

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from serve_helpers import ApiServer
+from support.api_server import ApiServer
 
 from broadcaster.exceptions import BroadcasterError, InputError
 from broadcaster.web import api

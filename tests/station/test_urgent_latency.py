@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from playout_helpers import RATE, locate, mono, tone
-from serve_helpers import ApiServer
+from support.api_server import ApiServer
 from urgent_helpers import air_in_thread, attention_samples, on_air_title, ready_bulletin, wait_for
 
 from broadcaster.playout.outcome import Outcome

@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from serve_helpers import ApiServer
+from support.api_server import ApiServer
 
 from broadcaster.playout.memory import MemoryCard
 from broadcaster.playout.player import Player

@@ -5,7 +5,6 @@ sink, then `broadcaster urgent --text` as an officer types it. Needs the web ser
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from serve_helpers import free_port
+from support.ports import free_port
 
 BIN = Path(sys.executable).parent / "broadcaster"
 MESSAGE = "Thông báo khẩn: đê sông Hồng có nguy cơ tràn."

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from serve_helpers import ApiServer
+from support.api_server import ApiServer
 from zone_helpers import ZONES, FakeFanout, add_receivers
 
 from broadcaster.playout.memory import MemoryCard

@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 from stream_helpers import RATE, Listener, hears
 from support.pulse import pulse_server  # noqa: F401  (fixture)
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "failures"))
-from failure_helpers import (  # noqa: E402
+from support.serve import (
     Serve,
     add_oneoff,
     add_tone_bulletin,
@@ -27,22 +25,13 @@ from failure_helpers import (  # noqa: E402
     rows,
     serve_env,
     tone_wav,
+    wait_rows,
 )
+from support.waiting import wait_for
 
-from broadcaster.streaming.fanout import GAP_TITLE  # noqa: E402
+from broadcaster.streaming.fanout import GAP_TITLE
 
 ITEM_S = 14.0
-
-
-def _wait_rows(db, predicate, timeout, serve):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [r for r in rows(db) if predicate(r)]
-        if found:
-            return found
-        assert time.monotonic() < deadline, serve.text()
-        assert serve.process.poll() is None, serve.text()
-        time.sleep(0.05)
 
 
 def _onair(data_dir: Path) -> dict:
@@ -91,18 +80,15 @@ def test_serve_streams_the_slot_and_survives_icecast_restarting_mid_item(
         listener = Listener(icecast_server.listen_url("/dai.mp3"), tmp_path / "heard.raw")
         listener.wait_seconds(0.3)
         add_oneoff(station, "Tin", next_second(2.0))
-        _wait_rows(db, lambda r: r[7] == "Tin" and r[2] == "on_air", 60, serve)
-        deadline = time.monotonic() + 30
-        while not hears(listener.samples(), 660):
-            assert time.monotonic() < deadline, "the listener never heard the slot's tone"
-            time.sleep(0.1)
+        wait_rows(db, lambda r: r[7] == "Tin" and r[2] == "on_air", 60, serve)
+        wait_for(lambda: hears(listener.samples(), 660), 30, "the listener hearing the slot's tone", step=0.1)
         listener.stop()
         icecast_server.kill()  # mid-item
         serve.wait_for("Mất luồng Icecast", timeout=30)
         icecast_server.start()
         icecast_server.wait_mount("/dai.mp3", timeout=60)  # serve reconnected by itself
-        alarms = _wait_rows(db, lambda r: r[1] == GAP_TITLE, 60, serve)
-        aired = _wait_rows(db, lambda r: r[7] == "Tin" and r[2] != "on_air", 60, serve)
+        alarms = wait_rows(db, lambda r: r[1] == GAP_TITLE, 60, serve)
+        aired = wait_rows(db, lambda r: r[7] == "Tin" and r[2] != "on_air", 60, serve)
         assert [r[2] for r in aired] == ["aired"], aired
         listener = Listener(icecast_server.listen_url("/dai.mp3"), tmp_path / "after.raw")
         listener.wait_seconds(0.3)  # the mount carries sound again

@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support.ports import free_port
 
 from broadcaster.streaming.icecast_config import IcecastConfig
 
@@ -37,12 +38,6 @@ ICECAST = shutil.which("icecast2") or shutil.which("icecast")
 
 
 START_ATTEMPTS = 4  # ports tried by a first start() when icecast2 cannot bind the one chosen
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _port_taken(address: str | None, port: int) -> bool:

@@ -1,7 +1,11 @@
 """An HTTP API server like `serve`'s, in this process: uvicorn in a thread over the api router.
 
-Used until (and besides) the real `broadcaster serve` subprocess: the CLI finds it through
-<data_dir>/run/serve.json and run/api-token exactly as it finds a real serve.
+    with ApiServer(station, onair, data_dir) as api:   # api.url, api.token
+        subprocess.run([BIN, "urgent", "--text", ...])  # the CLI sends it to this process
+
+Used until (and besides) the real `broadcaster serve` subprocess by the urgent tests (tests/station)
+and the urgent latency bench: the CLI finds it through <data_dir>/run/serve.json and run/api-token
+exactly as it finds a real serve.
 """
 
 from __future__ import annotations
@@ -9,18 +13,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import threading
-import time
 from pathlib import Path
 
 from fastapi import FastAPI
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support.ports import free_port
+from support.waiting import wait_for
 
 
 class ApiServer:
@@ -43,11 +41,7 @@ class ApiServer:
 
     def __enter__(self) -> ApiServer:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise TimeoutError("uvicorn did not start")
-            time.sleep(0.01)
+        wait_for(lambda: self.server.started, 10, "uvicorn started")
         run = self.data_dir / "run"
         run.mkdir(parents=True, exist_ok=True)
         token = run / "api-token"

@@ -1,5 +1,11 @@
-"""Helpers for the failure tests: a data directory with one rendered bulletin and
-one-off slots placed to the second, and a `broadcaster serve` subprocess on the paced sink.
+"""A real `broadcaster serve` subprocess on the paced sink (tests/support/pulse.py) over a data directory
+with one rendered bulletin and one-off slots placed to the second, and waits on the as-run rows it
+writes. Used by the failure tests (tests/failures) and the Icecast fan-out's (tests/streaming):
+
+    from support.serve import Serve, add_oneoff, add_tone_bulletin, clear_timetable, next_second, serve_env
+    serve = Serve(serve_env(pulse_server, tmp_path, data_dir), tmp_path, 0)
+    add_oneoff(station, "Tin", next_second(2.0))
+    wait_rows(db, lambda r: r[7] == "Tin" and r[2] == "on_air", 30, serve)   # fails at once if serve exits
 
 Slots are written with store.add_slot (the same call `schedule add` makes) because the
 CLI takes HH:MM and these tests need slots a few seconds apart.
@@ -12,12 +18,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 from sqlmodel import Session
+from support.waiting import wait_for
 
 BIN = Path(sys.executable).parent / "broadcaster"
 RATE = 48000
@@ -83,6 +89,10 @@ def parse_utc(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+class _ServeExited(AssertionError):
+    """serve ended while a test waited on it."""
+
+
 class Serve:
     """`broadcaster serve` in a subprocess; stdout/stderr go to files (a pipe could fill and block it)."""
 
@@ -98,14 +108,24 @@ class Serve:
     def text(self) -> str:
         return self.out.read_text(errors="replace") + self.err.read_text(errors="replace")
 
+    def until(self, predicate, timeout: float, what: str):
+        """Poll predicate() until it is truthy (returns it) while serve runs; fail with serve's output
+        at once if serve exits first, or when `timeout` runs out."""
+        def check():
+            value = predicate()
+            if not value and self.process.poll() is not None:
+                raise _ServeExited(f"serve exited ({self.process.returncode}) before {what}: {self.text()}")
+            return value
+
+        try:
+            return wait_for(check, timeout, what, step=0.05)
+        except _ServeExited:
+            raise
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}: {self.text()}") from None
+
     def wait_for(self, needle: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while needle not in self.text():
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited ({self.process.returncode}): {self.text()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"serve did not say {needle!r} in {timeout} s: {self.text()}")
-            time.sleep(0.05)
+        self.until(lambda: needle in self.text(), timeout, f"serve saying {needle!r}")
 
     def kill9(self) -> None:
         if self.process.poll() is None:
@@ -119,6 +139,12 @@ class Serve:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill9()
+
+
+def wait_rows(db_path: Path, predicate, timeout: float, serve: Serve) -> list[tuple]:
+    """The as-run rows (see rows()) for which predicate(row) holds, once there is one; fails with serve's
+    output if serve exits first or none comes within `timeout`."""
+    return serve.until(lambda: [r for r in rows(db_path) if predicate(r)], timeout, "the as-run rows awaited")
 
 
 def serve_env(pulse_server, tmp_path: Path, data_dir: Path, **settings: str) -> dict:
