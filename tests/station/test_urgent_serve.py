@@ -5,7 +5,6 @@ sink, then `broadcaster urgent --text` as an officer types it. Needs the web ser
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
