@@ -96,6 +96,24 @@ class Sink:
         """Frames the card has taken so far (a clock in the capture's units)."""
         raise NotImplementedError
 
+    def wait_flowing(self, player: Player, *, seconds: float = 0.1, timeout: float = 10.0) -> None:
+        """Block until the card has taken `seconds` of the player's open stream beyond what its
+        buffer holds: the stream is past its start. (PulseAudio begins a stream dry and, when its
+        first data comes, drops up to ~20 ms of it: an item played at once after open() would
+        lose its first samples whenever the machine is slow to run the first callbacks.)"""
+        line = player._line
+        assert line is not None, "open the player first"
+        frames = ((player.latency or 0.0) + seconds) * RATE
+        deadline = time.monotonic() + timeout
+        while line.position < frames:
+            assert time.monotonic() < deadline, f"the card took {line.position} frames in {timeout} s"
+            time.sleep(0.01)
+
+    def starved(self) -> bool:
+        """Whether the card reported running dry (its client starved of CPU) since it was made:
+        then what it heard may miss stretches of what was sent. Only a real daemon reports it."""
+        return False
+
     def heard(self) -> np.ndarray:
         """Everything the card received, int16 (frames, channels). Closes the players first."""
         raise NotImplementedError
@@ -166,6 +184,7 @@ class PulseSink(Sink):
         self.server = server
         self.recorder = server.record(recording)
         self.recorder.wait_flowing()
+        self._underruns = server.underruns()
 
     def mark(self) -> int:
         return self.recorder.frames_so_far()
@@ -178,6 +197,9 @@ class PulseSink(Sink):
 
     def streams_open(self) -> int:
         return len(self.server.sink_inputs())
+
+    def starved(self) -> bool:
+        return self.server.underruns() > self._underruns
 
 
 def _make_sink(kind: str, request, tmp_path: Path) -> Sink:
