@@ -333,9 +333,10 @@ class PulseServer:
         return sum(1 for line in text.splitlines() if "Implicit underrun of" in line or "Underrun on" in line)
 
     def log_tail(self, lines: int = 20) -> str:
-        """The last lines of the daemon's log."""
+        """The last lines of the daemon's log, its debug lines left out."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            text = self.log_path.read_text(errors="replace")
+            return "\n".join([line for line in text.splitlines() if not line.startswith("D:")][-lines:])
         except OSError:
             return ""
 
