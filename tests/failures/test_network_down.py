@@ -8,7 +8,6 @@ dead network, either at once (connection refused) or after hanging (a slow timeo
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

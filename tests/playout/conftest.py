@@ -16,6 +16,7 @@ machine's own ALSA configuration.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -96,6 +97,24 @@ class Sink:
         """Frames the card has taken so far (a clock in the capture's units)."""
         raise NotImplementedError
 
+    def wait_flowing(self, player: Player, *, seconds: float = 0.1, timeout: float = 10.0) -> None:
+        """Block until the card has taken `seconds` of the player's open stream beyond what its
+        buffer holds: the stream is past its start. (PulseAudio begins a stream dry and, when its
+        first data comes, drops up to ~20 ms of it: an item played at once after open() would
+        lose its first samples whenever the machine is slow to run the first callbacks.)"""
+        line = player._line
+        assert line is not None, "open the player first"
+        frames = ((player.latency or 0.0) + seconds) * RATE
+        deadline = time.monotonic() + timeout
+        while line.position < frames:
+            assert time.monotonic() < deadline, f"the card took {line.position} frames in {timeout} s"
+            time.sleep(0.01)
+
+    def starved(self) -> bool:
+        """Whether the card reported running dry (its client starved of CPU) since it was made:
+        then what it heard may miss stretches of what was sent. Only a real daemon reports it."""
+        return False
+
     def heard(self) -> np.ndarray:
         """Everything the card received, int16 (frames, channels). Closes the players first."""
         raise NotImplementedError
@@ -161,11 +180,13 @@ class AlsaFileSink(Sink):
 class PulseSink(Sink):
     name = "pulse"
 
-    def __init__(self, server, recording: Path) -> None:
+    def __init__(self, server, recording: Path, capfd) -> None:
         super().__init__()
         self.server = server
         self.recorder = server.record(recording)
         self.recorder.wait_flowing()
+        self._underruns = server.underruns()
+        self._capfd, self._client_stderr = capfd, ""
 
     def mark(self) -> int:
         return self.recorder.frames_so_far()
@@ -179,6 +200,16 @@ class PulseSink(Sink):
     def streams_open(self) -> int:
         return len(self.server.sink_inputs())
 
+    def starved(self) -> bool:
+        # two reports: the daemon's (a stream that ran dry), and ALSA's in this process when its
+        # pulse plugin found the buffer drained first and PortAudio recovered (a new stream, the
+        # queued audio lost); the latter only goes to stderr, handed on here for the test report
+        out, err = self._capfd.readouterr()
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        self._client_stderr += err
+        return self.server.underruns() > self._underruns or "underrun occurred" in self._client_stderr
+
 
 def _make_sink(kind: str, request, tmp_path: Path) -> Sink:
     if kind == "memory":
@@ -189,7 +220,7 @@ def _make_sink(kind: str, request, tmp_path: Path) -> Sink:
         return AlsaFileSink(capture)
     if kind == "pulse":
         server = request.getfixturevalue("pulse_default_device")
-        return PulseSink(server, tmp_path / "heard.wav")
+        return PulseSink(server, tmp_path / "heard.wav", request.getfixturevalue("capfd"))
     raise ValueError(kind)
 
 

@@ -58,6 +58,41 @@ def locate(heard: np.ndarray, item: np.ndarray, *, start: int = 0, length: int |
     return None
 
 
+def find_aired(
+    heard: np.ndarray, item: np.ndarray, *, start: int = 0, dropouts: bool = False
+) -> tuple[int, int] | None:
+    """(first, end): where `item` is in `heard` at or after `start`, or None.
+
+    Without dropouts the item must be there whole, sample for sample (`end - first == len(item)`).
+    With dropouts (the card reported running dry: its client was starved of CPU) what was heard
+    from the first sound on must still be made only of the item's own samples, exact and in
+    order, but stretches of it may be missing or replaced by silence: `end` is past the last
+    piece of it, and at least half of the item must be there.
+    """
+    if not dropouts:
+        first = locate(heard, item, start=start)
+        return None if first is None else (first, first + len(item))
+    loud = np.flatnonzero(heard[start:])
+    if not len(loud):
+        return None
+    first = at = int(loud[0]) + start
+    end, next_k, matched = first, 0, 0
+    while at < len(heard) and next_k < len(item):
+        if heard[at] == 0:
+            at += 1
+            continue
+        window = heard[at : at + min(16, len(heard) - at)]
+        later = np.flatnonzero(item[next_k:] == window[0]) + next_k
+        k = next((int(c) for c in later if np.array_equal(item[c : c + len(window)], window)), None)
+        if k is None:
+            break  # not the item (what follows it, or foreign sound: the caller's checks tell)
+        run = len(window)
+        while at + run < len(heard) and k + run < len(item) and heard[at + run] == item[k + run]:
+            run += 1
+        at, end, next_k, matched = at + run, at + run, k + run, matched + run
+    return (first, end) if matched * 2 >= len(item) else None
+
+
 def rms(samples: np.ndarray) -> float:
     """Root mean square, relative to full scale."""
     return float(np.sqrt(np.mean((samples.astype(np.float64) / 32768.0) ** 2)))

@@ -2,6 +2,10 @@
 
 What the card received is compared sample for sample with what was sent: the player must
 neither drop, repeat, resample nor reorder anything, and must play silence between items.
+A measured item is never a stream's first audio (Sink.wait_flowing): PulseAudio drops some of
+that. Only when the card itself reports running dry (a loaded machine starved its client,
+Sink.starved) may stretches be missing; what was heard must then still be the item's own
+samples in order, and nothing else.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 from broadcaster.playout.outcome import Outcome
 from broadcaster.station.outcomes import reason_text
 import pytest
-from playout_helpers import ALL_SINKS, PACED_SINKS, RATE, dominant_hz, locate, mono, rms, tone, write_wav
+from playout_helpers import ALL_SINKS, PACED_SINKS, RATE, dominant_hz, find_aired, locate, mono, rms, tone, write_wav
 
 FADE_MS = 20
 BLOCK = 1024
@@ -26,8 +30,8 @@ def test_two_items_air_back_to_back_exactly(sink, tmp_path):
     paths = [write_wav(tmp_path / "1khz.wav", first), write_wav(tmp_path / "440hz.wav", second)]
     player = sink.make_player(fade_ms=FADE_MS, block_frames=BLOCK)
     player.open()
-    if sink.paced:
-        time.sleep(0.25 / sink.speed)  # idle: the long-lived stream plays silence
+    if sink.paced:  # idle: the long-lived stream plays silence
+        sink.wait_flowing(player, seconds=0.25)
     marks, results, walls = [], [], []
     for path in paths:
         began = time.monotonic()
@@ -43,15 +47,22 @@ def test_two_items_air_back_to_back_exactly(sink, tmp_path):
         assert result.started_at.tzinfo == timezone.utc and result.started_at <= result.ended_at
     assert len(marks) == 2, "on_start is called once per item"
 
-    a = locate(heard, first)
-    assert a is not None, "the first item is not in the capture, sample for sample"
-    b = locate(heard, second, start=a + len(first))
-    assert b is not None, "the second item is not in the capture, sample for sample"
-    end = b + len(second)
-    assert not heard[:a].any() and not heard[a + len(first) : b].any() and not heard[end:].any()
+    # a card that ran dry (the machine starved its client of CPU) misses stretches: then each item
+    # must still be its own samples, in order, piece by piece (Sink.starved, find_aired)
+    dropouts = sink.starved()
+    found = find_aired(heard, first, dropouts=dropouts)
+    assert found is not None, "the first item is not in the capture, sample for sample"
+    a, first_end = found
+    found = find_aired(heard, second, start=first_end, dropouts=dropouts)
+    assert found is not None, "the second item is not in the capture, sample for sample"
+    b, end = found
+    assert not heard[:a].any() and not heard[first_end:b].any() and not heard[end:].any()
     assert len(heard) >= end  # the stream's trailing silence and padding are allowed
     # on_start runs before the item's first sample reaches the card
     assert marks[0] <= a and marks[1] <= b
+    if dropouts:
+        print(f"\n[{sink.name}] the card ran dry: sound checked piece by piece, not its level and pitch")
+        return
 
     for segment, item, hz in ((heard[a : a + len(first)], first, 1000), (heard[b:end], second, 440)):
         assert rms(segment) == pytest.approx(rms(item), rel=0.01)
@@ -90,6 +101,7 @@ def test_unplayable_files_fail_without_touching_the_stream(sink, tmp_path):
     good = tone(1000, 0.3)
     player = sink.make_player()
     player.open()
+    sink.wait_flowing(player)  # the files fail on a stream that plays (and the good item is not its start)
     for path, words in _bad_files(tmp_path):
         called = []
         result = player.play(path, on_start=lambda: called.append(True))
@@ -99,9 +111,9 @@ def test_unplayable_files_fail_without_touching_the_stream(sink, tmp_path):
         assert player.is_open and player.now_playing is None
     assert player.play(write_wav(tmp_path / "good.wav", good)).outcome is Outcome.AIRED
     heard = mono(sink.heard())
-    start = locate(heard, good)
-    assert start is not None
-    assert not heard[:start].any() and not heard[start + len(good) :].any(), "a failed item reached the card"
+    span = find_aired(heard, good, dropouts=sink.starved())
+    assert span is not None, "the good item is not in the capture, sample for sample"
+    assert not heard[: span[0]].any() and not heard[span[1] :].any(), "a failed item reached the card"
 
 
 @pytest.mark.parametrize("sink", ALL_SINKS, indirect=True)
@@ -160,9 +172,16 @@ def test_interrupt_fades_out_within_fade_and_a_block(sink, tmp_path):
     assert player.now_playing is None and player.is_open
 
     heard = mono(sink.heard())
+    fade = FADE_MS * RATE // 1000
+    if sink.starved():  # the card ran dry (its client starved of CPU): pieces of the item, then its fade
+        found = find_aired(heard, item[: result.frames - fade], dropouts=True)
+        assert found is not None, "not the item's own samples in order"
+        after = heard[found[1] :]
+        assert np.count_nonzero(after) <= fade, "more sound after the item than its fade"
+        print(f"\n[{sink.name}] the card ran dry: the fade's shape and timing are not measurable in this run")
+        return
     start = locate(heard, item, length=4800)
     assert start is not None
-    fade = FADE_MS * RATE // 1000
     body = result.frames - fade
     assert 0 < body < len(item) - fade
     assert np.array_equal(heard[start : start + body], item[:body])

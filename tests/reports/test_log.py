@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from broadcaster.exceptions import InputError

@@ -6,7 +6,6 @@ Real SQLite through the `station` fixture.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session
 
 from broadcaster.exceptions import InputError, NotFoundError

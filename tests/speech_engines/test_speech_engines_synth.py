@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings as hyp_settings, strategies 
 
 from broadcaster.exceptions import InputError, SpeechError
 from broadcaster.media import read_wav
-from broadcaster.speech import synth as synth_module
 from broadcaster.speech.espeak_engine import EspeakEngine
 from broadcaster.speech.synth import Synthesizer, fade_edges, join_pieces, split_text
 from engine_fakes import MP3_SECONDS, SAMPLE_SENTENCE, FakeEngine, gtts_url_re, speech_words

@@ -7,8 +7,6 @@ from __future__ import annotations
 import threading
 import tracemalloc
 
-import numpy as np
-import pytest
 
 from broadcaster.media import read_wav
 from broadcaster.speech import synth as synth_module

@@ -94,11 +94,13 @@ def test_cut_in_mid_item_then_resume_or_drop(station, player, card, tmp_path, mo
 
     rows = station.as_run_log()
     assert rows[0].title == "Tin A" and rows[0].status == "interrupted" and rows[0].reason == URGENT_CUT_REASON
+    assert rows[0].path == str(a), "the cut row names A's own file"
     assert summary(rows[1:3]) == [(TONE_TITLE, "aired", "urgent"), (f"Thông báo khẩn cấp: {MESSAGE}", "aired", "urgent")]
     # the cut-in: the tone starts only after the programme item has faded out
     assert rows[1].started_at >= rows[0].ended_at
     if mode == "resume":
         assert summary(rows[3:]) == [("Tin A", "aired", "programme"), ("Tin B", "aired", "programme")]
+        assert rows[3].path == str(a), "the replay is A's own file again"
         assert rows[3].started_at >= rows[2].ended_at
     else:
         assert summary(rows[3:]) == [("Tin B", "missed", "programme")]

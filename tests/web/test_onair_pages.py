@@ -3,10 +3,8 @@ real OnAir whose sound card is the in-memory fake (the one boundary we cannot re
 
 from __future__ import annotations
 
-import sys
 import time
 import wave
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
