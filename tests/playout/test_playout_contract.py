@@ -184,14 +184,27 @@ def test_interrupt_fades_out_within_fade_and_a_block(sink, tmp_path):
     assert start is not None
     body = result.frames - fade
     assert 0 < body < len(item) - fade
-    assert np.array_equal(heard[start : start + body], item[:body])
+    body_end = start + body
+    if not np.array_equal(heard[start:body_end], item[:body]) and sink.name == "pulse":
+        # PulseAudio may rewind its buffer when the fade replaces audio it had queued but not yet
+        # played (the null sink's rewinds are ~900 frames), unreported as an underrun: the cut then
+        # comes that much sooner. What was heard must still be the item's own samples in order,
+        # with no more than 50 ms of it gone, then the fade.
+        found = find_aired(heard, item[:body], start=start, dropouts=True)
+        assert found is not None, "not the item's own samples in order"
+        lost = body - (found[1] - found[0])
+        assert 0 <= lost <= RATE // 20, f"{lost} frames of the item missing"
+        body_end = found[1]
+        print(f"\n[{sink.name}] {lost} frames of the queued item dropped by a rewind at the cut")
+    else:
+        assert np.array_equal(heard[start:body_end], item[:body])
     gains = 1.0 - np.arange(1, fade + 1, dtype=np.float32) / fade
     expected_tail = (item[body : result.frames] * gains).astype(np.int16)
-    tail = heard[start + body : start + result.frames]
+    tail = heard[body_end : body_end + fade]
     assert np.abs(tail.astype(np.int32) - expected_tail).max() <= 1, "not a linear fade to zero"
-    assert not heard[start + result.frames :].any(), "sound after the fade"
+    assert not heard[body_end + fade :].any(), "sound after the fade"
     # from the card's point of view: audio frames between interrupt() and silence
-    silent_after = (start + result.frames - mark) / RATE
+    silent_after = (body_end + fade - mark) / RATE
     allowed = (FADE_MS / 1000) + BLOCK / RATE + (player.latency or 0) + 0.05
     assert silent_after <= allowed, f"silence {silent_after * 1000:.0f} ms after interrupt()"
     print(f"\n[{sink.name}] interrupt → silence {silent_after * 1000:.0f} ms of audio (capture clock), "
