@@ -52,7 +52,8 @@ def snapshot(env) -> dict:
     }
 
 
-# every command that opens the station's data (devices and the lexicon editor do not)
+# every command that opens the station's data (devices, the lexicon editor and `render --text/--file`,
+# which needs only the settings, the engines and the render cache, do not)
 COMMANDS = [
     ["init"],
     ["user", "list"],
@@ -62,7 +63,7 @@ COMMANDS = [
     ["schedule", "list"],
     ["program"],
     ["log"],
-    ["render", "--text", "Xin chào.", "-o", "OUT"],
+    ["render", "--bulletin", "1", "-o", "OUT"],
     ["urgent", "--text", "Khẩn cấp."],
     ["serve", "--port", "0"],
     ["backup", "create"],
@@ -86,6 +87,10 @@ def test_emptied_database_is_refused_by_every_command_naming_the_newest_backup(e
     assert_every_command_refused(env, tmp_path, ["trống", newest.name, "broadcaster backup restore"])
     assert db.stat().st_size == 0  # nothing recreated a fresh station in it
     assert not (tmp_path / "out.wav").exists()
+    # a text rendered to a file reads no station record: it still works, and leaves the database alone
+    ok("render", "--text", "Xin chào.", "-o", str(tmp_path / "text.wav"), env=env)
+    assert (tmp_path / "text.wav").stat().st_size > 44
+    assert db.stat().st_size == 0
 
 
 def test_emptied_database_without_backups_is_refused_too(env, data_dir, tmp_path):
