@@ -51,7 +51,15 @@ def locate(heard: np.ndarray, item: np.ndarray, *, start: int = 0, length: int |
     """Index in `heard` (at or after `start`) where the first `length` samples of `item` occur exactly."""
     length = len(item) if length is None else length
     head = item[: min(16, length)]
-    candidates = np.flatnonzero(heard[start:] == head[0]) + start
+    rest = heard[start:]
+    candidates = np.flatnonzero(rest == head[0])
+    if len(candidates) and len(rest) >= len(head):
+        # keep the candidates whose first 16 samples match (a sine starts at 0, and a recording holds
+        # long runs of zeros: comparing 0.5 s at each of them made one call take seconds)
+        candidates = candidates[candidates <= len(rest) - len(head)]
+        windows = np.lib.stride_tricks.sliding_window_view(rest, len(head))[candidates]
+        candidates = candidates[np.all(windows == head, axis=1)]
+    candidates = candidates + start
     for index in candidates:
         if np.array_equal(heard[index : index + length], item[:length]):
             return int(index)

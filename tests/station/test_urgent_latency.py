@@ -88,7 +88,8 @@ def test_cli_cuts_in_with_the_tone_and_the_programme_resumes_on_a_paced_card(
         assert job.done.wait(60) and job.state == "done", job.public()
         wait_for(lambda: on_air_title(station) == "Tin A")
         # the resumed item is in the recording before the test ends it (not: a second went by)
-        wait_for(lambda: _resumed(station, mono(recorder.samples()), item) is not None, step=0.25)
+        wait_for(lambda: _resumed(station, mono(recorder.samples()), item) is not None, timeout=60, step=0.25,
+                 what="the resumed item in the recording")
         pulse_onair.player.interrupt(Outcome.INTERRUPTED)
         thread.join(30)
     recorder.stop()
