@@ -5,35 +5,24 @@ start-up: `render --text` needs none of it). edge-tts speaks to the fake Edge se
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from functools import partial
-from pathlib import Path
 
 import pytest
+from support.speech_fakes import load_fake
 from cli_helpers import invoke
 
 from broadcaster.cli.app import app
 
-ENGINES_TESTS = Path(__file__).resolve().parents[1] / "speech_engines"
 NAMMINH = "Microsoft Server Speech Text to Speech Voice (vi-VN, NamMinhNeural)"
 cli = partial(invoke, app)  # cli(*args, data_dir=...)
 
 
-def _load(name: str):
-    # tests/speech_engines/<name>.py under its own name, by path (as tests/station/test_bulletin_voice.py does)
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ENGINES_TESTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture
 def edge(tmp_path, monkeypatch):
-    mp3 = _load("engine_fakes").make_mp3(tmp_path / "tone.mp3").read_bytes()
-    start, stop_all = _load("edge_fake").edge_service_factory(mp3, monkeypatch)
+    mp3 = load_fake("engine_fakes").make_mp3(tmp_path / "tone.mp3").read_bytes()
+    start, stop_all = load_fake("edge_fake").edge_service_factory(mp3, monkeypatch)
     yield start
     stop_all()
 

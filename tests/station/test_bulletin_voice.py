@@ -9,34 +9,23 @@ speaks instead.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
+from support.speech_fakes import load_fake
 from sqlmodel import Session, select
 
 from broadcaster.exceptions import InputError
 from broadcaster.models import AsRun, AsRunStatus
 from broadcaster.scheduling import store
 
-ENGINES_TESTS = Path(__file__).resolve().parents[1] / "speech_engines"
 NAMMINH = "Microsoft Server Speech Text to Speech Voice (vi-VN, NamMinhNeural)"
 
 
-def _load(name: str):
-    # tests/speech_engines/<name>.py under its own name, by path (as slot_fixtures.py does)
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ENGINES_TESTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
-engine_fakes = _load("engine_fakes")
-edge_fake = _load("edge_fake")
+engine_fakes = load_fake("engine_fakes")
+edge_fake = load_fake("edge_fake")
 
 
 @pytest.fixture

@@ -4,27 +4,17 @@ tests/speech_engines/edge_fake.py, espeak-ng for real) and the choice is stored 
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pytest
+from support.speech_fakes import load_fake
 from sqlmodel import Session, select
 
 from broadcaster.models import Bulletin
 
-ENGINES_TESTS = Path(__file__).resolve().parents[1] / "speech_engines"
 AUDIO_SRC = re.compile(r'<audio controls preload="none" src="(/voices/sample/[0-9a-f]{64}\.wav)">')
 
 
-def _load(name: str):
-    if name not in sys.modules:  # by path, under its own name (tests/station/slot_fixtures.py does the same)
-        spec = importlib.util.spec_from_file_location(name, ENGINES_TESTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture
@@ -36,12 +26,12 @@ def settings(data_dir):
 
 @pytest.fixture(scope="module")
 def mp3(tmp_path_factory) -> bytes:
-    return _load("engine_fakes").make_mp3(tmp_path_factory.mktemp("mp3") / "tone.mp3").read_bytes()
+    return load_fake("engine_fakes").make_mp3(tmp_path_factory.mktemp("mp3") / "tone.mp3").read_bytes()
 
 
 @pytest.fixture
 def edge(mp3, monkeypatch):
-    start, stop_all = _load("edge_fake").edge_service_factory(mp3, monkeypatch)
+    start, stop_all = load_fake("edge_fake").edge_service_factory(mp3, monkeypatch)
     yield start
     stop_all()
 
