@@ -17,8 +17,6 @@ NAMMINH = "Microsoft Server Speech Text to Speech Voice (vi-VN, NamMinhNeural)"
 cli = partial(invoke, app)  # cli(*args, data_dir=...)
 
 
-
-
 @pytest.fixture
 def edge(tmp_path, monkeypatch):
     mp3 = load_fake("engine_fakes").make_mp3(tmp_path / "tone.mp3").read_bytes()

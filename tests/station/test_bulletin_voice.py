@@ -22,8 +22,6 @@ from broadcaster.scheduling import store
 NAMMINH = "Microsoft Server Speech Text to Speech Voice (vi-VN, NamMinhNeural)"
 
 
-
-
 engine_fakes = load_fake("engine_fakes")
 edge_fake = load_fake("edge_fake")
 

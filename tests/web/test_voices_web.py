@@ -15,8 +15,6 @@ from broadcaster.models import Bulletin
 AUDIO_SRC = re.compile(r'<audio controls preload="none" src="(/voices/sample/[0-9a-f]{64}\.wav)">')
 
 
-
-
 @pytest.fixture
 def settings(data_dir):
     from broadcaster.config import load_settings
