@@ -127,7 +127,9 @@ def _locate_cut(station, heard: np.ndarray, item: np.ndarray) -> tuple[int | Non
     a = locate(heard, item, length=RATE // 2)
     if a is None:
         return None, None, None
-    at = locate(heard, attention_samples(station)[RATE // 10 :], start=a)  # skip the tone's leading silence
+    # the tone's first 0.1 s of sound (its leading silence skipped), not all of it: a loaded machine may
+    # drop a few ms of a long tone on PulseAudio, and an exact match of the whole would then never come
+    at = locate(heard, attention_samples(station)[RATE // 10 :], start=a, length=RATE // 10)
     if at is None:
         return a, None, None
     return a, at, locate(heard, item, start=at, length=RATE // 2)
