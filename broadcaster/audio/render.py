@@ -225,6 +225,12 @@ class _Item:
         return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
+def _slope(g0: float, l0: float, g1: float, l1: float) -> float:
+    """LU gained per dB of gain between two (gain, loudness) points, kept in 0.1 … 1 (under the
+    limiter more gain buys less loudness, never more)."""
+    return min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+
+
 def _sampled_chunks(piece: _Piece, block: int, every: int, size: int) -> Iterator[np.ndarray]:
     """Only blocks 0, every, 2·every … of ``block`` frames of the piece (a probe's sample), in chunks."""
     for first in range(0, piece.frames, block * every):
@@ -273,7 +279,7 @@ class _StreamNormalizer:
         next_gain, previous, probe_slope = plain, None, 1.0
         if len(probes) == 2 and all(level is not None for _, level in probes):
             (g0, l0), (g1, l1) = probes
-            probe_slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+            probe_slope = _slope(g0, l0, g1, l1)
             next_gain = g1 + (self.target - l1) / probe_slope
         writes: list[_Written] = []
         for clip in (False, True):
@@ -286,7 +292,7 @@ class _StreamNormalizer:
                 achieved = self.target - done.error
                 slope = probe_slope
                 if previous is not None and done.gain_db != previous[0]:
-                    slope = min(1.0, max(0.1, (achieved - previous[1]) / (done.gain_db - previous[0])))
+                    slope = _slope(previous[0], previous[1], done.gain_db, achieved)
                 previous = (done.gain_db, achieved)
                 stepped = min(done.gain_db + done.error / slope, cap)
                 if stepped == done.gain_db:
@@ -321,14 +327,14 @@ class _StreamNormalizer:
         whole = BlockProfile(rate)
         parts = [(whole, 1.0, 0.0)]
         if self.item.frames > _PROBE_WHOLE_S * rate:
-            sample, long_frames, sampled_frames = BlockProfile(rate), 0, 0
+            sample, sampled_frames = BlockProfile(rate), 0
             long_pieces = [p for p in self.item.pieces if p.frames > _PROBE_WHOLE_S * rate]
+            long_frames = sum(p.frames for p in long_pieces)
             # one second in four, fewer on a very long item: the sample's figures (and the
             # predictions' arrays) stay under _PROBE_MAX_SAMPLE_S of audio, so memory stays flat
-            every = max(_PROBE_EVERY, math.ceil(sum(p.frames for p in long_pieces) / (_PROBE_MAX_SAMPLE_S * rate)))
+            every = max(_PROBE_EVERY, math.ceil(long_frames / (_PROBE_MAX_SAMPLE_S * rate)))
             for piece in self.item.pieces:
                 if piece in long_pieces:
-                    long_frames += piece.frames
                     for chunk in _sampled_chunks(piece, int(_PROBE_BLOCK_S * rate), every, size):
                         sample.add(chunk)
                         sampled_frames += len(chunk)
@@ -338,7 +344,7 @@ class _StreamNormalizer:
                         whole.add(chunk)
                         self._advance(len(chunk))
             offset = 0.0
-            sample_unity = combined_lufs([(sample, 1.0, 0.0)], None, ceiling_db=self.limiter_ceiling)
+            sample_unity = sample.integrated_lufs()
             if self.estimate is not None and self.estimate > FLOOR_DB and sample_unity is not None:
                 # the long piece is the speech, whose loudness over its whole length is known (its
                 # sidecar): the sample is brought to it, so only the limiter's share of the loss
@@ -366,7 +372,7 @@ class _StreamNormalizer:
                 break
             if len(points) > 1 and points[-2][1] is not None and points[-2][0] != g1:
                 g0, l0 = points[-2]
-                slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0)))
+                slope = _slope(g0, l0, g1, l1)
             step = min(g1 + (self.target - l1) / slope, cap)
             if step == g1:
                 break  # at the gain cap
