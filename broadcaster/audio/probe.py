@@ -101,8 +101,7 @@ class BlockProfile(BlockMeter):
     def _gating_blocks(self, gain_db: float | None, ceiling_db: float) -> np.ndarray:
         """The 400 ms blocks' mean squares, at unity (``gain_db`` None) or after gain and limiter."""
         if gain_db is None:
-            subs = np.array(self._sums + ([self._partial] if self._filled else []), dtype=np.float64)
-            return block_energies(subs, self.frames, self.sample_rate)
+            return block_energies(self._sub_blocks(), self.frames, self.sample_rate)
         peaks, energies = self._figures()
         gain = _from_db(gain_db)
         edges = limiter_edge_gains(peaks * gain, sample_rate=self.sample_rate, ceiling_db=ceiling_db)

@@ -116,8 +116,11 @@ class BlockMeter:
             from .loudness import _integrated_lufs
 
             return _integrated_lufs(np.concatenate(self._head), self.sample_rate)
-        subs = np.array(self._sums + ([self._partial] if self._filled else []), dtype=np.float64)
-        return gated_lufs(subs, self.frames, self.sample_rate)
+        return gated_lufs(self._sub_blocks(), self.frames, self.sample_rate)
+
+    def _sub_blocks(self) -> np.ndarray:
+        """The K-weighted energy of every 100 ms sub-block fed so far (the last one partial)."""
+        return np.array(self._sums + ([self._partial] if self._filled else []), dtype=np.float64)
 
 
 def gated_lufs(subs: np.ndarray, frames: int, rate: int) -> float | None:
