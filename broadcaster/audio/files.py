@@ -33,13 +33,19 @@ def load_audio(path: Path | str, *, sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def _is_plain_wav(path: Path, sample_rate: int) -> bool:
-    """True for an uncompressed 16-bit PCM WAV at ``sample_rate``: it needs no ffmpeg process."""
+#: The rates a plain WAV may have to be read as it is when any rate will do (``sample_rate`` None).
+PLAIN_RATES = (8000, 192000)
+
+
+def _is_plain_wav(path: Path, sample_rate: int | None) -> bool:
+    """True for an uncompressed 16-bit PCM WAV at ``sample_rate`` (None: at any rate in
+    PLAIN_RATES): it needs no ffmpeg process."""
     try:
         with wave.open(str(path), "rb") as wav:
+            rate = wav.getframerate()
             return (
                 wav.getsampwidth() == 2
-                and wav.getframerate() == sample_rate
+                and (rate == sample_rate if sample_rate is not None else PLAIN_RATES[0] <= rate <= PLAIN_RATES[1])
                 and wav.getcomptype() == "NONE"
             )
     except (wave.Error, EOFError, OSError):

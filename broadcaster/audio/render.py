@@ -2,14 +2,19 @@
 
 The item (intro, gap, speech, gap, outro) is never held whole: it is produced chunk by chunk
 from the speech file on disk and the two (short) jingles, each chunk faded where a piece starts
-or ends. Loudness normalization runs in passes over that stream:
+or ends. Each piece stays at its own rate until the very end: the speech at the engine's (22.05
+kHz for espeak-ng), the jingles at the station's. Gain, limiter and meters work on a piece at its
+rate; a piece at another rate than the station's is resampled once, by ffmpeg on another core, as
+its samples are written (audio/resample.py); the loudness is gated over the blocks of every rate
+together. Loudness normalization runs in passes over that stream:
 
 1. a probe: the item's own loudness (BS.1770 block energies of every chunk) and, at the gain
    the speech's loudness suggests, the loudness the limiter leaves — the limiter runs on the
    whole item when it is short, on one block in four of a long one;
 2. the write: gain and the brick-wall limiter chunk by chunk (its state carried across
-   chunks), 16-bit samples written as they come, loudness and true peak measured on exactly
-   those samples; repeated with a corrected gain (secant) only when it lands more than
+   chunks), 16-bit samples written as they come, loudness measured on those samples (a
+   resampled piece's before its resampling: the resampler keeps everything under the piece's
+   Nyquist frequency) and true peak on the samples in the file; repeated with a corrected gain (secant) only when it lands more than
    ``_TOLERANCE_LU`` off, and driven into a clipper first when the limiter alone cannot make
    peaky speech loud enough (as loudness.normalize_loudness does);
 3. only if an inter-sample peak slipped past the limiter: one static trim pass over the file.
@@ -89,14 +94,14 @@ def render_item(
     reporter = _Reporter(progress)
     with tempfile.TemporaryDirectory(prefix="render-", dir=_scratch_dir(out_path)) as scratch:
         speech_file = _as_plain_wav(Path(speech_path), rate, Path(scratch))
-        speech = _WavPiece(speech_file, fade_frames=_frames(settings.fade_ms, rate))
+        speech = _WavPiece(speech_file, fade_ms=settings.fade_ms)
         if speech.frames == 0:
             path = str(speech_path)
             raise AudioError(f"Tệp âm thanh không có dữ liệu: {path} / no audio in file", path=path)
         pieces: list[_Piece] = []
         if jingles:
             if speech_lufs is None:
-                speech_lufs = _measure_piece(speech, rate, chunk_frames)
+                speech_lufs = _measure_piece(speech, chunk_frames)
             intro = load_audio(settings.intro_jingle or builtin_asset("intro"), sample_rate=rate)
             outro = load_audio(settings.outro_jingle or builtin_asset("outro"), sample_rate=rate)
             if speech_lufs is not None and speech_lufs > FLOOR_DB:
@@ -105,10 +110,10 @@ def render_item(
             gap = _frames(settings.jingle_gap_ms, rate)
             fade = _frames(settings.fade_ms, rate)
             if intro.size:
-                pieces += [_ArrayPiece(intro, fade), _Silence(gap)]
+                pieces += [_ArrayPiece(intro, fade, rate), _Silence(gap, rate)]
             pieces.append(speech)
             if outro.size:
-                pieces += [_Silence(gap), _ArrayPiece(outro, fade)]
+                pieces += [_Silence(gap, rate), _ArrayPiece(outro, fade, rate)]
         else:
             pieces.append(speech)
         item = _Item(pieces, chunk_frames)
@@ -116,13 +121,14 @@ def render_item(
         best = normalizer.run()
         _install(best.path, out_path)
     reporter(1.0)
-    return ItemInfo(path=out_path, duration_s=item.frames / rate, integrated_lufs=best.lufs,
+    return ItemInfo(path=out_path, duration_s=best.frames / rate, integrated_lufs=best.lufs,
                     true_peak_dbtp=best.true_peak)
 
 
 # ------------------------------------------------------------------ the item as a stream
 class _Piece:
     frames: int
+    rate: int  # its samples per second (the speech keeps the engine's)
 
     def read(self, start: int, count: int) -> np.ndarray:  # pragma: no cover - interface
         """Frames start .. start+count (clipped to the piece), float32, faded as the piece is."""
@@ -134,8 +140,9 @@ class _Piece:
 
 
 class _Silence(_Piece):
-    def __init__(self, frames: int) -> None:
+    def __init__(self, frames: int, rate: int) -> None:
         self.frames = frames
+        self.rate = rate
 
     def read(self, start: int, count: int) -> np.ndarray:
         return np.zeros(max(0, min(count, self.frames - start)), np.float32)
@@ -144,25 +151,28 @@ class _Silence(_Piece):
 class _ArrayPiece(_Piece):
     """A short piece held in memory (a jingle), faded like assemble.apply_fades."""
 
-    def __init__(self, samples: np.ndarray, fade_frames: int) -> None:
+    def __init__(self, samples: np.ndarray, fade_frames: int, rate: int) -> None:
         from .assemble import apply_fades
 
         self.samples = apply_fades(np.nan_to_num(np.asarray(samples, np.float32)), fade_frames)
         self.frames = len(self.samples)
+        self.rate = rate
 
     def read(self, start: int, count: int) -> np.ndarray:
         return self.samples[start : start + count]
 
 
 class _WavPiece(_Piece):
-    """The speech, read from its 16-bit WAV a chunk at a time, faded in and out at its ends."""
+    """The speech, read from its 16-bit WAV a chunk at a time at the file's own rate, faded in
+    and out over ``fade_ms`` at its ends."""
 
-    def __init__(self, path: Path, *, fade_frames: int) -> None:
+    def __init__(self, path: Path, *, fade_ms: float = 0.0) -> None:
         self.path = path
         with wave.open(str(path), "rb") as wav:
             self.frames = wav.getnframes()
             self.channels = wav.getnchannels()
-        n = min(int(fade_frames), self.frames // 2)
+            self.rate = wav.getframerate()
+        n = min(_frames(fade_ms, self.rate), self.frames // 2)
         self._ramp = (np.sin(0.5 * np.pi * np.arange(n) / n).astype(np.float32) ** 2) if n > 0 else None
         self._wav: wave.Wave_read | None = None
 
@@ -202,27 +212,12 @@ class _WavPiece(_Piece):
 
 
 class _Item:
-    """The pieces one after another, re-readable, in chunks of about ``size`` frames."""
+    """The pieces one after another, each re-readable in chunks of about ``size`` frames."""
 
     def __init__(self, pieces: list[_Piece], size: int) -> None:
         self.pieces = pieces
         self.size = max(1, int(size))
-        self.frames = sum(p.frames for p in pieces)
-
-    def chunks(self) -> Iterator[np.ndarray]:
-        for piece in self.pieces:
-            yield from piece.chunks(self.size)
-
-    def read(self, start: int, count: int) -> np.ndarray:
-        parts, offset = [], 0
-        for piece in self.pieces:
-            lo, hi = max(start, offset), min(start + count, offset + piece.frames)
-            if lo < hi:
-                parts.append(piece.read(lo - offset, hi - lo))
-            offset += piece.frames
-            if offset >= start + count:
-                break
-        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        self.seconds = sum(p.frames / p.rate for p in pieces)
 
 
 def _slope(g0: float, l0: float, g1: float, l1: float) -> float:
@@ -247,6 +242,7 @@ class _Written:
     lufs: float
     true_peak: float
     error: float  # target minus achieved, LU
+    frames: int  # at the station's rate
 
 
 class _StreamNormalizer:
@@ -259,12 +255,12 @@ class _StreamNormalizer:
         self.scratch = scratch
         self.report = reporter
         self.estimate = estimate
-        # progress: the probe's read (about a quarter of a long item), one write
-        self._work = max(1, item.frames) * (1.25 if item.frames > _PROBE_WHOLE_S * self.rate else 2.0)
+        # progress (in seconds of audio): the probe's read (about a quarter of a long item), one write
+        self._work = max(1e-3, item.seconds) * (1.25 if item.seconds > _PROBE_WHOLE_S else 2.0)
         self._done = 0.0
 
-    def _advance(self, frames: int) -> None:
-        self._done += frames
+    def _advance(self, frames: int, rate: int) -> None:
+        self._done += frames / rate
         self.report(min(0.99, self._done / self._work))
 
     def run(self) -> _Written:
@@ -323,26 +319,32 @@ class _StreamNormalizer:
         to it); the jingles and gaps are read whole."""
         from .probe import BlockProfile, combined_lufs
 
-        size, rate = self.item.size, self.rate
-        whole = BlockProfile(rate)
-        parts = [(whole, 1.0, 0.0)]
-        if self.item.frames > _PROBE_WHOLE_S * rate:
-            sample, sampled_frames = BlockProfile(rate), 0
-            long_pieces = [p for p in self.item.pieces if p.frames > _PROBE_WHOLE_S * rate]
-            long_frames = sum(p.frames for p in long_pieces)
+        size = self.item.size
+        wholes: dict[int, BlockProfile] = {}  # the pieces read whole, one profile per rate
+        samples: dict[int, tuple[BlockProfile, list[int]]] = {}  # the long pieces' samples: profile, [frames]
+        if self.item.seconds > _PROBE_WHOLE_S:
+            long_pieces = [p for p in self.item.pieces if p.frames > _PROBE_WHOLE_S * p.rate]
+            long_seconds = sum(p.frames / p.rate for p in long_pieces)
             # one second in four, fewer on a very long item: the sample's figures (and the
             # predictions' arrays) stay under _PROBE_MAX_SAMPLE_S of audio, so memory stays flat
-            every = max(_PROBE_EVERY, math.ceil(long_frames / (_PROBE_MAX_SAMPLE_S * rate)))
-            for piece in self.item.pieces:
-                if piece in long_pieces:
-                    for chunk in _sampled_chunks(piece, int(_PROBE_BLOCK_S * rate), every, size):
-                        sample.add(chunk)
-                        sampled_frames += len(chunk)
-                        self._advance(len(chunk))
-                else:
-                    for chunk in piece.chunks(size):
-                        whole.add(chunk)
-                        self._advance(len(chunk))
+            every = max(_PROBE_EVERY, math.ceil(long_seconds / _PROBE_MAX_SAMPLE_S))
+        else:
+            long_pieces = []
+        for piece in self.item.pieces:
+            if piece in long_pieces:
+                sample, counts = samples.setdefault(piece.rate, (BlockProfile(piece.rate), [0, 0]))
+                counts[0] += piece.frames
+                for chunk in _sampled_chunks(piece, int(_PROBE_BLOCK_S * piece.rate), every, size):
+                    sample.add(chunk)
+                    counts[1] += len(chunk)
+                    self._advance(len(chunk), piece.rate)
+            else:
+                whole = wholes.setdefault(piece.rate, BlockProfile(piece.rate))
+                for chunk in piece.chunks(size):
+                    whole.add(chunk)
+                    self._advance(len(chunk), piece.rate)
+        parts = [(whole, 1.0, 0.0) for whole in wholes.values()]
+        for sample, (frames, sampled) in samples.values():
             offset = 0.0
             sample_unity = sample.integrated_lufs()
             if self.estimate is not None and self.estimate > FLOOR_DB and sample_unity is not None:
@@ -350,11 +352,7 @@ class _StreamNormalizer:
                 # sidecar): the sample is brought to it, so only the limiter's share of the loss
                 # comes from the sample (it varies less from stretch to stretch than the level)
                 offset = self.estimate - sample_unity
-            parts.append((sample, long_frames / max(1, sampled_frames), offset))
-        else:
-            for chunk in self.item.chunks():
-                whole.add(chunk)
-                self._advance(len(chunk))
+            parts.append((sample, frames / max(1, sampled), offset))
         unity = combined_lufs(parts, None, ceiling_db=self.limiter_ceiling)
         if unity is None:
             return None, []
@@ -385,21 +383,30 @@ class _StreamNormalizer:
         path = self.scratch / f"pass-{secrets.token_hex(4)}.wav.part"
         ceiling_lin = np.float32(_from_db(self.ceiling - _TRUE_PEAK_MARGIN_DB))
         gain = np.float32(_from_db(gain_db))
-        limiter = StreamLimiter(sample_rate=self.rate, ceiling_db=self.limiter_ceiling) if limit else None
         # the clipper (hard, at the limiter's ceiling, as pedalboard.Clipping was) only when engaged
         clip_lin = np.float32(_from_db(self.limiter_ceiling)) if clip else None
         sink = _Sink(path, self.rate, self.ceiling)
+        limiter: StreamLimiter | None = None
+        segment_rate = None
         with sink, Lane() as lane:  # gain and limiter here; quantize, meter and write on the lane
-            for chunk in self.item.chunks():
-                y = chunk * gain
-                if clip_lin is not None:
-                    y = np.clip(y, -clip_lin, clip_lin)
-                if limiter is not None:
-                    y = limiter.process(y)
-                else:
-                    y = np.clip(y, -ceiling_lin, ceiling_lin)
-                lane.submit(sink.add, y)
-                self._advance(len(chunk))
+            for piece in self.item.pieces:
+                if piece.rate != segment_rate:  # a stretch at another rate: a limiter of its own
+                    if limiter is not None:
+                        lane.submit(sink.add, limiter.flush())
+                    segment_rate = piece.rate
+                    lane.submit(sink.segment, segment_rate)
+                    if limit:
+                        limiter = StreamLimiter(sample_rate=segment_rate, ceiling_db=self.limiter_ceiling)
+                for chunk in piece.chunks(self.item.size):
+                    y = chunk * gain
+                    if clip_lin is not None:
+                        y = np.clip(y, -clip_lin, clip_lin)
+                    if limiter is not None:
+                        y = limiter.process(y)
+                    else:
+                        y = np.clip(y, -ceiling_lin, ceiling_lin)
+                    lane.submit(sink.add, y)
+                    self._advance(len(chunk), piece.rate)
             if limiter is not None:
                 lane.submit(sink.add, limiter.flush())
         written = sink.result(gain_db, clip, self.target)
@@ -413,22 +420,27 @@ class _StreamNormalizer:
         scale = np.float32(_from_db(trim_db))
         sink = _Sink(path, self.rate, self.ceiling)
         with sink, Lane() as lane:
-            for chunk in _WavPiece(written.path, fade_frames=0).chunks(self.item.size):
+            for chunk in _WavPiece(written.path).chunks(self.item.size):
                 lane.submit(sink.add, chunk * scale)
         written.path.unlink(missing_ok=True)
         return sink.result(written.gain_db + trim_db, written.clip, self.target)
 
 
 class _Sink:
-    """A 16-bit WAV written chunk by chunk, with loudness and true peak of exactly what it holds."""
+    """A 16-bit WAV at ``rate`` written chunk by chunk, in stretches (``segment``) that may be at
+    another rate: those go through one ffmpeg resampler each. The loudness is measured on the
+    16-bit samples of every stretch at its own rate (gated over all of them together), the true
+    peak on the samples in the file."""
 
     def __init__(self, path: Path, rate: int, ceiling_db: float) -> None:
         self.path = path
         self.rate = rate
-        self.meter = BlockMeter(rate)
+        self.meters: dict[int, BlockMeter] = {}
         self.peaks = PeakMeter(ceiling_db)
+        self.frames = 0
         self._wav: wave.Wave_write | None = None
-        self._meter_lane: Lane | None = None
+        self._meter: BlockMeter | None = None
+        self._resampler = None
 
     def __enter__(self) -> _Sink:
         try:
@@ -438,39 +450,69 @@ class _Sink:
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(self.rate)
-        # the K-weighting (the costliest meter) on a lane of its own: it runs while the next chunk is
-        # quantized, peak-metered and written (the compiled filter loop and numpy release the GIL)
-        self._meter_lane = Lane(depth=3).__enter__()
+        self.segment(self.rate)
         return self
+
+    def segment(self, rate: int) -> None:
+        """What follows is at ``rate``: the stretch before it is finished (its resampler drained)."""
+        from .resample import Resampler
+
+        if self._resampler is not None:
+            resampler, self._resampler = self._resampler, None
+            resampler.close()
+        self._meter = self.meters.setdefault(rate, BlockMeter(rate))
+        if rate != self.rate:
+            self._resampler = Resampler(rate, self.rate, self._write_bytes)
 
     def add(self, samples: np.ndarray) -> None:
         pcm = media.to_int16(samples)
         back = pcm.astype(np.float32)
         back *= np.float32(1.0 / 32768.0)
-        self._meter_lane.submit(self.meter.add, back)
+        self._meter.add(back)
+        if self._resampler is not None:
+            self._resampler.feed(pcm.tobytes())
+            return
         self.peaks.add(back)
+        self._write_bytes(pcm.tobytes(), measured=True)
+
+    def _write_bytes(self, data: bytes, measured: bool = False) -> None:
+        if not measured:  # from the resampler: the true peak is the file's
+            back = np.frombuffer(data, dtype="<i2").astype(np.float32)
+            back *= np.float32(1.0 / 32768.0)
+            self.peaks.add(back)
         try:
-            self._wav.writeframes(pcm.tobytes())
+            self._wav.writeframesraw(data)
         except OSError as exc:
             raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+        self.frames += len(data) // 2
 
     def __exit__(self, *exc_info) -> None:
         try:
             try:
-                self._meter_lane.__exit__(*exc_info)  # drained on success (a meter's error is raised here)
+                if self._resampler is not None:
+                    if exc_info[0] is None:
+                        self._resampler.close()  # its last samples (its error is raised here)
+                    else:
+                        self._resampler.abort()
             finally:
+                self._resampler = None
                 self._wav.close()
         except OSError as exc:
             if exc_info[0] is None:
                 raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+        except BaseException:
+            self.path.unlink(missing_ok=True)
+            raise
         if exc_info[0] is not None:
             self.path.unlink(missing_ok=True)
 
     def result(self, gain_db: float, clip: bool, target: float) -> _Written:
+        from .stream import combined_integrated_lufs
+
         self.peaks.finish()
-        lufs = self.meter.integrated_lufs()
+        lufs = combined_integrated_lufs(list(self.meters.values()))
         lufs = FLOOR_DB if lufs is None else max(FLOOR_DB, lufs)
-        return _Written(self.path, gain_db, clip, lufs, self.peaks.true_peak_dbtp, target - lufs)
+        return _Written(self.path, gain_db, clip, lufs, self.peaks.true_peak_dbtp, target - lufs, self.frames)
 
 
 # ------------------------------------------------------------------------- helpers
@@ -497,11 +539,12 @@ def _scratch_dir(out_path: Path) -> Path:
 
 
 def _as_plain_wav(source: Path, rate: int, scratch: Path) -> Path:
-    """The speech as a 16-bit WAV at ``rate``: the file itself when it is one (our renders),
-    else converted by ffmpeg straight to a scratch file (nothing decoded into memory)."""
+    """The speech as a 16-bit WAV: the file itself when it is one, at whatever rate (our speech
+    renders, at the engine's), else converted by ffmpeg to ``rate`` straight to a scratch file
+    (nothing decoded into memory)."""
     if not source.is_file():
         raise AudioError(f"Không tìm thấy tệp âm thanh: {source} / audio file not found", path=str(source))
-    if _is_plain_wav(source, rate):
+    if _is_plain_wav(source, None):
         return source
     out = scratch / "speech.wav.part"  # .part: a crash leaves nothing remove_stale_parts would keep
     cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(source), "-vn",
@@ -517,8 +560,8 @@ def _as_plain_wav(source: Path, rate: int, scratch: Path) -> Path:
     return out
 
 
-def _measure_piece(piece: _Piece, rate: int, size: int) -> float | None:
-    meter = BlockMeter(rate)
+def _measure_piece(piece: _Piece, size: int) -> float | None:
+    meter = BlockMeter(piece.rate)
     for chunk in piece.chunks(size):
         meter.add(chunk)
     return meter.integrated_lufs()

@@ -123,6 +123,21 @@ class BlockMeter:
         return np.array(self._sums + ([self._partial] if self._filled else []), dtype=np.float64)
 
 
+def combined_integrated_lufs(meters: list[BlockMeter]) -> float | None:
+    """Gated loudness of stretches metered apart (each at its own rate), as one programme: the
+    gating blocks of every stretch gated together. A single meter gives its own figure."""
+    meters = [m for m in meters if m.frames]
+    if len(meters) == 1:
+        return meters[0].integrated_lufs()
+    zs = [block_energies(m._sub_blocks(), m.frames, m.sample_rate) for m in meters
+          if m._nonzero and m.frames >= m._block]
+    if not zs:  # every stretch under one gating block: the loudest one's figure
+        figures = [f for f in (m.integrated_lufs() for m in meters) if f is not None]
+        return max(figures) if figures else None
+    z = np.concatenate(zs)
+    return gate(z, np.ones(len(z)))
+
+
 def gated_lufs(subs: np.ndarray, frames: int, rate: int) -> float | None:
     """BS.1770 gated loudness from the K-weighted energies of consecutive 100 ms sub-blocks of a
     signal ``frames`` long (at least one 400 ms block); None below the -70 LUFS gate."""

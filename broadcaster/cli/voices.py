@@ -94,12 +94,19 @@ def voices_test(
     from ..exceptions import PlayoutError
     from ..playout.outcome import Outcome
 
-    player = make_player(settings, device)
-    try:
-        player.open()
-        played = player.play(result.path)
-    finally:
-        player.close()
+    import tempfile
+
+    from ..audio.render import render_item
+
+    with tempfile.TemporaryDirectory(prefix="voice-test-") as scratch:
+        # the speech is kept at the voice's own rate: the card plays the station's
+        playable = render_item(result.path, Path(scratch) / "sample.wav", settings=settings, jingles=False).path
+        player = make_player(settings, device)
+        try:
+            player.open()
+            played = player.play(playable)
+        finally:
+            player.close()
     if played.outcome is not Outcome.AIRED:
         raise PlayoutError(f"không phát được câu đọc thử ({played.outcome.value}: {played.detail or '-'}); "
                            "dùng --out để ghi ra tệp")

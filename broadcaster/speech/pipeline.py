@@ -1,17 +1,16 @@
 """The speech render as a pipeline over pieces: one thread speaks, the caller's thread processes.
 
 While the engine speaks piece k+1 (libespeak-ng and the network release the GIL), the piece
-before it is checked, trimmed, faded, measured (BS.1770 block energies at the engine's own
-rate, kept in the sidecar so the item render never measures the speech again) and joined to
-the stream with its gap; the joined stream goes through one long-lived ffmpeg resampler, which
-hands back 16-bit samples at the output rate, and a third thread writes those bytes to the WAV
-as they come. Nothing holds more than a few pieces: memory does not grow with the text.
+before it is checked, trimmed, faded, measured (BS.1770 block energies, kept in the sidecar so
+the item render never measures the speech again) and written to the WAV with its gap, at the
+engine's own rate: the item render changes the rate once, at its end (audio/render.py), so the
+speech is never resampled twice nor processed at more samples than the engine made. Nothing
+holds more than a few pieces: memory does not grow with the text.
 """
 
 from __future__ import annotations
 
 import queue
-import subprocess
 import threading
 import wave
 from collections.abc import Callable, Sequence
@@ -26,7 +25,6 @@ from .base import Speech, SpeechEngine
 
 #: Pieces spoken ahead of the one being processed (each a few seconds of audio).
 _AHEAD = 2
-_READ_BYTES = 1 << 16
 
 
 class WriteTrouble(Exception):
@@ -47,17 +45,18 @@ class EngineTrouble(Exception):
 
 @dataclass(frozen=True)
 class Rendered:
-    """What the pipeline wrote: frames at the output rate and their integrated loudness."""
+    """What the pipeline wrote: frames at the engine's rate, that rate and their integrated loudness."""
 
     frames: int
     integrated_lufs: float | None
+    sample_rate: int
 
 
 def render_pieces(
-    engine: SpeechEngine, pieces: Sequence[str], part: Path, *, sample_rate: int, gap_ms: float, fade_ms: float,
+    engine: SpeechEngine, pieces: Sequence[str], part: Path, *, gap_ms: float, fade_ms: float,
     prepare: Callable[..., np.ndarray], progress: Callable[[float], None] | None = None,
 ) -> Rendered:
-    """Speak every piece with one engine into the 16-bit mono WAV ``part`` at ``sample_rate``.
+    """Speak every piece with one engine into the 16-bit mono WAV ``part`` at the engine's rate.
 
     ``prepare(samples, rate, index)`` trims and fades one piece (synth.py's rules). Raises
     EngineTrouble when the engine raised, SpeechError for bad audio, WriteTrouble when the file
@@ -75,7 +74,7 @@ def render_pieces(
                 raise SpeechError(f"bộ đọc trả về dữ liệu không hợp lệ: {type(speech).__name__}")
             if rate is None:
                 rate = speech.sample_rate
-                sink = _Sink(part, rate, sample_rate)
+                sink = _Sink(part, rate)
             elif speech.sample_rate != rate:
                 raise SpeechError(f"tần số lấy mẫu đổi giữa các đoạn ({rate} ≠ {speech.sample_rate} Hz)")
             samples = np.asarray(speech.samples, dtype=np.float32)
@@ -147,20 +146,14 @@ class _Speaker(threading.Thread):
 
 
 class _Sink:
-    """Joined samples at the engine's rate in, a WAV at the output rate out (resampled by ffmpeg).
+    """Joined samples at the engine's rate in, quantized, measured and written as they come."""
 
-    The loudness is measured on the joined samples at the engine's rate, before resampling: the
-    resampler keeps everything under the engine's Nyquist frequency, and K-weighting fewer samples
-    costs less than half (22.05 against 48 kHz). ffmpeg answers 16-bit samples (its conversion
-    saturates an overshoot of the band-limited resampler, as to_int16 did), so the reader only
-    copies bytes into the WAV."""
-
-    def __init__(self, part: Path, in_rate: int, out_rate: int) -> None:
+    def __init__(self, part: Path, rate: int) -> None:
         from ..audio.stream import BlockMeter
 
         self.part = part
-        self.out_rate = out_rate
-        self.meter = BlockMeter(in_rate)
+        self.rate = rate
+        self.meter = BlockMeter(rate)
         self.frames = 0
         try:
             self._wav = wave.open(str(part), "wb")
@@ -168,78 +161,21 @@ class _Sink:
             raise WriteTrouble(exc) from exc
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
-        self._wav.setframerate(out_rate)
-        self._proc: subprocess.Popen | None = None
-        self._reader: threading.Thread | None = None
-        self._reader_error: BaseException | None = None
+        self._wav.setframerate(rate)
         self._closed = False
-        if in_rate != out_rate:
-            cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
-                   "-f", "s16le", "-ar", str(in_rate), "-ac", "1", "-i", "pipe:0",
-                   "-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1", "-ar", str(out_rate), "pipe:1"]
-            try:
-                self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                              stderr=subprocess.DEVNULL)
-            except OSError as exc:
-                self._wav.close()
-                raise SpeechError(f"Không chạy được ffmpeg để đổi tần số lấy mẫu: {exc}") from exc
-            self._reader = threading.Thread(target=self._read, name="speech-resample", daemon=True)
-            self._reader.start()
 
     def add(self, samples: np.ndarray) -> None:
         if samples.size == 0:
             return
-        if self._proc is None:
-            self._write(samples)
-            return
         pcm = media.to_int16(samples)
-        self.meter.add(pcm.astype(np.float32) / np.float32(32768.0))  # what ffmpeg is fed
+        self.meter.add(pcm.astype(np.float32) / np.float32(32768.0))  # what the file holds
         try:
-            self._proc.stdin.write(pcm.tobytes())
-        except (BrokenPipeError, OSError) as exc:
-            raise SpeechError(f"ffmpeg dừng khi đổi tần số lấy mẫu: {self._reader_error or exc}") from exc
-
-    def _read(self) -> None:
-        rest = b""
-        try:
-            while True:
-                data = self._proc.stdout.read(_READ_BYTES)
-                if not data:
-                    break
-                data = rest + data if rest else data
-                cut = len(data) - len(data) % 2
-                rest = data[cut:]
-                if cut:
-                    self._write_bytes(data[:cut] if rest else data)
-        except BaseException as exc:  # reported by close()
-            self._reader_error = exc
-            self._proc.stdout.close()
-
-    def _write(self, samples: np.ndarray) -> None:
-        """No resampling (the engine speaks at the output rate): quantize, measure, write."""
-        pcm = media.to_int16(samples)
-        self.meter.add(pcm.astype(np.float32) / np.float32(32768.0))
-        self._write_bytes(pcm.tobytes())
-
-    def _write_bytes(self, data: bytes) -> None:
-        try:
-            self._wav.writeframesraw(data)
+            self._wav.writeframesraw(pcm.tobytes())
         except OSError as exc:
             raise WriteTrouble(exc) from exc
-        self.frames += len(data) // 2
+        self.frames += len(pcm)
 
     def close(self) -> Rendered:
-        if self._proc is not None:
-            try:
-                self._proc.stdin.close()
-            except OSError as exc:
-                raise SpeechError(f"ffmpeg dừng khi đổi tần số lấy mẫu: {exc}") from exc
-            self._reader.join()
-            code = self._proc.wait()
-            if self._reader_error is not None:
-                raise self._reader_error
-            if code != 0:
-                raise SpeechError(f"ffmpeg không đổi được tần số lấy mẫu (mã {code})")
         try:
             self._wav.close()
         except OSError as exc:
@@ -247,25 +183,13 @@ class _Sink:
         self._closed = True
         if self.frames == 0:
             raise SpeechError("không có âm thanh / no audio")
-        return Rendered(frames=self.frames, integrated_lufs=self.meter.integrated_lufs())
+        return Rendered(frames=self.frames, integrated_lufs=self.meter.integrated_lufs(), sample_rate=self.rate)
 
     def abort(self) -> None:
-        """After a failure: stop ffmpeg and the reader, close the file (the caller removes it)."""
+        """After a failure: close the file (the caller removes it)."""
         if self._closed:
             return
         self._closed = True
-        if self._proc is not None:
-            self._proc.kill()
-            try:
-                self._proc.stdin.close()
-            except OSError:
-                pass
-            self._proc.wait()
-            self._reader.join(timeout=10)  # ffmpeg is gone: its stdout ends, and the reader with it
-            try:
-                self._proc.stdout.close()
-            except OSError:
-                pass
         try:
             self._wav.close()
         except (OSError, wave.Error):

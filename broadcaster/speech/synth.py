@@ -17,7 +17,8 @@
    the moment gTTS fails: no engine is ever asked twice for the same render.
 4. Pieces are trimmed of leading/trailing silence, faded in/out over ``settings.fade_ms``
    (so a joint can never click) and joined with ``settings.sentence_gap_ms`` of silence,
-   then resampled once to ``settings.sample_rate`` and written as 16-bit mono PCM WAV.
+   and written as 16-bit mono PCM WAV at the engine's own rate (the item render resamples
+   once, at its end, to ``settings.sample_rate``).
 
 Cache files are ``<cache_dir>/<sha256>.wav`` plus a ``.json`` sidecar (engine, identity,
 spoken text, creation time). Both are written to a unique temporary file, flushed to disk
@@ -28,7 +29,6 @@ that a later run would take for a finished render.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import re
@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import media
 from ..disk import write_atomic
 from ..exceptions import BroadcasterError, InputError, SpeechError
 from .base import SpeechEngine, SpeechResult
@@ -55,7 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when the rendering code changes what a cached file sounds like, to invalidate old renders.
-CACHE_FORMAT = 1
+# 2: the speech is kept at the engine's rate, not resampled to settings.sample_rate (issue 13).
+CACHE_FORMAT = 2
 # Below this level (-50 dBFS) a piece's edges count as silence and are trimmed.
 TRIM_LEVEL = 10 ** (-50 / 20)
 
@@ -184,38 +184,16 @@ def join_pieces(pieces: Sequence[np.ndarray], sample_rate: int, *, gap_ms: float
     return np.concatenate(parts)
 
 
-def _wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(media.to_int16(samples).tobytes())
-    return buffer.getvalue()
-
-
-def resample(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
-    """Resample mono audio with ffmpeg (through broadcaster.media), peak kept within full scale."""
-    if sample_rate == target_rate:
-        return samples
-    out = media.decode(_wav_bytes(samples, sample_rate), sample_rate=target_rate)
-    # Band-limiting can overshoot a little on near-full-scale engine output; scale rather than clip.
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
-    if peak > 1.0:
-        out = out / peak
-    return out.astype(np.float32, copy=False)
-
-
 # ------------------------------------------------------------------------------- files
-def _is_complete_wav(path: Path, sample_rate: int) -> bool:
-    """A cache entry counts only if it is a readable, non-empty 16-bit mono WAV at our rate."""
+def _is_complete_wav(path: Path) -> bool:
+    """A cache entry counts only if it is a readable, non-empty 16-bit mono WAV (at the engine's rate)."""
     try:
         with wave.open(str(path), "rb") as wav:
             return (
                 wav.getnframes() > 0
                 and wav.getsampwidth() == 2
                 and wav.getnchannels() == 1
-                and wav.getframerate() == sample_rate
+                and wav.getframerate() > 0
                 and path.stat().st_size >= 44 + 2 * wav.getnframes()
             )
     except (OSError, EOFError, wave.Error):
@@ -266,7 +244,6 @@ class Synthesizer:
             "chunk_chars": s.speech_chunk_chars,
             "gap_ms": s.sentence_gap_ms,
             "fade_ms": s.fade_ms,
-            "sample_rate": s.sample_rate,
         }
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -345,7 +322,6 @@ class Synthesizer:
     def _is_cached(self, path: Path, key: str) -> bool:
         """A finished render: answered from the sidecar and the file's size, without opening the WAV;
         a render cached before the sidecar recorded its frames is checked from its WAV header."""
-        sample_rate = self.settings.sample_rate
         try:
             size = path.stat().st_size
         except OSError:
@@ -353,9 +329,10 @@ class Synthesizer:
         try:
             sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
             frames = sidecar["frames"]
-            ok = sidecar["key"] == key and sidecar["sample_rate"] == sample_rate
+            rate = sidecar["sample_rate"]
+            ok = sidecar["key"] == key and isinstance(rate, int) and rate > 0
         except (OSError, ValueError, KeyError, TypeError):
-            return _is_complete_wav(path, sample_rate)
+            return _is_complete_wav(path)
         return bool(ok) and isinstance(frames, int) and frames > 0 and size == 44 + 2 * frames
 
     # -- internals
@@ -417,7 +394,7 @@ class Synthesizer:
         try:
             with part_file(path) as tmp:
                 rendered = render_pieces(
-                    engine, pieces, tmp, sample_rate=s.sample_rate, gap_ms=s.sentence_gap_ms,
+                    engine, pieces, tmp, gap_ms=s.sentence_gap_ms,
                     fade_ms=s.fade_ms, prepare=self._prepare, progress=report,
                 )
                 self._store_sidecar(path, engine, spoken, key, rendered, seconds=time.perf_counter() - started)
@@ -448,9 +425,9 @@ class Synthesizer:
             "identity": engine.identity(),
             "spoken_text": spoken,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "sample_rate": s.sample_rate,
+            "sample_rate": rendered.sample_rate,
             "frames": rendered.frames,
-            "duration_s": round(rendered.frames / s.sample_rate, 3),
+            "duration_s": round(rendered.frames / rendered.sample_rate, 3),
             "integrated_lufs": rendered.integrated_lufs,
             "synthesis_s": round(seconds, 3),
             "settings": {

@@ -47,13 +47,16 @@ def synth(speech_settings, fakes, tmp_path):
 
 
 # ----------------------------------------------------------------------------- cache
-def test_result_is_a_wav_at_the_station_rate_with_a_sidecar(synth, speech_settings):
+def test_result_is_a_wav_at_the_engine_rate_with_a_sidecar(synth, speech_settings, fakes):
+    """Issue 13: the speech is kept at the rate the engine spoke it (the item render resamples
+    once, at its end), and the sidecar says which."""
     result = synth.speak(BULLETIN)
     assert (result.engine, result.cached, result.failures, result.spoken_text) == ("gtts", False, (), BULLETIN)
     samples, rate = read_wav(result.path)
-    assert rate == speech_settings.sample_rate
+    assert rate == fakes["gtts"].sample_rate != speech_settings.sample_rate
     assert len(samples) / rate > 1.0
     sidecar = json.loads(result.path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (sidecar["sample_rate"], sidecar["frames"]) == (rate, len(samples))
     assert sidecar["engine"] == "gtts"
     assert sidecar["identity"] == {"engine": "gtts", "rate": 100}
     assert sidecar["spoken_text"] == BULLETIN
@@ -86,11 +89,15 @@ def test_sound_settings_give_new_keys(speech_settings, tmp_path):
     assert synth.cache_key("xin chào", EspeakEngine(rate=160)) != base
     assert synth.cache_key("xin chào", EspeakEngine(voice="vi-VN-x-south")) != base
     assert synth.cache_key("xin chào.", EspeakEngine(rate=140)) != base
-    for change in ({"sentence_gap_ms": 400}, {"fade_ms": 5}, {"sample_rate": 44100}, {"speech_chunk_chars": 100}):
+    for change in ({"sentence_gap_ms": 400}, {"fade_ms": 5}, {"speech_chunk_chars": 100}):
         other = Synthesizer(
             settings=speech_settings.model_copy(update=change), engines={}, normalizer=_identity, cache_dir=tmp_path
         )
         assert other.cache_key("xin chào", EspeakEngine(rate=140)) != base, change
+    # the speech is kept at the engine's rate: the station's output rate does not change it
+    other = Synthesizer(settings=speech_settings.model_copy(update={"sample_rate": 44100}), engines={},
+                        normalizer=_identity, cache_dir=tmp_path)
+    assert other.cache_key("xin chào", EspeakEngine(rate=140)) == base
 
 
 def test_changed_rate_renders_again(speech_settings, tmp_path):
@@ -272,7 +279,7 @@ def test_real_chain_uses_google_when_it_answers(speech_settings, google):
     assert google.texts == [result.spoken_text]  # Google got the normalized text
     assert google.timeouts == [speech_settings.gtts_timeout]
     samples, rate = read_wav(result.path)
-    assert rate == speech_settings.sample_rate
+    assert rate == 24000  # Google's MP3 rate, kept (the item render resamples once)
     assert len(samples) / rate == pytest.approx(MP3_SECONDS, abs=0.1)  # minus trimmed edges, plus fades
 
 
