@@ -435,7 +435,7 @@ class _Sink:
     def __init__(self, path: Path, rate: int, ceiling_db: float) -> None:
         self.path = path
         self.rate = rate
-        self.meters: dict[int, BlockMeter] = {}
+        self.meters: list[BlockMeter] = []  # one per stretch, in the file's order
         self.peaks = PeakMeter(ceiling_db)
         self.frames = 0
         self._wav: wave.Wave_write | None = None
@@ -460,7 +460,8 @@ class _Sink:
         if self._resampler is not None:
             resampler, self._resampler = self._resampler, None
             resampler.close()
-        self._meter = self.meters.setdefault(rate, BlockMeter(rate))
+        self._meter = BlockMeter(rate)
+        self.meters.append(self._meter)
         if rate != self.rate:
             self._resampler = Resampler(rate, self.rate, self._write_bytes)
 
@@ -510,7 +511,7 @@ class _Sink:
         from .stream import combined_integrated_lufs
 
         self.peaks.finish()
-        lufs = combined_integrated_lufs(list(self.meters.values()))
+        lufs = combined_integrated_lufs(self.meters)
         lufs = FLOOR_DB if lufs is None else max(FLOOR_DB, lufs)
         return _Written(self.path, gain_db, clip, lufs, self.peaks.true_peak_dbtp, target - lufs, self.frames)
 

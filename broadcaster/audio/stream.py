@@ -124,18 +124,21 @@ class BlockMeter:
 
 
 def combined_integrated_lufs(meters: list[BlockMeter]) -> float | None:
-    """Gated loudness of stretches metered apart (each at its own rate), as one programme: the
-    gating blocks of every stretch gated together. A single meter gives its own figure."""
+    """Gated loudness of consecutive stretches metered apart (each at its own rate), as one
+    programme: their 100 ms sub-blocks' K-weighted energies, in seconds of signal, joined in
+    order, so the 400 ms gating blocks run across the joins as over one signal (a stretch's
+    last, partial sub-block stands as one; the grid after it moves by less than 100 ms)."""
     meters = [m for m in meters if m.frames]
     if len(meters) == 1:
         return meters[0].integrated_lufs()
-    zs = [block_energies(m._sub_blocks(), m.frames, m.sample_rate) for m in meters
-          if m._nonzero and m.frames >= m._block]
-    if not zs:  # every stretch under one gating block: the loudest one's figure
+    if not any(m._nonzero for m in meters):
+        return None
+    seconds = sum(m.frames / m.sample_rate for m in meters)
+    if seconds < _BLOCK_S:  # under one gating block in all: the loudest stretch's figure
         figures = [f for f in (m.integrated_lufs() for m in meters) if f is not None]
         return max(figures) if figures else None
-    z = np.concatenate(zs)
-    return gate(z, np.ones(len(z)))
+    subs = np.concatenate([m._sub_blocks() / m.sample_rate for m in meters])
+    return gated_lufs(subs, seconds, 1)
 
 
 def gated_lufs(subs: np.ndarray, frames: int, rate: int) -> float | None:

@@ -1,0 +1,121 @@
+"""Issue 13 speed: the speech keeps the engine's rate until the item's write resamples it once.
+
+The speech cache holds what the engine spoke (22.05 kHz for espeak-ng); the item render works on
+it at that rate (half the samples of 48 kHz through gain, limiter and meters) and ffmpeg changes
+the rate as the item is written, while the jingles stay at the station's rate throughout.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from audio_helpers import RATE, dominant_hz, lufs, read_back, speech_like, tone, true_peak
+from broadcaster import media
+from broadcaster.audio import render_item
+from broadcaster.audio import stream
+from broadcaster.exceptions import AudioError
+
+ENGINE_RATE = 22050
+
+
+def _limited_per_rate(monkeypatch) -> dict[int, int]:
+    seen: dict[int, int] = {}
+    process = stream.StreamLimiter.process
+
+    def counting(self, chunk):
+        seen[self.sample_rate] = seen.get(self.sample_rate, 0) + len(chunk)
+        return process(self, chunk)
+
+    monkeypatch.setattr(stream.StreamLimiter, "process", counting)
+    return seen
+
+
+def test_speech_at_the_engine_rate_is_limited_at_that_rate_and_written_at_the_station_rate(
+        tmp_path, settings, monkeypatch):
+    """Failed before: the speech was converted to 48 kHz first (every sample through the limiter at 48 kHz)."""
+    seen = _limited_per_rate(monkeypatch)
+    voice = speech_like(6.0, rate=ENGINE_RATE, seed=11)
+    source = media.write_wav(tmp_path / "speech.wav", voice, sample_rate=ENGINE_RATE)
+    info = render_item(source, tmp_path / "item.wav", settings=settings, jingles=False)
+    # one write on target: every speech sample limited once, at the engine's rate
+    assert seen == {ENGINE_RATE: len(voice)}
+    samples, rate = read_back(tmp_path / "item.wav")  # asserts 48 kHz, 16-bit mono
+    assert len(samples) == pytest.approx(len(voice) * RATE / ENGINE_RATE, abs=2)
+    assert info.duration_s == pytest.approx(len(samples) / RATE)
+    assert lufs(samples) == pytest.approx(settings.target_lufs, abs=0.5)
+    assert info.integrated_lufs == pytest.approx(lufs(samples), abs=0.1)
+    assert true_peak(samples) <= settings.true_peak_dbtp
+    # the figure returned is the true peak of the file's own samples
+    assert info.true_peak_dbtp == pytest.approx(true_peak(samples), abs=0.2)
+
+
+def test_jingles_stay_at_the_station_rate_around_resampled_speech(tmp_path, settings, monkeypatch):
+    """Intro and outro are limited at 48 kHz, the speech at 22.05 kHz; in the file the speech's
+    tone is where it belongs, at its pitch and length, between the two jingles."""
+    seen = _limited_per_rate(monkeypatch)
+    speech = tone(1000.0, 3.0, 0.3, rate=ENGINE_RATE)
+    source = media.write_wav(tmp_path / "speech.wav", speech, sample_rate=ENGINE_RATE)
+    info = render_item(source, tmp_path / "item.wav", settings=settings)
+    assert set(seen) == {RATE, ENGINE_RATE}
+    assert seen[ENGINE_RATE] % len(speech) == 0  # whole passes over the speech at its own rate
+    samples, _ = read_back(tmp_path / "item.wav")
+    assert info.duration_s == pytest.approx(len(samples) / RATE)
+    # the speech's stretch: the loud 1 kHz part in the middle of the item
+    envelope = np.convolve(np.abs(samples), np.ones(480) / 480, mode="same")
+    mid = len(samples) // 2
+    level = envelope[mid]
+    inside = envelope > 0.5 * level
+    lo = mid - int(np.argmin(inside[mid::-1]))
+    hi = mid + int(np.argmin(inside[mid:]))
+    assert (hi - lo) / RATE == pytest.approx(3.0, abs=0.05)
+    assert dominant_hz(samples[lo + RATE // 10 : hi - RATE // 10]) == pytest.approx(1000.0, abs=2.0)
+    assert lufs(samples) == pytest.approx(settings.target_lufs, abs=0.5)
+    assert true_peak(samples) <= settings.true_peak_dbtp
+
+
+def test_loudness_gated_over_two_rates_equals_the_programme_at_one(settings):
+    """combined_integrated_lufs of stretches metered at 48 and 22.05 kHz is the BS.1770 figure of
+    the same programme at 48 kHz (within what the blocks across the join can change)."""
+    from scipy.signal import resample_poly
+
+    loud = speech_like(8.0, seed=3) * 0.5
+    quiet = speech_like(12.0, rate=ENGINE_RATE, seed=4) * 0.1
+    meters = [stream.BlockMeter(RATE), stream.BlockMeter(ENGINE_RATE)]
+    meters[0].add(loud)
+    meters[1].add(quiet)
+    together = np.concatenate([loud, resample_poly(quiet, 320, 147).astype(np.float32)])
+    assert stream.combined_integrated_lufs(meters) == pytest.approx(lufs(together), abs=0.02)
+    assert stream.combined_integrated_lufs(meters[1:]) == pytest.approx(lufs(quiet, ENGINE_RATE), abs=0.01)
+
+
+def test_a_write_failing_in_the_resampler_reader_is_raised_and_nothing_hangs(tmp_path):
+    """The resampler's reader writes the file; when that fails (a full disk) the feeder hears it
+    at once, close() raises the same error, and ffmpeg does not stay blocked on its pipe."""
+    from broadcaster.audio.resample import Resampler
+
+    def full_disk(data: bytes) -> None:
+        raise AudioError("Không ghi được tệp âm thanh: No space left on device")
+
+    outcome: dict[str, BaseException] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        resampler = Resampler(ENGINE_RATE, RATE, full_disk)
+        try:
+            chunk = media.to_int16(tone(440.0, 1.0, 0.5, rate=ENGINE_RATE)).tobytes()
+            for _ in range(200):  # far more than the pipes hold
+                resampler.feed(chunk)
+            resampler.close()
+        except BaseException as exc:  # what the feeding thread is told
+            outcome["error"] = exc
+            resampler.abort()
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert finished.wait(60), "the resampler hung after its reader failed"
+    assert isinstance(outcome.get("error"), AudioError)
+    assert "No space left" in str(outcome["error"])
