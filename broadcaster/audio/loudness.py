@@ -365,16 +365,17 @@ def _public_sosfilt(sosfilt, sos, y, state) -> None:
     state[0] = final
 
 
-@lru_cache(maxsize=1)
-def _interpolation_kernel() -> np.ndarray:
-    """(3, 32) float32: sinc interpolators for points 1/4, 2/4, 3/4 between x[n] and x[n+1].
+@lru_cache(maxsize=2)
+def _interpolation_kernel(factor: int = 4) -> np.ndarray:
+    """(factor - 1, 32) float32: sinc interpolators for points 1/factor … (factor-1)/factor
+    between x[n] and x[n+1] (BS.1770's true peak: factor 4).
 
-    Row p applied to x[n-15 .. n+16] gives the band-limited value at n + (p+1)/4.
+    Row p applied to x[n-15 .. n+16] gives the band-limited value at n + (p+1)/factor.
     """
     half = _TP_TAPS_PER_SIDE
     offsets = np.arange(-half + 1, half + 1)
     rows = []
-    for frac in (0.25, 0.5, 0.75):
+    for frac in np.arange(1, factor) / factor:
         t = frac - offsets
         window = np.i0(8.0 * np.sqrt(np.clip(1.0 - (t / half) ** 2, 0.0, None))) / np.i0(8.0)
         taps = np.sinc(t) * window

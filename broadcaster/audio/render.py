@@ -41,8 +41,9 @@ from ..exceptions import AudioError
 from .assets import builtin_asset
 from .files import _is_plain_wav, load_audio
 from .loudness import _CLIP_ENGAGE_LU, _MAX_EXTRA_GAIN_DB, _TRUE_PEAK_MARGIN_DB, FLOOR_DB, LIMITER_HEADROOM_DB
-from .loudness import _as_mono, _from_db, _integrated_lufs, _to_db
-from .stream import CHUNK_FRAMES, BlockMeter, Lane, PeakMeter, StreamLimiter
+from .loudness import _as_mono, _from_db, _integrated_lufs
+from .item_sink import ItemSink, Written
+from .stream import CHUNK_FRAMES, BlockMeter, Lane, StreamLimiter
 
 Progress = Callable[[float], None]
 
@@ -234,17 +235,6 @@ def _sampled_chunks(piece: _Piece, block: int, every: int, size: int) -> Iterato
 
 
 # --------------------------------------------------------------------- normalization
-@dataclass(frozen=True)
-class _Written:
-    path: Path
-    gain_db: float
-    clip: bool
-    lufs: float
-    true_peak: float
-    error: float  # target minus achieved, LU
-    frames: int  # at the station's rate
-
-
 class _StreamNormalizer:
     def __init__(self, item: _Item, settings, scratch: Path, reporter: _Reporter, estimate: float | None) -> None:
         self.item = item
@@ -263,7 +253,7 @@ class _StreamNormalizer:
         self._done += frames / rate
         self.report(min(0.99, self._done / self._work))
 
-    def run(self) -> _Written:
+    def run(self) -> Written:
         unity, probes = self._probe()
         if unity is None:  # silence (below the gate): only make stray peaks respect the ceiling
             return self._write(0.0, clip=False, limit=False)
@@ -277,7 +267,7 @@ class _StreamNormalizer:
             (g0, l0), (g1, l1) = probes
             probe_slope = _slope(g0, l0, g1, l1)
             next_gain = g1 + (self.target - l1) / probe_slope
-        writes: list[_Written] = []
+        writes: list[Written] = []
         for clip in (False, True):
             for _ in range(_MAX_WRITES // 2 if clip else _MAX_WRITES):
                 next_gain = min(next_gain, cap)
@@ -305,7 +295,7 @@ class _StreamNormalizer:
         return best
 
     @staticmethod
-    def _done_clipping(writes: list[_Written]) -> bool:
+    def _done_clipping(writes: list[Written]) -> bool:
         return any(w.clip for w in writes)
 
     def _probe(self) -> tuple[float | None, list[tuple[float, float | None]]]:
@@ -379,13 +369,13 @@ class _StreamNormalizer:
             points.insert(0, (gain - _PROBE_STEP_DB, predict(gain - _PROBE_STEP_DB)))
         return unity, points[-2:]
 
-    def _write(self, gain_db: float, *, clip: bool, limit: bool = True) -> _Written:
+    def _write(self, gain_db: float, *, clip: bool, limit: bool = True) -> Written:
         path = self.scratch / f"pass-{secrets.token_hex(4)}.wav.part"
         ceiling_lin = np.float32(_from_db(self.ceiling - _TRUE_PEAK_MARGIN_DB))
         gain = np.float32(_from_db(gain_db))
         # the clipper (hard, at the limiter's ceiling, as pedalboard.Clipping was) only when engaged
         clip_lin = np.float32(_from_db(self.limiter_ceiling)) if clip else None
-        sink = _Sink(path, self.rate, self.ceiling)
+        sink = ItemSink(path, self.rate, self.ceiling)
         limiter: StreamLimiter | None = None
         segment_rate = None
         with sink, Lane() as lane:  # gain and limiter here; quantize, meter and write on the lane
@@ -415,112 +405,15 @@ class _StreamNormalizer:
             written = self._trim(written, limit_db - written.true_peak)
         return written
 
-    def _trim(self, written: _Written, trim_db: float) -> _Written:
+    def _trim(self, written: Written, trim_db: float) -> Written:
         path = self.scratch / f"trim-{secrets.token_hex(4)}.wav.part"
         scale = np.float32(_from_db(trim_db))
-        sink = _Sink(path, self.rate, self.ceiling)
+        sink = ItemSink(path, self.rate, self.ceiling)
         with sink, Lane() as lane:
             for chunk in _WavPiece(written.path).chunks(self.item.size):
                 lane.submit(sink.add, chunk * scale)
         written.path.unlink(missing_ok=True)
         return sink.result(written.gain_db + trim_db, written.clip, self.target)
-
-
-class _Sink:
-    """A 16-bit WAV at ``rate`` written chunk by chunk, in stretches (``segment``) that may be at
-    another rate: those go through one ffmpeg resampler each. Loudness and true peak are measured
-    on the 16-bit samples of every stretch at its own rate, the loudness gated over all of them
-    together. A resampled stretch's true peak is its own before resampling (4x oversampled at,
-    say, 22.05 kHz): on ten espeak-ng bulletins the file's figure was the same within 0.03 dB,
-    never higher; the file's sample peak is kept too, and the larger figure counts."""
-
-    def __init__(self, path: Path, rate: int, ceiling_db: float) -> None:
-        self.path = path
-        self.rate = rate
-        self.ceiling_db = ceiling_db
-        self.meters: list[BlockMeter] = []  # one per stretch, in the file's order
-        self.peak_meters: list[PeakMeter] = []  # likewise
-        self.frames = 0
-        self._file_peak = 0  # the largest magnitude of a 16-bit sample written, out of 32768
-        self._wav: wave.Wave_write | None = None
-        self._meter: BlockMeter | None = None
-        self._resampler = None
-
-    def __enter__(self) -> _Sink:
-        try:
-            self._wav = wave.open(str(self.path), "wb")
-        except OSError as exc:
-            raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
-        self._wav.setnchannels(1)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(self.rate)
-        self.segment(self.rate)
-        return self
-
-    def segment(self, rate: int) -> None:
-        """What follows is at ``rate``: the stretch before it is finished (its resampler drained)."""
-        from .resample import Resampler
-
-        if self._resampler is not None:
-            resampler, self._resampler = self._resampler, None
-            resampler.close()
-        self._meter = BlockMeter(rate)
-        self.meters.append(self._meter)
-        self._peaks = PeakMeter(self.ceiling_db)
-        self.peak_meters.append(self._peaks)
-        if rate != self.rate:
-            self._resampler = Resampler(rate, self.rate, self._write_bytes)
-
-    def add(self, samples: np.ndarray) -> None:
-        pcm = media.to_int16(samples)
-        back = pcm.astype(np.float32)
-        back *= np.float32(1.0 / 32768.0)
-        self._meter.add(back)
-        self._peaks.add(back)
-        if self._resampler is not None:
-            self._resampler.feed(pcm.tobytes())
-        else:
-            self._write_bytes(pcm.tobytes())
-
-    def _write_bytes(self, data: bytes) -> None:
-        if data:
-            pcm = np.frombuffer(data, dtype="<i2")
-            self._file_peak = max(self._file_peak, int(pcm.max()), -int(pcm.min()))
-        try:
-            self._wav.writeframesraw(data)
-        except OSError as exc:
-            raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
-        self.frames += len(data) // 2
-
-    def __exit__(self, *exc_info) -> None:
-        try:
-            try:
-                if self._resampler is not None:
-                    if exc_info[0] is None:
-                        self._resampler.close()  # its last samples (its error is raised here)
-                    else:
-                        self._resampler.abort()
-            finally:
-                self._resampler = None
-                self._wav.close()
-        except OSError as exc:
-            if exc_info[0] is None:
-                raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
-        except BaseException:
-            self.path.unlink(missing_ok=True)
-            raise
-        if exc_info[0] is not None:
-            self.path.unlink(missing_ok=True)
-
-    def result(self, gain_db: float, clip: bool, target: float) -> _Written:
-        from .stream import combined_integrated_lufs
-
-        for peaks in self.peak_meters:
-            peaks.finish()
-        true_peak = max([p.true_peak for p in self.peak_meters] + [self._file_peak / 32768.0])
-        lufs = combined_integrated_lufs(self.meters)
-        lufs = FLOOR_DB if lufs is None else max(FLOOR_DB, lufs)
-        return _Written(self.path, gain_db, clip, lufs, _to_db(true_peak), target - lufs, self.frames)
 
 
 # ------------------------------------------------------------------------- helpers

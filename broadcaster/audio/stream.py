@@ -182,9 +182,11 @@ class PeakMeter:
     6 dB of the loudest one so far are interpolated: the true peak of the whole signal.
     """
 
-    def __init__(self, ceiling_db: float | None = None) -> None:
-        """Meter with an optional true-peak ceiling (dBTP) that decides where to look closely."""
-        kernel = _interpolation_kernel()
+    def __init__(self, ceiling_db: float | None = None, *, oversample: int = 4) -> None:
+        """Meter with an optional true-peak ceiling (dBTP) that decides where to look closely;
+        ``oversample`` points per sample (BS.1770: 4; more for a stretch at a low rate that the
+        file will hold resampled: its 4x grid would read peaks lower than the file's)."""
+        kernel = _interpolation_kernel(oversample)
         self._kernel_t = np.ascontiguousarray(kernel.T)
         self._half = kernel.shape[1] // 2  # 16
         self._context = np.zeros(2 * self._half - 1, np.float32)  # the 31 samples before the chunk

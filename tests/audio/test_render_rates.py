@@ -8,6 +8,7 @@ the rate as the item is written, while the jingles stay at the station's rate th
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,22 +92,24 @@ def test_loudness_gated_over_two_rates_equals_the_programme_at_one(settings):
     assert stream.combined_integrated_lufs(meters[1:]) == pytest.approx(lufs(quiet, ENGINE_RATE), abs=0.01)
 
 
-def test_a_write_failing_in_the_resampler_reader_is_raised_and_nothing_hangs(tmp_path):
-    """The resampler's reader writes the file; when that fails (a full disk) the feeder hears it
-    at once, close() raises the same error, and ffmpeg does not stay blocked on its pipe."""
-    from broadcaster.audio.resample import Resampler
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+def test_a_full_disk_under_the_resampler_is_one_clear_error_and_nothing_hangs():
+    """ffmpeg writes the resampled samples into the item file itself; when the disk is full (here
+    /dev/full, which answers every write with ENOSPC) the feeder hears it, close() raises an
+    AudioError with ffmpeg's reason, and nothing stays blocked on a pipe."""
+    import os
 
-    def full_disk(data: bytes) -> None:
-        raise AudioError("Không ghi được tệp âm thanh: No space left on device")
+    from broadcaster.audio.resample import Resampler
 
     outcome: dict[str, BaseException] = {}
     finished = threading.Event()
+    fd = os.open("/dev/full", os.O_WRONLY)
 
     def run() -> None:
-        resampler = Resampler(ENGINE_RATE, RATE, full_disk)
+        resampler = Resampler(ENGINE_RATE, RATE, fd)
         try:
             chunk = media.to_int16(tone(440.0, 1.0, 0.5, rate=ENGINE_RATE)).tobytes()
-            for _ in range(200):  # far more than the pipes hold
+            for _ in range(200):  # far more than the pipe holds
                 resampler.feed(chunk)
             resampler.close()
         except BaseException as exc:  # what the feeding thread is told
@@ -115,7 +118,11 @@ def test_a_write_failing_in_the_resampler_reader_is_raised_and_nothing_hangs(tmp
         finally:
             finished.set()
 
-    threading.Thread(target=run, daemon=True).start()
-    assert finished.wait(60), "the resampler hung after its reader failed"
-    assert isinstance(outcome.get("error"), AudioError)
-    assert "No space left" in str(outcome["error"])
+    try:
+        threading.Thread(target=run, daemon=True).start()
+        assert finished.wait(60), "the resampler hung on a full disk"
+    finally:
+        os.close(fd)
+    assert isinstance(outcome.get("error"), AudioError), outcome
+    message = str(outcome["error"])
+    assert "No space left on device" in message and "@ 0x" not in message, message  # the reason, not ffmpeg's insides
