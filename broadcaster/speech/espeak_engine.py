@@ -12,21 +12,24 @@ own. ``_POOL`` below holds those instances (two on a machine with two cores or m
 and hands each synthesis a free one. It is the single module-level object in the speech
 package, justified because what it guards is itself process-global; it loads nothing until
 the first synthesis, and makes the copy only when two syntheses first meet. The copies live in
-a per-user cache folder, made once (written aside, synced, renamed into place), checked
-against the wheel's library before every use and reused by later processes. If a copy cannot
+a per-user cache folder under a hash of the library's bytes, made once (written aside, synced,
+renamed into place), checked against the wheel's library before use and reused by later
+processes. If a copy cannot
 be made, loaded or initialized, the pool speaks on one instance, as before, and says so once
 in the log.
 
 What the .so needs besides itself (``readelf -d``): libc, libm, libstdc++ and libgcc_s, none of
 them holding synthesis state. The process-wide state it does touch is the C locale
 (espeak_Initialize sets LC_CTYPE to C.UTF-8, the same value every time; serialized here by
-``_INITIALIZE_LOCK``) and libc's rand(), used only by the Klatt-style "speechPlayer" voices
-(the station's voices use espeak-ng's own generator).
+``_INITIALIZE_LOCK``) and libc's rand(), called only by the speechPlayer wave generator of
+voices that ask for it (espeak-ng's own generator and its Klatt one use a random state of the
+library's own).
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import os
 import tempfile
@@ -104,15 +107,14 @@ def _copy_folder() -> Path:
 def _private_copy(source: str | Path, index: int, folder: Path) -> Path:
     """The library ``source`` copied into ``folder`` as copy ``index``; made once, checked every time.
 
-    The name carries the source's size and modification time, so a new wheel gets new copies. The
-    copy is written aside, synced and renamed into place (a crash never leaves half a library under
+    The name carries a hash of the source's bytes, so a new wheel gets new copies and every
+    install of the same wheel shares them. The copy is written aside, synced and renamed into place (a crash never leaves half a library under
     the final name, and a process that has the old file loaded keeps its mapping). OSError when the
     folder or the copy cannot be made or the copy does not hold the source's bytes.
     """
     source = Path(source)
     data = source.read_bytes()
-    stat = source.stat()
-    target = folder / f"{source.stem}-{stat.st_size}-{stat.st_mtime_ns}-{index}{source.suffix}"
+    target = folder / f"{source.stem}-{hashlib.sha256(data).hexdigest()[:16]}-{index}{source.suffix}"
     if _holds(target, data):
         return target
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
