@@ -108,19 +108,21 @@ def _private_copy(source: str | Path, index: int, folder: Path) -> Path:
     """The library ``source`` copied into ``folder`` as copy ``index``; made once, checked every time.
 
     The name carries a hash of the source's bytes, so a new wheel gets new copies and every
-    install of the same wheel shares them. The copy is written aside, synced and renamed into place (a crash never leaves half a library under
-    the final name, and a process that has the old file loaded keeps its mapping). OSError when the
-    folder or the copy cannot be made or the copy does not hold the source's bytes.
+    install of the same wheel shares them. The copy is written aside, synced and renamed into
+    place (a crash never leaves half a library under the final name, and a process that has the
+    old file loaded keeps its mapping). Only a folder of this user's that no one else may write
+    to is used (a library found there is run). OSError when the folder or the copy cannot be
+    made or the copy does not hold the source's bytes.
     """
     source = Path(source)
     data = source.read_bytes()
     target = folder / f"{source.stem}-{hashlib.sha256(data).hexdigest()[:16]}-{index}{source.suffix}"
-    if _holds(target, data):
-        return target
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     mine = folder.stat()
     if hasattr(os, "getuid") and (mine.st_uid != os.getuid() or mine.st_mode & 0o022):
         raise OSError(f"{folder} is not this user's own folder")
+    if _holds(target, data):
+        return target
     part = folder / f"{target.name}.{os.getpid()}.{threading.get_ident()}.part"
     try:
         with open(part, "wb") as out:

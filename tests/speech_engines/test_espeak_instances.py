@@ -191,3 +191,12 @@ def test_a_copy_is_made_once_and_reused(tmp_path):
 def test_two_instances_on_two_cores_one_on_one(monkeypatch, cpus, size):
     monkeypatch.setattr(espeak_engine.os, "cpu_count", lambda: cpus)
     assert espeak_engine._pool_size() == size
+
+
+def test_a_folder_others_may_write_to_is_not_used(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o777)  # anyone could put a library of their own there
+    with pytest.raises(OSError, match="own folder"):
+        espeak_engine._private_copy(_paths()[0], 1, folder)
+    assert not list(folder.iterdir())
