@@ -82,8 +82,9 @@ class FailsAtTwo(FakeEngine):
         return speech
 
 
-def _render(engine, tmp_path, prepare):
-    return render_pieces(engine, PIECES, tmp_path / "out.wav", sample_rate=48000, gap_ms=100, fade_ms=5,
+def _render(engine, tmp_path, prepare, pieces=PIECES):
+    """The pipeline alone (no cache, no sidecar) into ``out.wav`` at the engine's rate."""
+    return render_pieces(engine, pieces, tmp_path / "out.wav", sample_rate=22050, gap_ms=100, fade_ms=5,
                          prepare=prepare)
 
 
@@ -120,8 +121,7 @@ def test_pieces_are_spoken_a_bounded_few_ahead_of_the_consumer(tmp_path):
             ahead.append(len(engine.calls) - index)
         return samples
 
-    rendered = render_pieces(engine, pieces, tmp_path / "out.wav", sample_rate=22050, gap_ms=100,
-                             fade_ms=5, prepare=prepare)
+    rendered = _render(engine, tmp_path, prepare, pieces)
     assert rendered.frames > 0 and len(ahead) == len(pieces)
     assert max(ahead) <= pipeline._AHEAD + engine.concurrency + 1, ahead
 
@@ -136,8 +136,7 @@ def test_a_consumer_failure_stops_every_synthesis_thread(tmp_path):
         return samples
 
     with pytest.raises(SpeechError, match="gives up"):
-        render_pieces(engine, pieces, tmp_path / "out.wav", sample_rate=22050, gap_ms=100, fade_ms=5,
-                      prepare=prepare)
+        _render(engine, tmp_path, prepare, pieces)
     wait_for(lambda: not _synth_threads(), DEADLINE, "every synthesis thread to end")
     assert len(engine.calls) <= 2 + pipeline._AHEAD + engine.concurrency
 
