@@ -1,4 +1,4 @@
-"""The speech render as a pipeline over pieces: one thread speaks, the caller's thread processes.
+"""The speech render as a pipeline over pieces: the engine's threads speak, the caller's thread processes.
 
 While the engine speaks piece k+1 (libespeak-ng and the network release the GIL), the piece
 before it is checked, trimmed, faded, measured (BS.1770 block energies, kept in the sidecar so
@@ -10,7 +10,6 @@ holds more than a few pieces: memory does not grow with the text.
 
 from __future__ import annotations
 
-import queue
 import threading
 import wave
 from collections.abc import Callable, Sequence
@@ -98,51 +97,80 @@ def render_pieces(
             sink.abort()
 
 
-class _Speaker(threading.Thread):
-    """Synthesizes the pieces in order, a few ahead of the consumer; errors are handed over."""
-
-    _END = object()
+class _Speaker:
+    """Synthesizes the pieces with ``engine.concurrency`` threads (1 if it does not say), a bounded
+    few ahead of the consumer, and hands them over strictly in order; an error is handed over at
+    its own piece, and no piece after it is taken up."""
 
     def __init__(self, engine: SpeechEngine, pieces: Sequence[str]) -> None:
-        super().__init__(name="speech-synth", daemon=True)
         self.engine = engine
         self.pieces = list(pieces)
-        self.queue: queue.Queue = queue.Queue(maxsize=_AHEAD)
-        self._stop = threading.Event()
+        try:
+            wanted = int(getattr(engine, "concurrency", 1))
+        except (TypeError, ValueError):
+            wanted = 1
+        self.concurrency = max(1, min(wanted, len(self.pieces)))
+        # pieces taken up but not yet handed over: spoken, being spoken, or waiting for the consumer
+        self.window = _AHEAD + self.concurrency
+        self._ready = threading.Condition()
+        self._done: dict[int, object] = {}  # index → Speech or the exception it raised
+        self._next = 0  # the next piece to take up
+        self._handed = 0  # pieces handed to the consumer
+        self._failed_at: int | None = None
+        self._stopped = False
+        self._threads = [threading.Thread(target=self._run, name=f"speech-synth-{n}", daemon=True)
+                         for n in range(self.concurrency)]
 
-    def run(self) -> None:
-        for index, piece in enumerate(self.pieces):
-            if self._stop.is_set():
-                return
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def _take(self) -> int | None:
+        """The next piece for this thread, once it is at most `window` ahead; None when there is none."""
+        with self._ready:
+            while True:
+                if self._stopped or self._next >= len(self.pieces):
+                    return None
+                if self._failed_at is not None and self._next > self._failed_at:
+                    return None
+                if self._next < self._handed + self.window:
+                    index = self._next
+                    self._next += 1
+                    return index
+                self._ready.wait()
+
+    def _run(self) -> None:
+        while (index := self._take()) is not None:
             try:
-                item: object = (index, self.engine.synthesize(piece))
+                item: object = self.engine.synthesize(self.pieces[index])
             except BaseException as exc:  # handed to the consumer, raised there
                 item = exc
-            if not self._put(item) or isinstance(item, BaseException):
-                return
-        self._put(self._END)
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+            with self._ready:
+                self._done[index] = item
+                if isinstance(item, BaseException) and (self._failed_at is None or index < self._failed_at):
+                    self._failed_at = index
+                self._ready.notify_all()
 
     def __iter__(self):
-        while True:
-            item = self.queue.get()
-            if item is self._END:
-                return
+        for index in range(len(self.pieces)):
+            with self._ready:
+                while index not in self._done and not self._stopped:
+                    self._ready.wait()
+                if self._stopped:
+                    return
+                item = self._done.pop(index)
+                self._handed = index + 1
+                self._ready.notify_all()
             if isinstance(item, BaseException):
                 raise EngineTrouble(item) from item
-            yield item
+            yield index, item
 
     def stop(self) -> None:
-        """Stop after the current piece (the consumer failed or finished)."""
-        self._stop.set()
+        """Stop after the pieces being spoken (the consumer failed or finished)."""
+        with self._ready:
+            self._stopped = True
+            self._done.clear()
+            self._ready.notify_all()
 
 
 class _Sink:
