@@ -79,7 +79,9 @@ def render_pieces(
             samples = np.asarray(speech.samples, dtype=np.float32)
             if samples.ndim != 1:
                 raise SpeechError("bộ đọc trả về âm thanh nhiều kênh / engine returned non-mono audio")
-            if not np.isfinite(samples).all():
+            # one pass, no mask: a NaN or an infinity anywhere makes the float64 sum non-finite (and
+            # float32 samples cannot overflow it)
+            if not np.isfinite(samples.sum(dtype=np.float64)):
                 raise SpeechError("bộ đọc trả về mẫu âm thanh hỏng (NaN/inf) / engine returned NaN")
             piece = prepare(samples, rate, index)
             if index:
@@ -196,7 +198,7 @@ class _Sink:
         if samples.size == 0:
             return
         pcm = media.to_int16(samples)
-        self.meter.add(pcm.astype(np.float32) / np.float32(32768.0))  # what the file holds
+        self.meter.add(samples)  # what the file holds, before its 16-bit rounding (under 1e-4 LU)
         try:
             self._wav.writeframesraw(pcm.tobytes())
         except OSError as exc:

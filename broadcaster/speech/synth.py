@@ -139,14 +139,27 @@ def _pack_clauses(clauses: list[list[str]], max_chars: int) -> list[list[str]]:
 
 # ----------------------------------------------------------------------------- joining
 def trim_silence(samples: np.ndarray, sample_rate: int, *, pad_ms: float, level: float = TRIM_LEVEL) -> np.ndarray:
-    """Cut leading/trailing silence, keeping ``pad_ms`` before the first and after the last sound."""
-    loud = np.flatnonzero(np.abs(samples) > level)
-    if loud.size == 0:
+    """Cut leading/trailing silence, keeping ``pad_ms`` before the first and after the last sound.
+
+    The first and last sounds are looked for from each end a block at a time: an engine's
+    silence at the edges is a few milliseconds, so the piece's middle is never scanned."""
+    first = _first_loud(samples, level)
+    if first < 0:
         return samples[:0]
+    last = len(samples) - 1 - _first_loud(samples[::-1], level)
     pad = int(round(sample_rate * pad_ms / 1000))
-    start = max(0, int(loud[0]) - pad)
-    end = min(len(samples), int(loud[-1]) + 1 + pad)
+    start = max(0, first - pad)
+    end = min(len(samples), last + 1 + pad)
     return samples[start:end]
+
+
+def _first_loud(samples: np.ndarray, level: float, block: int = 4096) -> int:
+    """Index of the first sample louder than ``level`` (-1: none)."""
+    for start in range(0, len(samples), block):
+        hits = np.flatnonzero(np.abs(samples[start : start + block]) > level)
+        if hits.size:
+            return start + int(hits[0])
+    return -1
 
 
 def fade_edges(samples: np.ndarray, sample_rate: int, *, fade_ms: float) -> np.ndarray:
