@@ -34,6 +34,7 @@ import logging
 import os
 import tempfile
 import threading
+import weakref
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +74,8 @@ _INITIALIZE_LOCK = threading.Lock()
 # dlopen handles of every library instance loaded here: a copy that came back as one of these
 # would share its globals with another instance.
 _HANDLES_SEEN: set[int] = set()
+# which instance object each loaded library belongs to: one object per dlopen handle
+_OWNERS: dict[int, weakref.ref] = {}
 
 
 def _default_paths() -> tuple[str, str]:
@@ -192,6 +195,12 @@ class _EspeakLibrary:
         except OSError as exc:
             message = f"Không nạp được thư viện espeak-ng ({library_path}): {exc}"
             raise SpeechError(message, engine="espeak") from exc
+        owner = _OWNERS.get(lib._handle)
+        if owner is not None and owner() not in (None, self):
+            # a second object on one loaded library would set its own callback and state under the
+            # first one's feet (and leave the callback dangling once it is gone: a crash)
+            raise SpeechError(f"Thư viện espeak-ng {library_path} đã được nạp bởi một phiên khác", engine="espeak")
+        _OWNERS[lib._handle] = weakref.ref(self)
         _HANDLES_SEEN.add(lib._handle)
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
@@ -321,7 +330,9 @@ class _EspeakPool:
     """
 
     def __init__(self, size: int, *, copy_dir: Path | None = None) -> None:
-        self.instances = [_EspeakLibrary(index, copy_dir=copy_dir) for index in range(max(1, size))]
+        # the first instance is the process's one: another object loading the wheel's library would
+        # get the same handle (the same globals) and take its callback over
+        self.instances = [_FIRST] + [_EspeakLibrary(index, copy_dir=copy_dir) for index in range(1, max(1, size))]
         self._usable = list(self.instances)
         self._freed = threading.Condition()
 
@@ -387,6 +398,7 @@ class _EspeakPool:
         return self.instances[0].phoneme_clauses(**kwargs)
 
 
+_FIRST = _EspeakLibrary(0)
 _POOL = _EspeakPool(_pool_size())
 
 

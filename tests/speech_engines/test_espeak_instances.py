@@ -200,3 +200,34 @@ def test_a_folder_others_may_write_to_is_not_used(tmp_path):
     with pytest.raises(OSError, match="own folder"):
         espeak_engine._private_copy(_paths()[0], 1, folder)
     assert not list(folder.iterdir())
+
+
+def test_a_second_pool_shares_the_first_instance_and_leaves_no_dangling_callback(tmp_path):
+    """Found by the fresh-clone CI run: a pool made beside the process's own loaded the wheel's
+    library again as *its* first instance, which dlopen makes the same library (the same globals).
+    Its synthesis set the library's callback to its own; once that pool was gone the callback
+    pointed at freed memory, and the next synthesis through the engine crashed the process
+    (SIGSEGV). Run in a child process so a crash fails this test instead of ending the session."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import gc
+        from pathlib import Path
+        from broadcaster.speech import espeak_engine as E
+        engine = E.EspeakEngine()
+        engine.synthesize("Xin chào bà con.")  # the process's pool, first instance set up
+        pool = E._EspeakPool(2, copy_dir=Path({str(tmp_path / 'copies')!r}))
+        lib, data = E._default_paths()
+        pool.synthesize(text="Một hai ba.", voice="vi", rate=140, pitch=50, library_path=lib, data_path=data)
+        assert pool.instances[0] is E._POOL.instances[0], "two objects own one loaded library"
+        del pool
+        gc.collect()
+        for _ in range(3):
+            speech = engine.synthesize("Thông báo của ủy ban nhân dân xã.")
+            assert speech.samples.size > speech.sample_rate // 2
+        print("ok")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip().endswith("ok"), (run.returncode, run.stderr[-2000:])
