@@ -203,8 +203,8 @@ def profile(text: Path, top: int = 25) -> None:
             stages.clear()
             profiles.clear()
             threading.Thread.run = profiled_run
-            pipeline.render_pieces = timed("speech (synthesis, resample, speech loudness, cache write)", pipeline_render)
-            item_render.render_item = timed("item (probe, gain + limiter, meters, write)", item_render_fn)
+            pipeline.render_pieces = timed("speech (synthesis, speech loudness, cache write at the engine rate)", pipeline_render)
+            item_render.render_item = timed("item (probe, gain + limiter, meters, resample and write)", item_render_fn)
             main_prof = cProfile.Profile()
             t0 = time.perf_counter()
             main_prof.enable()
