@@ -71,10 +71,9 @@ _SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short),
 
 # espeak_Initialize sets the process's LC_CTYPE: one instance at a time.
 _INITIALIZE_LOCK = threading.Lock()
-# dlopen handles of every library instance loaded here: a copy that came back as one of these
-# would share its globals with another instance.
-_HANDLES_SEEN: set[int] = set()
-# which instance object each loaded library belongs to: one object per dlopen handle
+# The dlopen handle of every library loaded here → the instance object it belongs to (one object
+# per handle). A copy that came back as one of these handles would share its globals with another
+# instance.
 _OWNERS: dict[int, weakref.ref] = {}
 
 
@@ -182,7 +181,7 @@ class _EspeakLibrary:
         folder = self._copy_dir if self._copy_dir is not None else _copy_folder()
         copy = _private_copy(library_path, self.index, folder)
         lib = ctypes.CDLL(str(copy), mode=getattr(os, "RTLD_LOCAL", 0))
-        if lib._handle in _HANDLES_SEEN:
+        if lib._handle in _OWNERS:
             raise OSError(f"{copy} is not a separate instance")
         return lib
 
@@ -201,7 +200,6 @@ class _EspeakLibrary:
             # first one's feet (and leave the callback dangling once it is gone: a crash)
             raise SpeechError(f"Thư viện espeak-ng {library_path} đã được nạp bởi một phiên khác", engine="espeak")
         _OWNERS[lib._handle] = weakref.ref(self)
-        _HANDLES_SEEN.add(lib._handle)
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_SetSynthCallback.argtypes = [_SYNTH_CALLBACK]
