@@ -58,7 +58,7 @@ class ItemSink:
         except OSError as exc:
             self._close_fd()
             self.path.unlink(missing_ok=True)
-            raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+            raise self._cannot_write(exc) from exc
         self.segment(self.rate)
         return self
 
@@ -84,7 +84,7 @@ class ItemSink:
         try:  # ffmpeg moved the shared offset on: the file's end is where the item has reached
             end = os.lseek(self._fd, 0, os.SEEK_END)
         except OSError as exc:
-            raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+            raise self._cannot_write(exc) from exc
         self.frames = (end - _WAV_HEADER_BYTES) // 2
 
     def add(self, samples: np.ndarray) -> None:
@@ -99,8 +99,11 @@ class ItemSink:
         try:
             self._write_all(pcm.tobytes())
         except OSError as exc:
-            raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+            raise self._cannot_write(exc) from exc
         self.frames += len(pcm)
+
+    def _cannot_write(self, exc: OSError) -> AudioError:
+        return AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}")
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
@@ -115,7 +118,7 @@ class ItemSink:
                     os.lseek(self._fd, 0, os.SEEK_SET)
                     self._write_all(_wav_header(self.rate, self.frames))
                 except OSError as exc:
-                    raise AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}") from exc
+                    raise self._cannot_write(exc) from exc
         except BaseException:
             self._abort()
             raise
