@@ -8,13 +8,13 @@ rate; a piece at another rate than the station's is resampled once, by ffmpeg on
 its samples are written (audio/resample.py); the loudness is gated over the blocks of every rate
 together. Loudness normalization runs in passes over that stream:
 
-1. a probe: the item's own loudness (BS.1770 block energies of every chunk) and, at the gain
-   the speech's loudness suggests, the loudness the limiter leaves — the limiter runs on the
-   whole item when it is short, on one block in four of a long one;
+1. a probe: one read keeps the item's block figures (audio/probe.py: each 32-sample block's
+   peak and K-weighted energy; the whole item when it is short, one second in four of a long
+   speech) and the loudness the limiter would leave at each gain tried is predicted from them;
 2. the write: gain and the brick-wall limiter chunk by chunk (its state carried across
-   chunks), 16-bit samples written as they come, loudness measured on those samples (a
-   resampled piece's before its resampling: the resampler keeps everything under the piece's
-   Nyquist frequency) and true peak on the samples in the file; repeated with a corrected gain (secant) only when it lands more than
+   chunks), 16-bit samples written as they come, loudness and true peak measured on those
+   samples (a resampled piece's before its resampling, the true peak at 8 points per sample:
+   audio/item_sink.py); repeated with a corrected gain (secant) only when it lands more than
    ``_TOLERANCE_LU`` off, and driven into a clipper first when the limiter alone cannot make
    peaky speech loud enough (as loudness.normalize_loudness does);
 3. only if an inter-sample peak slipped past the limiter: one static trim pass over the file.
