@@ -1,5 +1,5 @@
 """The item file as the render writes it: 16-bit mono WAV at the station's rate, stretches at
-other rates resampled into it by ffmpeg, with the loudness and true peak of what it holds.
+other rates resampled into it (libsoxr, audio/resample.py), with the loudness and true peak of what it holds.
 
 Split from render.py, whose normalizer decides what to write (gain, limiter, passes); this
 module only writes and measures.
@@ -33,8 +33,8 @@ class Written:
 
 class ItemSink:
     """A 16-bit mono WAV at ``rate`` written chunk by chunk, in stretches (``segment``) that may be
-    at another rate: ffmpeg resamples those and writes them into the file itself, where the item
-    has reached (audio/resample.py). Loudness and true peak are measured on the samples of every
+    at another rate: a resampler on its own thread converts those and writes them into the file,
+    where the item has reached (audio/resample.py). Loudness and true peak are measured on the samples of every
     stretch at its own rate as they are written, the loudness gated over all of them together. A
     resampled stretch's true peak is its own before resampling, read at 8 points per sample: on
     ten espeak-ng bulletins the file's own figure (4x at 48 kHz) was within 0.005 dB of it."""
@@ -80,22 +80,24 @@ class ItemSink:
         if self._resampler is None:
             return
         resampler, self._resampler = self._resampler, None
-        resampler.close()
-        try:  # ffmpeg moved the shared offset on: the file's end is where the item has reached
-            end = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            resampler.close()
         except OSError as exc:
             raise self._cannot_write(exc) from exc
-        self.frames = (end - _WAV_HEADER_BYTES) // 2
+        self.frames += resampler.frames
 
     def add(self, samples: np.ndarray) -> None:
-        pcm = media.to_int16(samples)
         # measured before the 16-bit rounding: it moves the loudness by under 1e-4 LU and a peak
         # by under 0.001 dB (and clips nothing the limiter let through)
         self._meter.add(samples)
         self._peaks.add(samples)
-        if self._resampler is not None:
-            self._resampler.feed(pcm.tobytes())
+        if self._resampler is not None:  # rounded to 16 bits after its resampling
+            try:
+                self._resampler.feed(samples)
+            except OSError as exc:
+                raise self._cannot_write(exc) from exc
             return
+        pcm = media.to_int16(samples)
         try:
             self._write_all(pcm.tobytes())
         except OSError as exc:
@@ -151,7 +153,6 @@ class ItemSink:
         return Written(self.path, gain_db, clip, lufs, _to_db(true_peak), target - lufs, self.frames)
 
 
-_WAV_HEADER_BYTES = 44
 _RESAMPLED_OVERSAMPLE = 8
 
 

@@ -4,7 +4,7 @@ The item (intro, gap, speech, gap, outro) is never held whole: it is produced ch
 from the speech file on disk and the two (short) jingles, each chunk faded where a piece starts
 or ends. Each piece stays at its own rate until the very end: the speech at the engine's (22.05
 kHz for espeak-ng), the jingles at the station's. Gain, limiter and meters work on a piece at its
-rate; a piece at another rate than the station's is resampled once, by ffmpeg on another core, as
+rate; a piece at another rate than the station's is resampled once, by libsoxr on another core, as
 its samples are written (audio/resample.py); the loudness is gated over the blocks of every rate
 together. Loudness normalization runs in passes over that stream:
 

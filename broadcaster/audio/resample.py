@@ -1,90 +1,108 @@
-"""One long-lived ffmpeg resampler: 16-bit samples in at one rate, written at another straight
-into the file being made.
+"""One resampler per stretch: float samples in at one rate, 16-bit written at another straight
+into the file being made, on a thread of its own.
 
 The render keeps speech at the engine's own rate (22.05 kHz for espeak-ng and Piper, 24 kHz for
 the online voices) through the cache, the probe and the item's gain and limiter, and changes the
-rate once, here, on the samples the item writes: half the samples to filter, limit and meter in
-Python, and the resampling on another core (ffmpeg's process). ffmpeg's standard output is the
-item file itself, at the place the item has reached (the child shares the file's offset): the
-resampled samples never pass back through this process.
+rate once, here, on the samples the item writes: half the samples to filter, limit and meter.
+libsoxr (the `soxr` wheel, its "HQ" setting) resamples; it releases the GIL, so it runs on
+another core beside the limiter and the meters. It takes the limited float samples and the
+16-bit rounding comes after it: one rounding, at the rate the file holds. The output is aligned
+with the input (libsoxr's delay is taken out) and as long as the rates make it.
 
-ffmpeg's conversion to 16 bits saturates an overshoot of the band-limited resampler, as
-media.to_int16 does.
+The samples written are saturated at 16 bits (a band-limited resampler may overshoot a sample
+the limiter left at the ceiling), as media.to_int16 does.
 """
 
 from __future__ import annotations
 
-import re
-import subprocess
-import tempfile
+import os
+import queue
+import threading
+
+import numpy as np
 
 from .. import media
 from ..exceptions import AudioError
 
+#: Chunks handed over and not yet written, at most (each one a chunk of the render: memory stays flat).
+_DEPTH = 3
+_END = object()
+
 
 class Resampler:
-    """``feed`` 16-bit mono bytes at ``in_rate``; ffmpeg writes them at ``out_rate`` into the
-    open file ``out_fd`` from its current offset (which it moves on, shared with the caller's).
+    """``feed`` float mono samples at ``in_rate``; a worker thread resamples them to ``out_rate``
+    and writes them as 16-bit into the open file ``out_fd`` from its current offset.
 
-    ``close`` waits for the last samples to be written and raises AudioError with ffmpeg's reason
-    when it failed (e.g. a full disk); ``abort`` stops it after a failure."""
+    ``close`` waits for the last samples to be written (``frames`` then says how many); a
+    failure to write is raised as the OSError it was, at the next ``feed`` or at ``close``;
+    ``abort`` stops the worker after a failure elsewhere (nothing more reaches the file)."""
 
     def __init__(self, in_rate: int, out_rate: int, out_fd: int) -> None:
-        self._closed = False
-        self._errors = tempfile.TemporaryFile()  # ffmpeg's reason, read when it fails (no pipe to fill)
-        cmd = [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
-               "-f", "s16le", "-ar", str(int(in_rate)), "-ac", "1", "-i", "pipe:0",
-               "-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1", "-ar", str(int(out_rate)), "pipe:1"]
         try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out_fd, stderr=self._errors)
-        except OSError as exc:
-            self._errors.close()
-            raise AudioError(f"Không chạy được ffmpeg để đổi tần số lấy mẫu: {exc}") from exc
+            import soxr
 
-    def feed(self, data: bytes) -> None:
-        """The next samples (16-bit little-endian mono)."""
-        if not data:
-            return
-        try:
-            self._proc.stdin.write(data)
-        except (BrokenPipeError, OSError) as exc:  # ffmpeg has stopped: its reason
-            self._proc.wait()
-            raise AudioError(f"ffmpeg dừng khi đổi tần số lấy mẫu: {self._reason() or exc}") from exc
+            self._stream = soxr.ResampleStream(float(in_rate), float(out_rate), 1, dtype=np.float32, quality="HQ")
+        except (ImportError, ValueError, RuntimeError) as exc:
+            raise AudioError(f"Không đổi được tần số lấy mẫu {in_rate} → {out_rate} Hz: {exc}") from exc
+        self._fd = out_fd
+        self.frames = 0  # written at out_rate
+        self._queue: queue.Queue = queue.Queue(maxsize=_DEPTH)
+        self._failure: BaseException | None = None
+        self._stopping = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="render-resample", daemon=True)
+        self._thread.start()
+
+    def feed(self, samples: np.ndarray) -> None:
+        """The next samples (mono float32; not to be changed after)."""
+        self._raise_failure()
+        if len(samples):
+            self._queue.put(samples)
 
     def close(self) -> None:
-        """No more input: wait until ffmpeg has written its last samples."""
+        """No more input: wait until the last samples are written."""
         if self._closed:
             return
         self._closed = True
-        try:
-            try:
-                self._proc.stdin.close()
-            except OSError:
-                pass  # it stopped early: its exit code and reason say why
-            code = self._proc.wait()
-            if code != 0:
-                raise AudioError(f"ffmpeg không đổi được tần số lấy mẫu (mã {code}): {self._reason() or '-'}")
-        finally:
-            self._errors.close()
+        self._queue.put(_END)
+        self._thread.join()
+        self._raise_failure()
 
     def abort(self) -> None:
-        """After a failure: stop ffmpeg (nothing more reaches the file)."""
+        """After a failure: stop (what is still queued is dropped)."""
         if self._closed:
             return
         self._closed = True
-        self._proc.kill()
-        try:
-            self._proc.stdin.close()
-        except OSError:
-            pass
-        self._proc.wait()
-        self._errors.close()
+        self._stopping = True
+        self._queue.put(_END)  # the worker takes what is queued without working on it, then this
+        self._thread.join()
 
-    def _reason(self) -> str:
-        try:
-            self._errors.seek(0)
-            lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
-        except OSError:
-            return ""
-        # "[out#0/s16le @ 0x55…] Error closing file: No space left on device": the reason, not ffmpeg's insides
-        return re.sub(r"^\[[^\]]*\]\s*", "", lines[-1]) if lines else ""
+    def _raise_failure(self) -> None:
+        failure = self._failure
+        if failure is None:
+            return
+        if isinstance(failure, OSError):
+            raise failure
+        raise AudioError(f"Không đổi được tần số lấy mẫu: {type(failure).__name__}") from failure
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if self._failure is not None or self._stopping:
+                if item is _END:
+                    return
+                continue  # failed or stopped: drain, so a feed never blocks on a full queue
+            try:
+                last = item is _END
+                chunk = np.zeros(0, np.float32) if last else np.ascontiguousarray(item, dtype=np.float32)
+                self._write(media.to_int16(self._stream.resample_chunk(chunk, last=last)))
+            except BaseException as exc:  # handed to the caller's thread
+                self._failure = exc
+            if item is _END:
+                return
+
+    def _write(self, pcm: np.ndarray) -> None:
+        view = memoryview(pcm.tobytes())
+        while view:
+            view = view[os.write(self._fd, view):]
+        self.frames += len(pcm)

@@ -1,7 +1,7 @@
 """Issue 13 speed: the speech keeps the engine's rate until the item's write resamples it once.
 
 The speech cache holds what the engine spoke (22.05 kHz for espeak-ng); the item render works on
-it at that rate (half the samples of 48 kHz through gain, limiter and meters) and ffmpeg changes
+it at that rate (half the samples of 48 kHz through gain, limiter and meters) and libsoxr changes
 the rate as the item is written, while the jingles stay at the station's rate throughout.
 """
 
@@ -17,7 +17,6 @@ from audio_helpers import RATE, dominant_hz, lufs, read_back, speech_like, tone,
 from broadcaster import media
 from broadcaster.audio import render_item
 from broadcaster.audio import stream
-from broadcaster.exceptions import AudioError
 
 ENGINE_RATE = 22050
 
@@ -94,9 +93,10 @@ def test_loudness_gated_over_two_rates_equals_the_programme_at_one(settings):
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
 def test_a_full_disk_under_the_resampler_is_one_clear_error_and_nothing_hangs():
-    """ffmpeg writes the resampled samples into the item file itself; when the disk is full (here
-    /dev/full, which answers every write with ENOSPC) the feeder hears it, close() raises an
-    AudioError with ffmpeg's reason, and nothing stays blocked on a pipe."""
+    """The resampler writes into the item file from a thread of its own; when the disk is full
+    (here /dev/full, which answers every write with ENOSPC) the feeder hears it as the OSError it
+    was (the item sink words it), and neither side stays blocked on the queue between them."""
+    import errno
     import os
 
     from broadcaster.audio.resample import Resampler
@@ -108,8 +108,8 @@ def test_a_full_disk_under_the_resampler_is_one_clear_error_and_nothing_hangs():
     def run() -> None:
         resampler = Resampler(ENGINE_RATE, RATE, fd)
         try:
-            chunk = media.to_int16(tone(440.0, 1.0, 0.5, rate=ENGINE_RATE)).tobytes()
-            for _ in range(200):  # far more than the pipe holds
+            chunk = tone(440.0, 1.0, 0.5, rate=ENGINE_RATE)
+            for _ in range(200):  # far more than the queue holds
                 resampler.feed(chunk)
             resampler.close()
         except BaseException as exc:  # what the feeding thread is told
@@ -123,6 +123,31 @@ def test_a_full_disk_under_the_resampler_is_one_clear_error_and_nothing_hangs():
         assert finished.wait(60), "the resampler hung on a full disk"
     finally:
         os.close(fd)
-    assert isinstance(outcome.get("error"), AudioError), outcome
-    message = str(outcome["error"])
-    assert "No space left on device" in message and "@ 0x" not in message, message  # the reason, not ffmpeg's insides
+    error = outcome.get("error")
+    assert isinstance(error, OSError) and error.errno == errno.ENOSPC, outcome
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+def test_the_item_sink_words_a_full_disk_under_the_resampler_as_one_audio_error(tmp_path):
+    """The same full disk met by the item being written: one AudioError naming the file and the
+    reason (no traceback of the resampler's thread), and no .part left behind."""
+    import os
+
+    from broadcaster.audio.item_sink import ItemSink
+    from broadcaster.exceptions import AudioError
+
+    path = tmp_path / "item.wav.part"
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        with pytest.raises(AudioError) as caught:
+            with ItemSink(path, RATE, -1.0) as sink:
+                os.dup2(full, sink._fd)  # from here on every write of the item meets a full disk
+                sink.segment(ENGINE_RATE)
+                chunk = tone(440.0, 1.0, 0.5, rate=ENGINE_RATE)
+                for _ in range(200):
+                    sink.add(chunk)
+    finally:
+        os.close(full)
+    message = str(caught.value)
+    assert str(path) in message and "No space left on device" in message, message
+    assert not path.exists()
