@@ -16,14 +16,31 @@ vector operations on those figures (a millisecond of audio is one number):
   response changes slowly with frequency): the prediction is within a few hundredths of a LU
   of running limiter and meter (tested); the write that follows measures exactly what it wrote
   and corrects the gain when it lands off.
+
+A long piece (over ``WHOLE_S``, the speech of a long text) is profiled on a sample: one
+``SAMPLE_BLOCK_S`` second in every ``SAMPLE_EVERY`` (fewer when that would exceed
+``MAX_SAMPLE_S`` of audio, so memory stays flat). The render reads that sample from the file;
+the speech stage, which has every sample in hand as it writes the speech, can keep it on the
+way (``SampleCollector``) and spare the render that read.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .loudness import _LIMITER_LOOKAHEAD_MS, _LIMITER_RELEASE_MS, _from_db
 from .stream import GAIN_BLOCK, BlockMeter, block_energies, gate, release_reduction
+
+#: A piece longer than this (seconds) is profiled on a sample, not whole.
+WHOLE_S = 60.0
+#: The sample: one block of this many seconds …
+SAMPLE_BLOCK_S = 1.0
+#: … in every this many (more, on a piece so long that the sample would exceed MAX_SAMPLE_S).
+SAMPLE_EVERY = 4
+MAX_SAMPLE_S = 180.0
 
 _RAMP = np.arange(GAIN_BLOCK, dtype=np.float64) / GAIN_BLOCK
 #: mean over a block of (s + (e - s)·t)² for the ramp t above = s²·A + s·e·B + e²·C
@@ -133,3 +150,62 @@ def combined_lufs(parts: list[tuple[BlockProfile, float, float]], gain_db: float
     if not zs:
         return None
     return gate(np.concatenate(zs), np.concatenate(ws))
+
+
+def sample_every(long_seconds: float) -> int:
+    """One sampled block in how many, for long pieces of ``long_seconds`` in all."""
+    return max(SAMPLE_EVERY, math.ceil(long_seconds / MAX_SAMPLE_S))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The probe's sample of one long piece: its profile, the piece's frames, the frames sampled,
+    and one block in how many."""
+
+    profile: BlockProfile
+    frames: int
+    sampled: int
+    every: int
+
+
+class SampleCollector:
+    """Keeps the probe's sample of a piece as it is written, chunk by chunk: the same blocks
+    (one ``SAMPLE_BLOCK_S`` in ``SAMPLE_EVERY`` from the first sample) the render would read from
+    the file. ``result`` is None when the piece is short (the render reads it whole) or so long
+    that its sample would be sparser than one in ``SAMPLE_EVERY``; collecting stops as soon as
+    that is so, so memory stays flat."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.frames = 0
+        self.sampled = 0
+        self._block = int(SAMPLE_BLOCK_S * sample_rate)
+        self._period = self._block * SAMPLE_EVERY
+        self._limit = MAX_SAMPLE_S * sample_rate
+        self._profile: BlockProfile | None = BlockProfile(sample_rate) if self._block > 0 else None
+
+    def add(self, chunk: np.ndarray) -> None:
+        """The next samples of the piece (mono float, as the file will hold them)."""
+        n = len(chunk)
+        profile = self._profile
+        if profile is not None:
+            pos = 0
+            while pos < n:
+                phase = (self.frames + pos) % self._period
+                if phase < self._block:  # inside a sampled block
+                    take = min(self._block - phase, n - pos)
+                    profile.add(chunk[pos : pos + take])
+                    self.sampled += take
+                else:
+                    take = min(self._period - phase, n - pos)
+                pos += take
+            if self.sampled > self._limit:  # the whole is too long for one in SAMPLE_EVERY
+                self._profile = None
+        self.frames += n
+
+    def result(self) -> Sample | None:
+        if self._profile is None or self.frames <= WHOLE_S * self.sample_rate:
+            return None
+        if sample_every(self.frames / self.sample_rate) != SAMPLE_EVERY:
+            return None
+        return Sample(self._profile, self.frames, self.sampled, SAMPLE_EVERY)

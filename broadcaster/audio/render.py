@@ -10,7 +10,8 @@ together. Loudness normalization runs in passes over that stream:
 
 1. a probe: one read keeps the item's block figures (audio/probe.py: each 32-sample block's
    peak and K-weighted energy; the whole item when it is short, one second in four of a long
-   speech) and the loudness the limiter would leave at each gain tried is predicted from them;
+   speech, kept by the speech stage as it made the speech when it can: then not read at all)
+   and the loudness the limiter would leave at each gain tried is predicted from them;
 2. the write: gain and the brick-wall limiter chunk by chunk (its state carried across
    chunks), 16-bit samples written as they come, loudness and true peak measured on those
    samples (a resampled piece's before its resampling, the true peak at 8 points per sample:
@@ -24,7 +25,6 @@ The best write is renamed over ``out_path`` (fsync, rename): never a half-writte
 
 from __future__ import annotations
 
-import math
 import os
 import secrets
 import subprocess
@@ -43,6 +43,7 @@ from .files import _is_plain_wav, load_audio
 from .loudness import _CLIP_ENGAGE_LU, _MAX_EXTRA_GAIN_DB, _TRUE_PEAK_MARGIN_DB, FLOOR_DB, LIMITER_HEADROOM_DB
 from .loudness import _as_mono, _from_db, _integrated_lufs
 from .item_sink import ItemSink, Written
+from . import probe as _probe_rule
 from .stream import CHUNK_FRAMES, BlockMeter, Lane, StreamLimiter
 
 Progress = Callable[[float], None]
@@ -51,11 +52,6 @@ Progress = Callable[[float], None]
 _TOLERANCE_LU = 0.1
 #: Write passes at most (each one reads and writes the whole item once).
 _MAX_WRITES = 4
-#: Items longer than this are probed on one second in four, not whole.
-_PROBE_WHOLE_S = 60.0
-_PROBE_BLOCK_S = 1.0
-_PROBE_EVERY = 4
-_PROBE_MAX_SAMPLE_S = 180.0
 #: When the first predicted gain is on target, a second point this far below gives the slope.
 _PROBE_STEP_DB = 1.0
 #: Predictions (a few milliseconds each, no read) until one lands this close to the target.
@@ -75,7 +71,8 @@ class ItemInfo:
 
 def render_item(
     speech_path: Path, out_path: Path, *, settings, jingles: bool = True, speech_lufs: float | None = None,
-    progress: Progress | None = None, chunk_frames: int = CHUNK_FRAMES,
+    speech_sample: _probe_rule.Sample | None = None, progress: Progress | None = None,
+    chunk_frames: int = CHUNK_FRAMES,
 ) -> ItemInfo:
     """Render speech (any format, any rate) into a program item WAV at ``out_path``.
 
@@ -85,7 +82,9 @@ def render_item(
     (often much louder) jingle does not push the speech down. The whole item is then
     normalized to ``settings.target_lufs`` / ``settings.true_peak_dbtp`` and written
     atomically as 16-bit mono at ``settings.sample_rate``. The figures returned are those
-    of the samples written (what reading the file back gives). Memory stays flat whatever
+    of the samples written (what reading the file back gives). ``speech_sample``: the probe's
+    sample of the speech when the caller kept it as the speech was made (probe.SampleCollector):
+    the probe then does not read the speech. Memory stays flat whatever
     the length: the item is processed ``chunk_frames`` at a time. ``progress`` is called
     with the fraction done, 0..1, never decreasing. Raises AudioError when an input cannot
     be read.
@@ -118,7 +117,8 @@ def render_item(
         else:
             pieces.append(speech)
         item = _Item(pieces, chunk_frames)
-        normalizer = _StreamNormalizer(item, settings, Path(scratch), reporter, speech_lufs)
+        kept = speech_sample if speech_sample is not None and _sample_fits(speech_sample, speech) else None
+        normalizer = _StreamNormalizer(item, settings, Path(scratch), reporter, speech_lufs, {speech: kept} if kept else {})
         best = normalizer.run()
         _install(best.path, out_path)
     reporter(1.0)
@@ -236,8 +236,10 @@ def _sampled_chunks(piece: _Piece, block: int, every: int, size: int) -> Iterato
 
 # --------------------------------------------------------------------- normalization
 class _StreamNormalizer:
-    def __init__(self, item: _Item, settings, scratch: Path, reporter: _Reporter, estimate: float | None) -> None:
+    def __init__(self, item: _Item, settings, scratch: Path, reporter: _Reporter, estimate: float | None,
+                 kept: dict | None = None) -> None:
         self.item = item
+        self.kept = kept or {}  # piece → its probe sample, kept as it was made (not read again)
         self.rate = settings.sample_rate
         self.target = settings.target_lufs
         self.ceiling = settings.true_peak_dbtp
@@ -246,7 +248,7 @@ class _StreamNormalizer:
         self.report = reporter
         self.estimate = estimate
         # progress (in seconds of audio): the probe's read (about a quarter of a long item), one write
-        self._work = max(1e-3, item.seconds) * (1.25 if item.seconds > _PROBE_WHOLE_S else 2.0)
+        self._work = max(1e-3, item.seconds) * (1.25 if item.seconds > _probe_rule.WHOLE_S else 2.0)
         self._done = 0.0
 
     def _advance(self, frames: int, rate: int) -> None:
@@ -306,25 +308,31 @@ class _StreamNormalizer:
         every gain tried after that is a prediction from them, not another pass. In an item longer
         than a minute, a piece over a minute long (the speech) is read on one second in four,
         each of its blocks counted four times (and, when the speech's loudness is known, brought
-        to it); the jingles and gaps are read whole."""
+        to it), or that sample is taken as the speech stage kept it; the jingles and gaps are read
+        whole."""
         from .probe import BlockProfile, combined_lufs
 
         size = self.item.size
         wholes: dict[int, BlockProfile] = {}  # the pieces read whole, one profile per rate
         samples: dict[int, tuple[BlockProfile, list[int]]] = {}  # the long pieces' samples: profile, [frames]
-        if self.item.seconds > _PROBE_WHOLE_S:
-            long_pieces = [p for p in self.item.pieces if p.frames > _PROBE_WHOLE_S * p.rate]
+        if self.item.seconds > _probe_rule.WHOLE_S:
+            long_pieces = [p for p in self.item.pieces if p.frames > _probe_rule.WHOLE_S * p.rate]
             long_seconds = sum(p.frames / p.rate for p in long_pieces)
             # one second in four, fewer on a very long item: the sample's figures (and the
-            # predictions' arrays) stay under _PROBE_MAX_SAMPLE_S of audio, so memory stays flat
-            every = max(_PROBE_EVERY, math.ceil(long_seconds / _PROBE_MAX_SAMPLE_S))
+            # predictions' arrays) stay under MAX_SAMPLE_S of audio, so memory stays flat
+            every = _probe_rule.sample_every(long_seconds)
         else:
             long_pieces = []
+        rates = [p.rate for p in long_pieces]
         for piece in self.item.pieces:
-            if piece in long_pieces:
+            kept = self.kept.get(piece)
+            if piece in long_pieces and kept is not None and kept.every == every and rates.count(piece.rate) == 1:
+                samples[piece.rate] = (kept.profile, [kept.frames, kept.sampled])  # sampled as it was made
+                self._advance(kept.sampled, piece.rate)
+            elif piece in long_pieces:
                 sample, counts = samples.setdefault(piece.rate, (BlockProfile(piece.rate), [0, 0]))
                 counts[0] += piece.frames
-                for chunk in _sampled_chunks(piece, int(_PROBE_BLOCK_S * piece.rate), every, size):
+                for chunk in _sampled_chunks(piece, int(_probe_rule.SAMPLE_BLOCK_S * piece.rate), every, size):
                     sample.add(chunk)
                     counts[1] += len(chunk)
                     self._advance(len(chunk), piece.rate)
@@ -459,6 +467,11 @@ def _as_plain_wav(source: Path, rate: int, scratch: Path) -> Path:
         why = reason[-1] if reason else "không có dữ liệu âm thanh"
         raise AudioError(f"Không giải mã được {source}: {why}", path=str(source))
     return out
+
+
+def _sample_fits(sample: _probe_rule.Sample, speech: _Piece) -> bool:
+    """The kept sample is this speech's: the same rate and length (else the probe reads it)."""
+    return sample.profile.sample_rate == speech.rate and sample.frames == speech.frames
 
 
 def _measure_piece(piece: _Piece, size: int) -> float | None:

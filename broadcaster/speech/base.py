@@ -11,7 +11,7 @@ that builds them) imports the adapters, so nothing here imports an engine librar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -79,10 +79,11 @@ class SpeechEngine(Protocol):
 class SpeechResult:
     """What ``Synthesizer.speak`` produced.
 
-    ``path`` is a 16-bit mono PCM WAV in the render cache at ``settings.sample_rate``
-    (every engine's output is resampled once, so the audio layer can read it without ffmpeg).
-    A JSON sidecar with the same stem (``.json``) records engine, identity, spoken text and
-    creation time.
+    ``path`` is a 16-bit mono PCM WAV in the render cache at the engine's own rate (the item
+    render resamples it once, as it writes the item). A JSON sidecar with the same stem
+    (``.json``) records engine, identity, spoken text, rate, loudness and creation time.
+    ``probe_sample``: the item probe's sample of a long speech just made (audio.probe.Sample),
+    kept in memory only; None for a cache hit or a short speech.
     """
 
     path: Path
@@ -91,3 +92,4 @@ class SpeechResult:
     cached: bool
     failures: tuple[str, ...] = ()
     voice: str | None = None  # engine:voice that spoke it (edge:vi-VN-HoaiMyNeural)
+    probe_sample: object | None = field(default=None, repr=False, compare=False)

@@ -44,11 +44,14 @@ class EngineTrouble(Exception):
 
 @dataclass(frozen=True)
 class Rendered:
-    """What the pipeline wrote: frames at the engine's rate, that rate and their integrated loudness."""
+    """What the pipeline wrote: frames at the engine's rate, that rate and their integrated
+    loudness; ``probe_sample``, the item probe's sample of this speech kept on the way
+    (audio.probe.Sample; None for a short speech), so the item render need not read it."""
 
     frames: int
     integrated_lufs: float | None
     sample_rate: int
+    probe_sample: object | None = None
 
 
 def render_pieces(
@@ -176,14 +179,17 @@ class _Speaker:
 
 
 class _Sink:
-    """Joined samples at the engine's rate in, quantized, measured and written as they come."""
+    """Joined samples at the engine's rate in, quantized, measured and written as they come; the
+    item probe's sample of them kept on the way."""
 
     def __init__(self, part: Path, rate: int) -> None:
+        from ..audio.probe import SampleCollector
         from ..audio.stream import BlockMeter
 
         self.part = part
         self.rate = rate
         self.meter = BlockMeter(rate)
+        self.sample = SampleCollector(rate)
         self.frames = 0
         try:
             self._wav = wave.open(str(part), "wb")
@@ -199,6 +205,7 @@ class _Sink:
             return
         pcm = media.to_int16(samples)
         self.meter.add(samples)  # what the file holds, before its 16-bit rounding (under 1e-4 LU)
+        self.sample.add(samples)
         try:
             self._wav.writeframesraw(pcm.tobytes())
         except OSError as exc:
@@ -213,7 +220,8 @@ class _Sink:
         self._closed = True
         if self.frames == 0:
             raise SpeechError("không có âm thanh / no audio")
-        return Rendered(frames=self.frames, integrated_lufs=self.meter.integrated_lufs(), sample_rate=self.rate)
+        return Rendered(frames=self.frames, integrated_lufs=self.meter.integrated_lufs(), sample_rate=self.rate,
+                        probe_sample=self.sample.result())
 
     def abort(self) -> None:
         """After a failure: close the file (the caller removes it)."""

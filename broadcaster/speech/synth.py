@@ -306,7 +306,7 @@ class Synthesizer:
                         voice=voice_id(chosen),
                     )
                 try:
-                    self._render_to(path, chosen, spoken, key, pieces, report)
+                    rendered = self._render_to(path, chosen, spoken, key, pieces, report)
                 except _DiskTrouble as trouble:
                     # Not an engine's fault (a full or failing disk): another engine would fail the same way.
                     message = f"Không ghi được tệp giọng đọc vào {self.cache_dir}: {trouble.cause}"
@@ -316,7 +316,7 @@ class Synthesizer:
                     continue
             report(1.0)
             return SpeechResult(path=path, engine=name, spoken_text=spoken, cached=False, failures=tuple(failures),
-                                voice=voice_id(chosen))
+                                voice=voice_id(chosen), probe_sample=getattr(rendered, "probe_sample", None))
         detail = "; ".join(failures) or "không có bộ đọc nào trong danh sách / no engine in the order"
         raise SpeechError(f"Không tạo được giọng đọc — {detail}", failures=tuple(failures))
 
@@ -391,10 +391,11 @@ class Synthesizer:
 
     def _render_to(
         self, path: Path, engine: SpeechEngine, spoken: str, key: str, pieces: list[str], report,
-    ) -> None:
+    ):
         """Every piece through one engine, streamed into the cache: the WAV is written into a
         ``.part`` as it is made, the sidecar is written, then the WAV is renamed into place (so a
-        WAV always has its sidecar, and a crash leaves no WAV a later run would take as finished)."""
+        WAV always has its sidecar, and a crash leaves no WAV a later run would take as finished).
+        Returns what the pipeline wrote (pipeline.Rendered)."""
         from ..disk import part_file
         from .pipeline import EngineTrouble, WriteTrouble, render_pieces
 
@@ -411,6 +412,7 @@ class Synthesizer:
                     fade_ms=s.fade_ms, prepare=self._prepare, progress=report,
                 )
                 self._store_sidecar(path, engine, spoken, key, rendered, seconds=time.perf_counter() - started)
+            return rendered
         except EngineTrouble:
             raise
         except WriteTrouble as trouble:

@@ -171,13 +171,16 @@ class Renderer:
                 parts[name] = file_digest(path) if path.is_file() else str(path)
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
-    def _render(self, source: Path, jingles: bool, *, speech_lufs: float | None = None, progress=None):
+    def _render(self, source: Path, jingles: bool, *, speech_lufs: float | None = None, probe_sample=None,
+                progress=None):
         from ..audio import render_item
 
         def render(item: Path) -> dict:
             extra = {} if progress is None else {"progress": progress}
             if speech_lufs is not None:  # known from the speech sidecar: not measured again
                 extra["speech_lufs"] = speech_lufs
+            if probe_sample is not None:  # kept as the speech was made: the probe does not read it
+                extra["speech_sample"] = probe_sample
             info = render_item(source, item, settings=self.settings, jingles=jingles, **extra)
             return {"duration_s": info.duration_s, "integrated_lufs": info.integrated_lufs,
                     "true_peak_dbtp": info.true_peak_dbtp}
@@ -220,7 +223,7 @@ class Renderer:
         speech = self.speak(text, engine=engine, voice=voice, progress=report.part(0.0, _SPEECH_SHARE))
         item_path = self.settings.cache_dir / "items" / f"{self.item_key(speech.path, jingles)}.wav"
         speech_lufs = self._speech_lufs(speech.path)
-        render = self._render(speech.path, jingles, speech_lufs=speech_lufs,
+        render = self._render(speech.path, jingles, speech_lufs=speech_lufs, probe_sample=speech.probe_sample,
                               progress=report.part(_SPEECH_SHARE, 1.0) if progress is not None else None)
         figures = cached_figures(item_path, render=render, measure=self._measure)
         report(1.0)
