@@ -104,6 +104,53 @@ def part_file(path: Path | str) -> Iterator[Path]:
     _fsync_dir(path.parent)
 
 
+class Writeback:
+    """Has the disk start writing a file while it is still being written, so the fsync that
+    ends it waits for its last few MB rather than all of it (the writing itself overlaps the
+    work that makes the data). Linux: sync_file_range(SYNC_FILE_RANGE_WRITE) on each ``step``
+    bytes written, asynchronous, the pages staying in the cache; elsewhere nothing. Advisory: a
+    failure is ignored (the fsync still makes the file durable)."""
+
+    def __init__(self, fd: int, *, start: int = 0, step: int = 8 << 20) -> None:
+        self._fd = fd
+        self._sent = start  # bytes before this offset are already handed to the disk
+        self._end = start  # where the writes have reached
+        self._step = step
+
+    def wrote(self, count: int) -> None:
+        """``count`` more bytes were written, after those before."""
+        self._end += count
+        if self._end - self._sent >= self._step:
+            _start_writeback(self._fd, self._sent, self._end - self._sent)
+            self._sent = self._end
+
+
+def _start_writeback(fd: int, offset: int, count: int) -> None:
+    call = _sync_file_range()
+    if call is not None:
+        call(fd, offset, count, 2)  # SYNC_FILE_RANGE_WRITE: start writing, do not wait
+
+
+def _sync_file_range():
+    global _SYNC_RANGE
+    if _SYNC_RANGE is None:
+        _SYNC_RANGE = False
+        if os.name == "posix" and os.uname().sysname == "Linux":
+            import ctypes
+
+            try:
+                call = ctypes.CDLL(None, use_errno=True).sync_file_range
+            except (OSError, AttributeError):
+                return None
+            call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+            call.restype = ctypes.c_int
+            _SYNC_RANGE = call
+    return _SYNC_RANGE or None
+
+
+_SYNC_RANGE = None
+
+
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import media
+from ..disk import Writeback
 from ..exceptions import AudioError
 from .loudness import FLOOR_DB, _to_db
 from .stream import BlockMeter, PeakMeter, combined_integrated_lufs
@@ -29,36 +30,53 @@ class Written:
     true_peak: float
     error: float  # target minus achieved, LU
     frames: int  # at the station's rate
+    copy: Path | None = None  # the same bytes, written alongside (ItemSink's copy_path)
 
 
 class ItemSink:
     """A 16-bit mono WAV at ``rate`` written chunk by chunk, in stretches (``segment``) that may be
     at another rate: a resampler on its own thread converts those and writes them into the file,
-    where the item has reached (audio/resample.py). Loudness and true peak are measured on the samples of every
-    stretch at its own rate as they are written, the loudness gated over all of them together. A
-    resampled stretch's true peak is its own before resampling, read at 8 points per sample: on
-    ten espeak-ng bulletins the file's own figure (4x at 48 kHz) was within 0.005 dB of it."""
+    where the item has reached (audio/resample.py). Loudness and true peak are measured on the
+    samples of every stretch at its own rate as they are written, the loudness gated over all of
+    them together. A resampled stretch's true peak is its own before resampling, read at 8 points
+    per sample: on ten espeak-ng bulletins the file's own figure (4x at 48 kHz) was within 0.005 dB
+    of it.
 
-    def __init__(self, path: Path, rate: int, ceiling_db: float) -> None:
+    ``copy_path``: a second file written with the same bytes as they come (the officer's copy of
+    the item, where a copy after the render would read the whole item again and wait for its own
+    flush). The disk starts writing both while they are made (disk.Writeback)."""
+
+    def __init__(self, path: Path, rate: int, ceiling_db: float, *, copy_path: Path | None = None) -> None:
         self.path = path
+        self.copy_path = copy_path
         self.rate = rate
         self.ceiling_db = ceiling_db
         self.meters: list[BlockMeter] = []  # one per stretch, in the file's order
         self.peak_meters: list[PeakMeter] = []  # likewise
         self.frames = 0
-        self._fd: int | None = None
+        self._outs: list[tuple[Path, int, Writeback]] = []  # (path, fd, its writeback), the item's first
         self._meter: BlockMeter | None = None
         self._peaks: PeakMeter | None = None
         self._resampler = None
 
+    @property
+    def _fd(self) -> int | None:
+        """The item file's descriptor (None once closed)."""
+        return self._outs[0][1] if self._outs else None
+
     def __enter__(self) -> ItemSink:
+        for path in [self.path] + ([self.copy_path] if self.copy_path is not None else []):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
+            except OSError as exc:
+                self._abort()
+                raise self._cannot_write(exc, path) from exc
+            self._outs.append((path, fd, Writeback(fd)))
         try:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
             self._write_all(_wav_header(self.rate, 0))
-        except OSError as exc:
-            self._close_fd()
-            self.path.unlink(missing_ok=True)
-            raise self._cannot_write(exc) from exc
+        except AudioError:
+            self._abort()
+            raise
         self.segment(self.rate)
         return self
 
@@ -74,16 +92,13 @@ class ItemSink:
         self._peaks = PeakMeter(self.ceiling_db, oversample=4 if rate == self.rate else _RESAMPLED_OVERSAMPLE)
         self.peak_meters.append(self._peaks)
         if rate != self.rate:
-            self._resampler = Resampler(rate, self.rate, self._fd)
+            self._resampler = Resampler(rate, self.rate, self._write_pcm)
 
     def _end_resampled(self) -> None:
         if self._resampler is None:
             return
         resampler, self._resampler = self._resampler, None
-        try:
-            resampler.close()
-        except OSError as exc:
-            raise self._cannot_write(exc) from exc
+        resampler.close()  # its last samples; a write that failed there is raised here
         self.frames += resampler.frames
 
     def add(self, samples: np.ndarray) -> None:
@@ -92,53 +107,63 @@ class ItemSink:
         self._meter.add(samples)
         self._peaks.add(samples)
         if self._resampler is not None:  # rounded to 16 bits after its resampling
-            try:
-                self._resampler.feed(samples)
-            except OSError as exc:
-                raise self._cannot_write(exc) from exc
+            self._resampler.feed(samples)
             return
         pcm = media.to_int16(samples)
-        try:
-            self._write_all(pcm.tobytes())
-        except OSError as exc:
-            raise self._cannot_write(exc) from exc
+        self._write_pcm(pcm)
         self.frames += len(pcm)
 
-    def _cannot_write(self, exc: OSError) -> AudioError:
-        return AudioError(f"Không ghi được tệp âm thanh {self.path}: {exc.strerror or exc}")
+    def _write_pcm(self, pcm: np.ndarray) -> None:
+        """16-bit samples into every file, where the item has reached (the resampler's thread
+        calls this too, never at the same time as this one's)."""
+        self._write_all(pcm.tobytes())
+
+    def _cannot_write(self, exc: OSError, path: Path) -> AudioError:
+        return AudioError(f"Không ghi được tệp âm thanh {path}: {exc.strerror or exc}")
 
     def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
+        for path, fd, writeback in self._outs:
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[os.write(fd, view):]
+            except OSError as exc:
+                raise self._cannot_write(exc, path) from exc
+            writeback.wrote(len(data))
 
     def __exit__(self, exc_type, *exc_info) -> None:
         try:
             if exc_type is None:
                 self._end_resampled()  # its last samples (its error is raised here)
-                try:
-                    os.lseek(self._fd, 0, os.SEEK_SET)
-                    self._write_all(_wav_header(self.rate, self.frames))
-                except OSError as exc:
-                    raise self._cannot_write(exc) from exc
+                header = _wav_header(self.rate, self.frames)
+                for path, fd, _ in self._outs:
+                    try:
+                        os.lseek(fd, 0, os.SEEK_SET)
+                        view = memoryview(header)
+                        while view:
+                            view = view[os.write(fd, view):]
+                    except OSError as exc:
+                        raise self._cannot_write(exc, path) from exc
         except BaseException:
             self._abort()
             raise
         if exc_type is not None:
             self._abort()
             return
-        self._close_fd()
+        self._close_fds()
 
     def _abort(self) -> None:
         if self._resampler is not None:
             self._resampler.abort()
             self._resampler = None
-        self._close_fd()
-        self.path.unlink(missing_ok=True)
+        paths = [path for path, _, _ in self._outs]
+        self._close_fds()
+        for path in paths:
+            path.unlink(missing_ok=True)
 
-    def _close_fd(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
+    def _close_fds(self) -> None:
+        outs, self._outs = self._outs, []
+        for _, fd, _ in outs:
             try:
                 os.close(fd)
             except OSError:
@@ -150,7 +175,7 @@ class ItemSink:
         true_peak = max(p.true_peak for p in self.peak_meters)
         lufs = combined_integrated_lufs(self.meters)
         lufs = FLOOR_DB if lufs is None else max(FLOOR_DB, lufs)
-        return Written(self.path, gain_db, clip, lufs, _to_db(true_peak), target - lufs, self.frames)
+        return Written(self.path, gain_db, clip, lufs, _to_db(true_peak), target - lufs, self.frames, self.copy_path)
 
 
 _RESAMPLED_OVERSAMPLE = 8

@@ -71,8 +71,8 @@ class ItemInfo:
 
 def render_item(
     speech_path: Path, out_path: Path, *, settings, jingles: bool = True, speech_lufs: float | None = None,
-    speech_sample: _probe_rule.Sample | None = None, progress: Progress | None = None,
-    chunk_frames: int = CHUNK_FRAMES,
+    speech_sample: _probe_rule.Sample | None = None, copy_to: Path | None = None,
+    progress: Progress | None = None, chunk_frames: int = CHUNK_FRAMES,
 ) -> ItemInfo:
     """Render speech (any format, any rate) into a program item WAV at ``out_path``.
 
@@ -84,7 +84,8 @@ def render_item(
     atomically as 16-bit mono at ``settings.sample_rate``. The figures returned are those
     of the samples written (what reading the file back gives). ``speech_sample``: the probe's
     sample of the speech when the caller kept it as the speech was made (probe.SampleCollector):
-    the probe then does not read the speech. Memory stays flat whatever
+    the probe then does not read the speech. ``copy_to``: a second file the item is installed
+    at too (fsync, rename), written alongside it, not copied after. Memory stays flat whatever
     the length: the item is processed ``chunk_frames`` at a time. ``progress`` is called
     with the fraction done, 0..1, never decreasing. Raises AudioError when an input cannot
     be read.
@@ -118,9 +119,16 @@ def render_item(
             pieces.append(speech)
         item = _Item(pieces, chunk_frames)
         kept = speech_sample if speech_sample is not None and _sample_fits(speech_sample, speech) else None
-        normalizer = _StreamNormalizer(item, settings, Path(scratch), reporter, speech_lufs, {speech: kept} if kept else {})
+        normalizer = _StreamNormalizer(item, settings, Path(scratch), reporter, speech_lufs, {speech: kept} if kept else {},
+                                       copy_to=None if copy_to is None else Path(copy_to))
         best = normalizer.run()
-        _install(best.path, out_path)
+        try:
+            _install(best.path, out_path)
+            if best.copy is not None:
+                _install(best.copy, Path(copy_to))
+        finally:
+            if best.copy is not None:
+                best.copy.unlink(missing_ok=True)  # left only when its install failed
     reporter(1.0)
     return ItemInfo(path=out_path, duration_s=best.frames / rate, integrated_lufs=best.lufs,
                     true_peak_dbtp=best.true_peak)
@@ -237,8 +245,9 @@ def _sampled_chunks(piece: _Piece, block: int, every: int, size: int) -> Iterato
 # --------------------------------------------------------------------- normalization
 class _StreamNormalizer:
     def __init__(self, item: _Item, settings, scratch: Path, reporter: _Reporter, estimate: float | None,
-                 kept: dict | None = None) -> None:
+                 kept: dict | None = None, *, copy_to: Path | None = None) -> None:
         self.item = item
+        self.copy_to = copy_to  # every write makes its copy beside this path (ItemSink's copy_path)
         self.kept = kept or {}  # piece → its probe sample, kept as it was made (not read again)
         self.rate = settings.sample_rate
         self.target = settings.target_lufs
@@ -256,9 +265,20 @@ class _StreamNormalizer:
         self.report(min(0.99, self._done / self._work))
 
     def run(self) -> Written:
+        """The best write (the others removed: their files and copies, also when one fails)."""
+        writes: list[Written] = []
+        try:
+            return self._run(writes)
+        except BaseException:
+            for written in writes:
+                _remove(written)
+            raise
+
+    def _run(self, writes: list[Written]) -> Written:
         unity, probes = self._probe()
         if unity is None:  # silence (below the gate): only make stray peaks respect the ceiling
-            return self._write(0.0, clip=False, limit=False)
+            writes.append(self._write(0.0, clip=False, limit=False))
+            return writes[-1]
         plain = self.target - unity
         cap = plain + _MAX_EXTRA_GAIN_DB
         # the secant through the two probe points: the gain the limiter lets reach the target. Its
@@ -269,7 +289,6 @@ class _StreamNormalizer:
             (g0, l0), (g1, l1) = probes
             probe_slope = _slope(g0, l0, g1, l1)
             next_gain = g1 + (self.target - l1) / probe_slope
-        writes: list[Written] = []
         for clip in (False, True):
             for _ in range(_MAX_WRITES // 2 if clip else _MAX_WRITES):
                 next_gain = min(next_gain, cap)
@@ -293,7 +312,7 @@ class _StreamNormalizer:
         best = min(writes, key=lambda w: abs(w.error))
         for other in writes:
             if other is not best:
-                other.path.unlink(missing_ok=True)
+                _remove(other)
         return best
 
     @staticmethod
@@ -377,13 +396,18 @@ class _StreamNormalizer:
             points.insert(0, (gain - _PROBE_STEP_DB, predict(gain - _PROBE_STEP_DB)))
         return unity, points[-2:]
 
+    def _copy_part(self) -> Path | None:
+        if self.copy_to is None:
+            return None
+        return self.copy_to.with_name(f"{self.copy_to.name}.{secrets.token_hex(4)}.part")
+
     def _write(self, gain_db: float, *, clip: bool, limit: bool = True) -> Written:
         path = self.scratch / f"pass-{secrets.token_hex(4)}.wav.part"
         ceiling_lin = np.float32(_from_db(self.ceiling - _TRUE_PEAK_MARGIN_DB))
         gain = np.float32(_from_db(gain_db))
         # the clipper (hard, at the limiter's ceiling, as pedalboard.Clipping was) only when engaged
         clip_lin = np.float32(_from_db(self.limiter_ceiling)) if clip else None
-        sink = ItemSink(path, self.rate, self.ceiling)
+        sink = ItemSink(path, self.rate, self.ceiling, copy_path=self._copy_part())
         limiter: StreamLimiter | None = None
         segment_rate = None
         with sink, Lane() as lane:  # gain and limiter here; quantize, meter and write on the lane
@@ -416,11 +440,13 @@ class _StreamNormalizer:
     def _trim(self, written: Written, trim_db: float) -> Written:
         path = self.scratch / f"trim-{secrets.token_hex(4)}.wav.part"
         scale = np.float32(_from_db(trim_db))
-        sink = ItemSink(path, self.rate, self.ceiling)
-        with sink, Lane() as lane:
-            for chunk in _WavPiece(written.path).chunks(self.item.size):
-                lane.submit(sink.add, chunk * scale)
-        written.path.unlink(missing_ok=True)
+        sink = ItemSink(path, self.rate, self.ceiling, copy_path=self._copy_part())
+        try:
+            with sink, Lane() as lane:
+                for chunk in _WavPiece(written.path).chunks(self.item.size):
+                    lane.submit(sink.add, chunk * scale)
+        finally:
+            _remove(written)
         return sink.result(written.gain_db + trim_db, written.clip, self.target)
 
 
@@ -479,6 +505,13 @@ def _measure_piece(piece: _Piece, size: int) -> float | None:
     for chunk in piece.chunks(size):
         meter.add(chunk)
     return meter.integrated_lufs()
+
+
+def _remove(written: Written) -> None:
+    """A write that is not kept: its file and its copy."""
+    written.path.unlink(missing_ok=True)
+    if written.copy is not None:
+        written.copy.unlink(missing_ok=True)
 
 
 def _install(part: Path, out_path: Path) -> None:

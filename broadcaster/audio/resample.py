@@ -1,5 +1,5 @@
-"""One resampler per stretch: float samples in at one rate, 16-bit written at another straight
-into the file being made, on a thread of its own.
+"""One resampler per stretch: float samples in at one rate, 16-bit out at another, handed to
+the writer of the file being made, on a thread of its own.
 
 The render keeps speech at the engine's own rate (22.05 kHz for espeak-ng and Piper, 24 kHz for
 the online voices) through the cache, the probe and the item's gain and limiter, and changes the
@@ -15,14 +15,14 @@ the limiter left at the ceiling), as media.to_int16 does.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import media
-from ..exceptions import AudioError
+from ..exceptions import AudioError, BroadcasterError
 
 #: Chunks handed over and not yet written, at most (each one a chunk of the render: memory stays flat).
 _DEPTH = 3
@@ -31,20 +31,21 @@ _END = object()
 
 class Resampler:
     """``feed`` float mono samples at ``in_rate``; a worker thread resamples them to ``out_rate``
-    and writes them as 16-bit into the open file ``out_fd`` from its current offset.
+    and hands them, as 16-bit, to ``write`` (which writes them all where the file has reached).
 
-    ``close`` waits for the last samples to be written (``frames`` then says how many); a
-    failure to write is raised as the OSError it was, at the next ``feed`` or at ``close``;
-    ``abort`` stops the worker after a failure elsewhere (nothing more reaches the file)."""
+    ``close`` waits for the last samples to be written (``frames`` then says how many); what
+    ``write`` raised (an OSError, the station's own error) is raised as it was, at the next
+    ``feed`` or at ``close``; ``abort`` stops the worker after a failure elsewhere (nothing more
+    is written)."""
 
-    def __init__(self, in_rate: int, out_rate: int, out_fd: int) -> None:
+    def __init__(self, in_rate: int, out_rate: int, write: Callable[[np.ndarray], None]) -> None:
         try:
             import soxr
 
             self._stream = soxr.ResampleStream(float(in_rate), float(out_rate), 1, dtype=np.float32, quality="HQ")
         except (ImportError, ValueError, RuntimeError) as exc:
             raise AudioError(f"Không đổi được tần số lấy mẫu {in_rate} → {out_rate} Hz: {exc}") from exc
-        self._fd = out_fd
+        self._write = write
         self.frames = 0  # written at out_rate
         self._queue: queue.Queue = queue.Queue(maxsize=_DEPTH)
         self._failure: BaseException | None = None
@@ -81,7 +82,7 @@ class Resampler:
         failure = self._failure
         if failure is None:
             return
-        if isinstance(failure, OSError):
+        if isinstance(failure, (OSError, BroadcasterError)):
             raise failure
         raise AudioError(f"Không đổi được tần số lấy mẫu: {type(failure).__name__}") from failure
 
@@ -95,14 +96,10 @@ class Resampler:
             try:
                 last = item is _END
                 chunk = np.zeros(0, np.float32) if last else np.ascontiguousarray(item, dtype=np.float32)
-                self._write(media.to_int16(self._stream.resample_chunk(chunk, last=last)))
+                pcm = media.to_int16(self._stream.resample_chunk(chunk, last=last))
+                self._write(pcm)
+                self.frames += len(pcm)
             except BaseException as exc:  # handed to the caller's thread
                 self._failure = exc
             if item is _END:
                 return
-
-    def _write(self, pcm: np.ndarray) -> None:
-        view = memoryview(pcm.tobytes())
-        while view:
-            view = view[os.write(self._fd, view):]
-        self.frames += len(pcm)

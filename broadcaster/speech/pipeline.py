@@ -185,6 +185,7 @@ class _Sink:
     def __init__(self, part: Path, rate: int) -> None:
         from ..audio.probe import SampleCollector
         from ..audio.stream import BlockMeter
+        from ..disk import Writeback
 
         self.part = part
         self.rate = rate
@@ -192,9 +193,11 @@ class _Sink:
         self.sample = SampleCollector(rate)
         self.frames = 0
         try:
-            self._wav = wave.open(str(part), "wb")
+            self._file = open(part, "wb")  # noqa: SIM115 - closed by close()/abort()
         except OSError as exc:
             raise WriteTrouble(exc) from exc
+        self._wav = wave.open(self._file, "wb")
+        self._writeback = Writeback(self._file.fileno())  # the disk writes as it comes: a short fsync at the end
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate)
@@ -210,11 +213,13 @@ class _Sink:
             self._wav.writeframesraw(pcm.tobytes())
         except OSError as exc:
             raise WriteTrouble(exc) from exc
+        self._writeback.wrote(2 * len(pcm))
         self.frames += len(pcm)
 
     def close(self) -> Rendered:
         try:
-            self._wav.close()
+            self._wav.close()  # its header; the file is ours to close
+            self._file.close()
         except OSError as exc:
             raise WriteTrouble(exc) from exc
         self._closed = True
@@ -228,7 +233,8 @@ class _Sink:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._wav.close()
-        except (OSError, wave.Error):
-            pass
+        for closing in (self._wav.close, self._file.close):
+            try:
+                closing()
+            except (OSError, wave.Error):
+                pass

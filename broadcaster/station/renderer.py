@@ -172,16 +172,22 @@ class Renderer:
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
     def _render(self, source: Path, jingles: bool, *, speech_lufs: float | None = None, probe_sample=None,
-                progress=None):
+                copy_to: Path | None = None, copied: list | None = None, progress=None):
+        """The item's render for cached_figures; with ``copy_to`` the item is written there too as
+        it is made (``copied`` then gets that path: no copy is needed after)."""
         from ..audio import render_item
 
         def render(item: Path) -> dict:
             extra = {} if progress is None else {"progress": progress}
+            if copy_to is not None and Path(copy_to).resolve() != Path(item).resolve():
+                extra["copy_to"] = copy_to
             if speech_lufs is not None:  # known from the speech sidecar: not measured again
                 extra["speech_lufs"] = speech_lufs
             if probe_sample is not None:  # kept as the speech was made: the probe does not read it
                 extra["speech_sample"] = probe_sample
             info = render_item(source, item, settings=self.settings, jingles=jingles, **extra)
+            if "copy_to" in extra and copied is not None:
+                copied.append(copy_to)
             return {"duration_s": info.duration_s, "integrated_lufs": info.integrated_lufs,
                     "true_peak_dbtp": info.true_peak_dbtp}
 
@@ -219,20 +225,28 @@ class Renderer:
         if space_check:
             require_space(self.settings)
         check_text_length(text or "")  # before any speech is made (issue 9 item 4)
+        final: Path | None = None
+        if out is not None:  # checked before anything is made
+            final = Path(out)
+            if final.is_dir():
+                raise InputError(f"'{final}' là một thư mục; hãy cho tên tệp .wav")
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise AudioError(f"Không ghi được tệp {final}: {exc.strerror or exc}", path=str(final)) from exc
         report = _Share(progress)
         speech = self.speak(text, engine=engine, voice=voice, progress=report.part(0.0, _SPEECH_SHARE))
         item_path = self.settings.cache_dir / "items" / f"{self.item_key(speech.path, jingles)}.wav"
         speech_lufs = self._speech_lufs(speech.path)
+        copied: list[Path] = []  # the officer's copy, when the render wrote it alongside the item
         render = self._render(speech.path, jingles, speech_lufs=speech_lufs, probe_sample=speech.probe_sample,
+                              copy_to=final, copied=copied,
                               progress=report.part(_SPEECH_SHARE, 1.0) if progress is not None else None)
         figures = cached_figures(item_path, render=render, measure=self._measure)
         report(1.0)
-        final = item_path
-        if out is not None:
-            final = Path(out)
-            if final.is_dir():
-                raise InputError(f"'{final}' là một thư mục; hãy cho tên tệp .wav")
-            final.parent.mkdir(parents=True, exist_ok=True)
+        if final is None:
+            final = item_path
+        elif not copied and final.resolve() != item_path.resolve():  # the item was cached already: copied from there
             try:
                 with part_file(final) as tmp:
                     shutil.copyfile(item_path, tmp)

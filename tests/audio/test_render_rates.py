@@ -93,7 +93,7 @@ def test_loudness_gated_over_two_rates_equals_the_programme_at_one(settings):
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
 def test_a_full_disk_under_the_resampler_is_one_clear_error_and_nothing_hangs():
-    """The resampler writes into the item file from a thread of its own; when the disk is full
+    """The resampler hands its samples to the item's writer from a thread of its own; when the disk is full
     (here /dev/full, which answers every write with ENOSPC) the feeder hears it as the OSError it
     was (the item sink words it), and neither side stays blocked on the queue between them."""
     import errno
@@ -105,8 +105,13 @@ def test_a_full_disk_under_the_resampler_is_one_clear_error_and_nothing_hangs():
     finished = threading.Event()
     fd = os.open("/dev/full", os.O_WRONLY)
 
+    def write(pcm) -> None:  # as the item sink writes: all of it, or the OSError
+        view = memoryview(pcm.tobytes())
+        while view:
+            view = view[os.write(fd, view):]
+
     def run() -> None:
-        resampler = Resampler(ENGINE_RATE, RATE, fd)
+        resampler = Resampler(ENGINE_RATE, RATE, write)
         try:
             chunk = tone(440.0, 1.0, 0.5, rate=ENGINE_RATE)
             for _ in range(200):  # far more than the queue holds

@@ -241,6 +241,36 @@ def test_a_render_cut_short_by_the_disk_leaves_nothing_behind(small_disk, monkey
         station.close()
 
 
+def test_the_officers_copy_on_a_full_disk_is_one_clear_error_and_leaves_nothing(small_disk, tmp_path):
+    """`render -o` onto a full disk (a USB stick, say) while the data directory has room: the copy
+    is written alongside the item as it renders, so the disk fills during the render. One
+    AudioError naming the copy, no .part left on either disk; once there is room the same render
+    lands whole (the copy equal to the cached item)."""
+    from broadcaster.config import load_settings
+    from broadcaster.exceptions import AudioError
+    from broadcaster.station.facade import Station
+
+    station = Station.open(load_settings(tmp_path / "data", engine_order=["espeak"]))
+    text = "Thông báo về lịch tiêm phòng cho trẻ em trong xã vào sáng thứ bảy, mời bà con đưa trẻ đến đúng giờ."
+    out = small_disk / "ban-tin.wav"
+    filler = fill(small_disk, leave_bytes=64 * 1024)
+    try:
+        with pytest.raises(AudioError) as caught:
+            station.render_text(text, out=out)
+        assert str(out) in str(caught.value)
+        assert parts(small_disk) == [] and parts(tmp_path / "data") == []
+        assert not out.exists()
+        filler.unlink()
+        filler = None
+        outcome = station.render_text(text, out=out)
+        (item,) = (station.settings.cache_dir / "items").glob("*.wav")
+        assert outcome.path == out and out.read_bytes() == item.read_bytes()
+    finally:
+        if filler is not None:
+            filler.unlink()
+        station.close()
+
+
 # ------------------------------------------------------------------------------------ serve
 def _serve_env(data: Path, home: Path) -> dict:
     home.mkdir(exist_ok=True)
