@@ -156,3 +156,52 @@ def test_the_item_sink_words_a_full_disk_under_the_resampler_as_one_audio_error(
     message = str(caught.value)
     assert str(path) in message and "No space left on device" in message, message
     assert not path.exists()
+
+
+def test_a_failure_mid_write_leaves_no_file_no_copy_and_no_thread(tmp_path, settings, monkeypatch):
+    """An error while a resampled stretch is being written (here the limiter, on its fifth chunk):
+    the resampler's thread and the lane are stopped and joined before the error reaches the
+    caller, and neither the item's part nor the copy's is left behind."""
+    voice = speech_like(20.0, rate=ENGINE_RATE, seed=8)
+    source = media.write_wav(tmp_path / "speech.wav", voice, sample_rate=ENGINE_RATE)
+    out_dir, copy_dir = tmp_path / "items", tmp_path / "copy"
+    out_dir.mkdir()
+    copy_dir.mkdir()
+    calls = []
+    process = stream.StreamLimiter.process
+
+    def failing(self, chunk):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("limiter broke")
+        return process(self, chunk)
+
+    monkeypatch.setattr(stream.StreamLimiter, "process", failing)
+    with pytest.raises(RuntimeError, match="limiter broke"):
+        render_item(source, out_dir / "item.wav", settings=settings, jingles=False, copy_to=copy_dir / "ban-tin.wav",
+                    chunk_frames=4096)
+    assert list(out_dir.iterdir()) == [] and list(copy_dir.iterdir()) == []
+    assert [t.name for t in threading.enumerate() if t.name.startswith("render-")] == []
+
+
+def test_the_disk_is_asked_to_write_the_item_and_its_copy_as_they_are_made(tmp_path, settings, monkeypatch):
+    """disk.Writeback hands each file's data to the disk in contiguous spans from its start as
+    it is written (a short fsync at the end); both the item and its copy."""
+    from broadcaster import disk
+
+    spans: dict[int, list[tuple[int, int]]] = {}
+    monkeypatch.setattr(disk, "_start_writeback", lambda fd, offset, count: spans.setdefault(fd, []).append(
+        (offset, count)))
+    voice = speech_like(200.0, rate=ENGINE_RATE, seed=12)
+    source = media.write_wav(tmp_path / "speech.wav", voice, sample_rate=ENGINE_RATE)
+    info = render_item(source, tmp_path / "item.wav", settings=settings, jingles=False,
+                       copy_to=tmp_path / "copy.wav")
+    size = (tmp_path / "item.wav").stat().st_size
+    assert (tmp_path / "copy.wav").read_bytes() == (tmp_path / "item.wav").read_bytes()
+    assert info.duration_s == pytest.approx(200.0, abs=0.1)
+    assert len(spans) == 2, spans  # the item's descriptor and the copy's
+    for ranges in spans.values():
+        assert ranges[0][0] == 0
+        assert all(a + n == b for (a, n), (b, _) in zip(ranges, ranges[1:]))  # contiguous, in order
+        end = ranges[-1][0] + ranges[-1][1]
+        assert size - (8 << 20) <= end <= size  # all but the last few MB before the fsync
