@@ -102,8 +102,38 @@ def _copy_folder() -> Path:
     try:
         root = Path(base) if base else Path.home() / ".cache"
     except RuntimeError:  # no home directory
-        root = Path(tempfile.gettempdir()) / f"broadcaster-{os.getuid()}"
+        owner = os.getuid() if hasattr(os, "getuid") else _user_name()  # Windows has no user ids
+        root = Path(tempfile.gettempdir()) / f"broadcaster-{owner}"
     return root / "broadcaster" / "espeak-ng"
+
+
+def _user_name() -> str:
+    import getpass
+
+    try:
+        return "".join(c for c in getpass.getuser() if c.isalnum()) or "user"
+    except Exception:  # no user name in the environment either
+        return "user"
+
+
+#: A copy of another wheel's library unused for this long is removed (another install may still use it before).
+_STALE_COPY_S = 30 * 24 * 3600.0
+
+
+def _remove_stale_copies(folder: Path, source: Path, index: int, keep: Path) -> None:
+    """Copy ``index`` of other versions of ``source`` (another hash in the name), unused for
+    _STALE_COPY_S: removed, quietly (a loaded one on Windows cannot be, and stays)."""
+    import time
+
+    cutoff = time.time() - _STALE_COPY_S
+    for path in folder.glob(f"{source.stem}-*-{index}{source.suffix}"):
+        if path == keep:
+            continue
+        try:
+            if max(path.stat().st_mtime, path.stat().st_atime) < cutoff:
+                path.unlink()
+        except OSError:
+            pass
 
 
 def _private_copy(source: str | Path, index: int, folder: Path) -> Path:
@@ -113,8 +143,9 @@ def _private_copy(source: str | Path, index: int, folder: Path) -> Path:
     install of the same wheel shares them. The copy is written aside, synced and renamed into
     place (a crash never leaves half a library under the final name, and a process that has the
     old file loaded keeps its mapping). Only a folder of this user's that no one else may write
-    to is used (a library found there is run). OSError when the folder or the copy cannot be
-    made or the copy does not hold the source's bytes.
+    to is used (a library found there is run). Copies of other wheels' libraries unused for 30
+    days are removed on the way. OSError when the folder or the copy cannot be made or the copy
+    does not hold the source's bytes.
     """
     source = Path(source)
     data = source.read_bytes()
@@ -124,6 +155,8 @@ def _private_copy(source: str | Path, index: int, folder: Path) -> Path:
     if hasattr(os, "getuid") and (mine.st_uid != os.getuid() or mine.st_mode & 0o022):
         raise OSError(f"{folder} is not this user's own folder")
     if _holds(target, data):
+        _touch(target)
+        _remove_stale_copies(folder, source, index, target)
         return target
     part = folder / f"{target.name}.{os.getpid()}.{threading.get_ident()}.part"
     try:
@@ -136,7 +169,19 @@ def _private_copy(source: str | Path, index: int, folder: Path) -> Path:
         part.unlink(missing_ok=True)
     if not _holds(target, data):
         raise OSError(f"the copy {target} does not match {source}")
+    _remove_stale_copies(folder, source, index, target)
     return target
+
+
+def _touch(path: Path) -> None:
+    """Mark a copy as in use (its age is what _remove_stale_copies goes by), at most once a day."""
+    import time
+
+    try:
+        if time.time() - path.stat().st_mtime > 24 * 3600:
+            os.utime(path)
+    except OSError:
+        pass
 
 
 def _holds(path: Path, data: bytes) -> bool:

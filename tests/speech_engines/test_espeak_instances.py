@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -188,6 +189,43 @@ def test_a_copy_is_made_once_and_reused(tmp_path):
     repaired = espeak_engine._private_copy(library_path, 1, folder)
     assert repaired.read_bytes() == open(library_path, "rb").read()
     assert sorted(p.name for p in folder.iterdir()) == [first.name]
+
+
+def test_copies_of_other_wheels_are_removed_once_a_month_old(tmp_path):
+    """A new espeakng-loader wheel gets copies of its own (another hash in the name); the old
+    wheel's stay for another installation still using them, and go once unused for 30 days."""
+    import os
+    import time
+
+    folder = tmp_path / "copies"
+    library_path, _ = _paths()
+    current = espeak_engine._private_copy(library_path, 1, folder)
+    stem, suffix = Path(library_path).stem, Path(library_path).suffix
+    old = folder / f"{stem}-0123456789abcdef-1{suffix}"
+    recent = folder / f"{stem}-fedcba9876543210-1{suffix}"
+    other = folder / "notes.txt"  # not a copy: never touched
+    for path in (old, recent, other):
+        path.write_bytes(b"x")
+    month = 31 * 24 * 3600
+    os.utime(old, (time.time() - month, time.time() - month))
+    os.utime(other, (time.time() - month, time.time() - month))
+    again = espeak_engine._private_copy(library_path, 1, folder)
+    assert again == current
+    assert sorted(p.name for p in folder.iterdir()) == sorted([current.name, recent.name, other.name])
+
+
+def test_no_home_folder_on_a_system_without_user_ids(monkeypatch):
+    """Windows has no os.getuid: a PC without a home folder must still get a folder for the copies."""
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(espeak_engine.Path, "home", staticmethod(no_home))
+    monkeypatch.delattr(espeak_engine.os, "getuid", raising=False)
+    folder = espeak_engine._copy_folder()
+    assert folder.parts[-2:] == ("broadcaster", "espeak-ng")
+    assert str(folder).startswith(espeak_engine.tempfile.gettempdir())
 
 
 @pytest.mark.parametrize(("cpus", "size"), [(1, 1), (2, 2), (8, 2), (None, 1)])
