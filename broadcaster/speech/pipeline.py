@@ -197,7 +197,7 @@ class _Sink:
         except OSError as exc:
             raise WriteTrouble(exc) from exc
         self._wav = wave.open(self._file, "wb")
-        self._writeback = Writeback(self._file.fileno())  # the disk writes as it comes: a short fsync at the end
+        self._writeback = Writeback(self._file.fileno(), start=44)  # after the header: the disk writes as it comes
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate)
