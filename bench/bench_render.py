@@ -21,7 +21,7 @@ every run and time that instead of the start-up.
 
 `--profile` instead renders the plan document and the 20-second bulletin once each in this
 process under cProfile, every thread profiled (the synthesis threads and the render lanes:
-threading.Thread.run wrapped; the resampling is ffmpeg's, another process), and prints the wall time of the two stages
+threading.Thread.run wrapped; the resampling (libsoxr) on its own thread), and prints the wall time of the two stages
 (speech into the cache, the item) and the functions with the most own time over all threads.
 `--stages TREE [TREE …]` times the plan document's stages (speech, probe, write) in-process for
 each source tree in turn (this one and e.g. a `git worktree` of an older commit), `--runs` each.
