@@ -184,8 +184,9 @@ class SampleCollector:
         self._limit = MAX_SAMPLE_S * sample_rate
         self._profile: BlockProfile | None = BlockProfile(sample_rate) if self._block > 0 else None
 
-    def add(self, chunk: np.ndarray) -> None:
-        """The next samples of the piece (mono float, as the file will hold them)."""
+    def add(self, chunk: np.ndarray, weighted: np.ndarray | None = None) -> None:
+        """The next samples of the piece (mono float, as the file will hold them); ``weighted``:
+        their K-weighting when the caller's meter has it (then not filtered again)."""
         n = len(chunk)
         profile = self._profile
         if profile is not None:
@@ -194,7 +195,10 @@ class SampleCollector:
                 phase = (self.frames + pos) % self._period
                 if phase < self._block:  # inside a sampled block
                     take = min(self._block - phase, n - pos)
-                    profile.add(chunk[pos : pos + take])
+                    if weighted is None:
+                        profile.add(chunk[pos : pos + take])
+                    else:
+                        profile.add_weighted(chunk[pos : pos + take], weighted[pos : pos + take])
                     self.sampled += take
                 else:
                     take = min(self._period - phase, n - pos)
@@ -209,3 +213,21 @@ class SampleCollector:
         if sample_every(self.frames / self.sample_rate) != SAMPLE_EVERY:
             return None
         return Sample(self._profile, self.frames, self.sampled, SAMPLE_EVERY)
+
+
+class SampledMeter(BlockMeter):
+    """The integrated loudness of everything fed (a BlockMeter) that also keeps the item probe's
+    sample of it (SampleCollector), from its own K-weighting: the sample costs no filter of its
+    own, and its figures follow the signal's filter from its start rather than from each sampled
+    second's."""
+
+    def __init__(self, sample_rate: int) -> None:
+        super().__init__(sample_rate)
+        self._collector = SampleCollector(sample_rate)
+
+    def _weighted(self, x: np.ndarray, y: np.ndarray) -> None:
+        self._collector.add(x, y)
+
+    def sample(self) -> Sample | None:
+        """The probe's sample (SampleCollector.result)."""
+        return self._collector.result()

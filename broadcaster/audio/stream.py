@@ -78,11 +78,18 @@ class BlockMeter:
         x = np.asarray(chunk).reshape(-1)
         if x.size == 0:
             return
+        # one pass to float64 with the guard (the same values as converting, then adding), filtered in place
+        y, self._zi = sos_filter(self._sos, np.add(x, _DENORMAL_GUARD, dtype=np.float64), self._zi, in_place=True)
+        self.add_weighted(x, y)
+
+    def add_weighted(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Feed samples ``x`` whose K-weighting ``y`` (float64, not changed here) is already known,
+        e.g. a stretch of a signal another meter filtered: this meter's own filter is not run."""
+        if x.size == 0:
+            return
         if self.frames < self._block:
             self._head.append(np.array(x[: self._block - self.frames], dtype=np.float64))
         self._nonzero = self._nonzero or bool(np.any(x))
-        # one pass to float64 with the guard (the same values as converting, then adding), filtered in place
-        y, self._zi = sos_filter(self._sos, np.add(x, _DENORMAL_GUARD, dtype=np.float64), self._zi, in_place=True)
         self._weighted(x, y)
         pos = 0
         if self._filled:

@@ -183,14 +183,12 @@ class _Sink:
     item probe's sample of them kept on the way."""
 
     def __init__(self, part: Path, rate: int) -> None:
-        from ..audio.probe import SampleCollector
-        from ..audio.stream import BlockMeter
+        from ..audio.probe import SampledMeter
         from ..disk import Writeback
 
         self.part = part
         self.rate = rate
-        self.meter = BlockMeter(rate)
-        self.sample = SampleCollector(rate)
+        self.meter = SampledMeter(rate)  # the speech's loudness, and the item probe's sample of it
         self.frames = 0
         try:
             self._file = open(part, "wb")  # noqa: SIM115 - closed by close()/abort()
@@ -208,7 +206,6 @@ class _Sink:
             return
         pcm = media.to_int16(samples)
         self.meter.add(samples)  # what the file holds, before its 16-bit rounding (under 1e-4 LU)
-        self.sample.add(samples)
         try:
             self._wav.writeframesraw(pcm.tobytes())
         except OSError as exc:
@@ -226,7 +223,7 @@ class _Sink:
         if self.frames == 0:
             raise SpeechError("không có âm thanh / no audio")
         return Rendered(frames=self.frames, integrated_lufs=self.meter.integrated_lufs(), sample_rate=self.rate,
-                        probe_sample=self.sample.result())
+                        probe_sample=self.meter.sample())
 
     def abort(self) -> None:
         """After a failure: close the file (the caller removes it)."""

@@ -50,6 +50,39 @@ def test_the_kept_sample_is_one_second_in_four_from_the_start_whatever_the_chunk
     assert kept.profile.integrated_lufs() == pytest.approx(expected.integrated_lufs(), abs=1e-9)
 
 
+def test_the_speech_meter_keeps_the_sample_from_its_own_k_weighting():
+    """SampledMeter (the speech stage's meter): the whole's loudness exactly as a BlockMeter's, and
+    the sample's block figures taken from the whole signal's K-weighting, no second filter run."""
+    from broadcaster.audio.loudness import _DENORMAL_GUARD, _k_weighting_sos, sos_filter
+    from broadcaster.audio.probe import SampledMeter
+    from broadcaster.audio.stream import GAIN_BLOCK, BlockMeter
+
+    x = speech_like(75.0, rate=ENGINE_RATE, seed=6)
+    meter, plain = SampledMeter(ENGINE_RATE), BlockMeter(ENGINE_RATE)
+    rng = np.random.default_rng(7)
+    pos = 0
+    while pos < len(x):
+        step = int(rng.integers(1, 30000))
+        meter.add(x[pos : pos + step])
+        plain.add(x[pos : pos + step])
+        pos += step
+    assert meter.integrated_lufs() == plain.integrated_lufs()
+    kept = meter.sample()
+    assert kept is not None and kept.frames == len(x)
+
+    y, _ = sos_filter(_k_weighting_sos(ENGINE_RATE), np.add(x, _DENORMAL_GUARD, dtype=np.float64), None)
+    block = int(probe.SAMPLE_BLOCK_S * ENGINE_RATE)
+    firsts = range(0, len(x), block * probe.SAMPLE_EVERY)
+    xs = np.concatenate([x[f : f + block] for f in firsts])
+    ys = np.concatenate([y[f : f + block] for f in firsts])
+    whole = len(xs) // GAIN_BLOCK
+    peaks, energies = kept.profile._figures()
+    np.testing.assert_array_equal(peaks[:whole], np.abs(xs[: whole * GAIN_BLOCK]).reshape(whole, -1).max(axis=1))
+    np.testing.assert_allclose(energies[:whole], (ys[: whole * GAIN_BLOCK] ** 2).reshape(whole, -1).sum(axis=1),
+                               rtol=1e-9, atol=1e-18)
+    assert kept.sampled == len(xs)
+
+
 def test_no_sample_is_kept_for_a_short_speech():
     collector = SampleCollector(ENGINE_RATE)
     collector.add(speech_like(probe.WHOLE_S - 1.0, rate=ENGINE_RATE, seed=2))
