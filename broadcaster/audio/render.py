@@ -43,7 +43,7 @@ from .files import _is_plain_wav, load_audio
 from .loudness import _CLIP_ENGAGE_LU, _MAX_EXTRA_GAIN_DB, _TRUE_PEAK_MARGIN_DB, FLOOR_DB, LIMITER_HEADROOM_DB
 from .loudness import _as_mono, _from_db, _integrated_lufs
 from .item_sink import ItemSink, Written
-from . import probe as _probe_rule
+from .probe import SAMPLE_BLOCK_S, WHOLE_S, BlockProfile, Sample, combined_lufs, sample_every
 from .stream import CHUNK_FRAMES, BlockMeter, Lane, StreamLimiter
 
 Progress = Callable[[float], None]
@@ -71,7 +71,7 @@ class ItemInfo:
 
 def render_item(
     speech_path: Path, out_path: Path, *, settings, jingles: bool = True, speech_lufs: float | None = None,
-    speech_sample: _probe_rule.Sample | None = None, copy_to: Path | None = None,
+    speech_sample: Sample | None = None, copy_to: Path | None = None,
     progress: Progress | None = None, chunk_frames: int = CHUNK_FRAMES,
 ) -> ItemInfo:
     """Render speech (any format, any rate) into a program item WAV at ``out_path``.
@@ -257,7 +257,7 @@ class _StreamNormalizer:
         self.report = reporter
         self.estimate = estimate
         # progress (in seconds of audio): the probe's read (about a quarter of a long item), one write
-        self._work = max(1e-3, item.seconds) * (1.25 if item.seconds > _probe_rule.WHOLE_S else 2.0)
+        self._work = max(1e-3, item.seconds) * (1.25 if item.seconds > WHOLE_S else 2.0)
         self._done = 0.0
 
     def _advance(self, frames: int, rate: int) -> None:
@@ -329,17 +329,16 @@ class _StreamNormalizer:
         each of its blocks counted four times (and, when the speech's loudness is known, brought
         to it), or that sample is taken as the speech stage kept it; the jingles and gaps are read
         whole."""
-        from .probe import BlockProfile, combined_lufs
 
         size = self.item.size
         wholes: dict[int, BlockProfile] = {}  # the pieces read whole, one profile per rate
         samples: dict[int, tuple[BlockProfile, list[int]]] = {}  # the long pieces' samples: profile, [frames]
-        if self.item.seconds > _probe_rule.WHOLE_S:
-            long_pieces = [p for p in self.item.pieces if p.frames > _probe_rule.WHOLE_S * p.rate]
+        if self.item.seconds > WHOLE_S:
+            long_pieces = [p for p in self.item.pieces if p.frames > WHOLE_S * p.rate]
             long_seconds = sum(p.frames / p.rate for p in long_pieces)
             # one second in four, fewer on a very long item: the sample's figures (and the
             # predictions' arrays) stay under MAX_SAMPLE_S of audio, so memory stays flat
-            every = _probe_rule.sample_every(long_seconds)
+            every = sample_every(long_seconds)
         else:
             long_pieces = []
         rates = [p.rate for p in long_pieces]
@@ -351,7 +350,7 @@ class _StreamNormalizer:
             elif piece in long_pieces:
                 sample, counts = samples.setdefault(piece.rate, (BlockProfile(piece.rate), [0, 0]))
                 counts[0] += piece.frames
-                for chunk in _sampled_chunks(piece, int(_probe_rule.SAMPLE_BLOCK_S * piece.rate), every, size):
+                for chunk in _sampled_chunks(piece, int(SAMPLE_BLOCK_S * piece.rate), every, size):
                     sample.add(chunk)
                     counts[1] += len(chunk)
                     self._advance(len(chunk), piece.rate)
@@ -495,7 +494,7 @@ def _as_plain_wav(source: Path, rate: int, scratch: Path) -> Path:
     return out
 
 
-def _sample_fits(sample: _probe_rule.Sample, speech: _Piece) -> bool:
+def _sample_fits(sample: Sample, speech: _Piece) -> bool:
     """The kept sample is this speech's: the same rate and length (else the probe reads it)."""
     return sample.profile.sample_rate == speech.rate and sample.frames == speech.frames
 
