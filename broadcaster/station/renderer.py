@@ -179,7 +179,7 @@ class Renderer:
 
         def render(item: Path) -> dict:
             extra = {} if progress is None else {"progress": progress}
-            if copy_to is not None and Path(copy_to).resolve() != Path(item).resolve():
+            if copy_to is not None:
                 extra["copy_to"] = copy_to
             if speech_lufs is not None:  # known from the speech sidecar: not measured again
                 extra["speech_lufs"] = speech_lufs
@@ -238,15 +238,16 @@ class Renderer:
         speech = self.speak(text, engine=engine, voice=voice, progress=report.part(0.0, _SPEECH_SHARE))
         item_path = self.settings.cache_dir / "items" / f"{self.item_key(speech.path, jingles)}.wav"
         speech_lufs = self._speech_lufs(speech.path)
+        copy_to = final if final is not None and final.resolve() != item_path.resolve() else None
         copied: list[Path] = []  # the officer's copy, when the render wrote it alongside the item
         render = self._render(speech.path, jingles, speech_lufs=speech_lufs, probe_sample=speech.probe_sample,
-                              copy_to=final, copied=copied,
+                              copy_to=copy_to, copied=copied,
                               progress=report.part(_SPEECH_SHARE, 1.0) if progress is not None else None)
         figures = cached_figures(item_path, render=render, measure=self._measure)
         report(1.0)
         if final is None:
             final = item_path
-        elif not copied and final.resolve() != item_path.resolve():  # the item was cached already: copied from there
+        elif copy_to is not None and not copied:  # the item was cached already: copied from there
             try:
                 with part_file(final) as tmp:
                     shutil.copyfile(item_path, tmp)
