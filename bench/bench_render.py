@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/bench_render.py [--runs 3] [--text PATH]
 
 In one run, interleaved so machine noise hits every side alike (each measurement in a fresh
-subprocess with a fresh data directory and render cache, so nothing is reused):
+subprocess with a fresh data directory and render cache, so nothing is reused, and started only
+once the disk has written what the measurements before it left: `settle`):
 
 - the plan document: raw espeak-ng, `Station.render_text` in-process (timed inside the process),
   the same whole process (interpreter start-up and imports included), and the command an officer
@@ -107,8 +108,18 @@ def ensure_espeak_ng() -> str:
     return shutil.which("espeak-ng") or sys.exit("espeak-ng not available")
 
 
+def settle() -> None:
+    """Before each measurement: the disk has written what the ones before left (os.sync waits for
+    it). The render writes ~190 MB (speech cache, item, the officer's copy) and the reference 30 MB;
+    without this, the kernel's flusher writes one measurement's files, and frees the blocks of the
+    temporary folders just removed, while the next is timed: seen here to add 0.06 → 0.34 CPU-s to
+    the render's own writes, at random."""
+    os.sync()
+
+
 def run_reference(exe: str, text: Path, rate: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
+        settle()
         t0 = time.perf_counter()
         subprocess.run([exe, "-v", "vi", "-s", str(rate), "-f", str(text), "-w", f"{tmp}/ref.wav"], check=True)
         return time.perf_counter() - t0
@@ -116,6 +127,7 @@ def run_reference(exe: str, text: Path, rate: int) -> float:
 
 def run_ours(text: Path, repeat: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
+        settle()
         t0 = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-c", OURS, str(text), tmp, str(repeat)], check=True, capture_output=True, text=True
@@ -129,6 +141,7 @@ def run_bulletin() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, BROADCASTER_DATA_DIR=tmp, BROADCASTER_ENGINE_ORDER='["espeak"]')
         subprocess.run([str(BIN), "init"], check=True, capture_output=True, env=env)
+        settle()
         t0 = time.perf_counter()
         subprocess.run([str(BIN), "render", "--text", BULLETIN, "-o", f"{tmp}/b.wav"], check=True,
                        capture_output=True, env=env)
@@ -146,6 +159,7 @@ def run_command(text: Path) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, BROADCASTER_DATA_DIR=tmp, BROADCASTER_ENGINE_ORDER='["espeak"]')
         subprocess.run([str(BIN), "init"], check=True, capture_output=True, env=env)
+        settle()
         t0 = time.perf_counter()
         subprocess.run([str(BIN), "render", "--file", str(text), "-o", f"{tmp}/plan.wav"], check=True,
                        capture_output=True, env=env)
@@ -153,6 +167,7 @@ def run_command(text: Path) -> float:
 
 
 def run_timed(cmd: list[str]) -> float:
+    settle()
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     return time.perf_counter() - t0
@@ -233,6 +248,7 @@ def stages(text: Path, trees: list[Path], runs: int) -> None:
     results: dict[str, list[dict]] = {str(t): [] for t in trees}
     for _ in range(runs):
         for tree in trees:
+            settle()
             proc = subprocess.run([sys.executable, "-c", STAGES, str(tree), str(text)], check=True,
                                   capture_output=True, text=True, cwd=tempfile.gettempdir())
             results[str(tree)].append(json.loads(proc.stdout.strip().splitlines()[-1]))
