@@ -28,7 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -73,6 +73,36 @@ EDITABLE = {BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submit
             BulletinStatus.approved, BulletinStatus.scheduled}
 
 
+@dataclass(frozen=True)
+class RenderSource:
+    """What a render of a bulletin is made from: its result belongs to the bulletin only while the
+    bulletin still says this (an edit, a recording or a voice chosen meanwhile makes it stale)."""
+
+    text: str
+    recording_path: str | None
+    voice: str | None
+
+    @classmethod
+    def of(cls, bulletin: Bulletin | BulletinPublic) -> RenderSource:
+        return cls(text=bulletin.text, recording_path=bulletin.recording_path, voice=bulletin.voice)
+
+
+def record_render(*, session: Session, bulletin_id: int, source: RenderSource, values: dict[str, object],
+                  claimed: bool = False) -> bool:
+    """Write a render's result (item file, engine, voice, state) in one UPDATE that matches only while
+    the bulletin still says `source` (and, with `claimed`, is still claimed by the background worker).
+    Returns whether it was written; the caller commits.
+
+    One statement, not a read then a write: pysqlite runs a SELECT outside any transaction, so a change
+    committed between the two would be overwritten (a speech item over a recording just attached, the
+    old text's item over an edit, with its new render never queued)."""
+    same = [col(Bulletin.id) == bulletin_id, col(Bulletin.text) == source.text]
+    for column, value in ((col(Bulletin.recording_path), source.recording_path), (col(Bulletin.voice), source.voice)):
+        same.append(column.is_(None) if value is None else column == value)
+    if claimed:
+        same.append(col(Bulletin.render_state) == RENDER_RUNNING)
+    result = session.exec(update(Bulletin).where(*same).values(**values))  # type: ignore[call-overload]
+    return result.rowcount == 1
 
 
 def parse_date(value: str | None, what: str) -> date | None:

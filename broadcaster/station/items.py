@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ..exceptions import BroadcasterError
-from ..models import Bulletin, BulletinPublic
+from ..models import BulletinPublic
 from . import bulletins
 from .renderer import RenderOutcome, Renderer, file_digest, normalized_copy
 
@@ -45,14 +45,15 @@ class Items(Renderer):
         return view
 
     # --------------------------------------------------------------- bulletins
-    def _record(self, bulletin_id: int, values: dict[str, object]) -> BulletinPublic:
+    def _record(self, bulletin: BulletinPublic, values: dict[str, object]) -> None:
+        """The result of rendering `bulletin` as it was read, kept only if it still says the same (an edit
+        or a recording committed during the render wins, and its own render stays queued)."""
         with Session(self.engine) as session:
-            row = session.get(Bulletin, bulletin_id)
-            for key, value in values.items():
-                setattr(row, key, value)
-            session.add(row)
-            session.commit()
-            return BulletinPublic.model_validate(row)
+            if bulletins.record_render(session=session, bulletin_id=bulletin.id,
+                                       source=bulletins.RenderSource.of(bulletin), values=values):
+                session.commit()
+            else:
+                log.info("bulletin %s changed during its render: the result is not kept", bulletin.id)
 
     def get_bulletin(self, bulletin_id: int) -> BulletinPublic:
         """The bulletin as stored (its item file, render error). NotFoundError when there is none."""
@@ -79,7 +80,7 @@ class Items(Renderer):
         except BroadcasterError as exc:
             log.warning("render of bulletin %s failed: %s", bulletin_id, exc)
             values = {"render_error": str(exc), "render_state": "failed"}
-        self._record(bulletin_id, values)
+        self._record(bulletin, values)
         return self.get_bulletin(bulletin_id)
 
     def prepare_bulletin_offline(self, bulletin_id: int) -> BulletinPublic:
@@ -102,7 +103,7 @@ class Items(Renderer):
                 continue
             values = self._item_values(outcome)
             break
-        self._record(bulletin_id, values)
+        self._record(bulletin, values)
         return self.get_bulletin(bulletin_id)
 
     def prerender_due(self, day: date) -> list[BulletinPublic]:

@@ -4,9 +4,10 @@ or submitted its program item is made, by one worker thread of the station, neve
 The queue is the database: a bulletin whose `render_state` is "queued" (set in the same transaction
 as the change that needs it, station.bulletins) or "rendering" (a render a stopped station did not
 finish) is rendered next, so a restart loses nothing (`resume`). The file made is the item the slot
-will air (Items.render_text / render_recording: the same cache key), so approving only marks it
-approved. A result is recorded only when the bulletin still says what was rendered: an edit made
-during a render queues the bulletin again and the older render never wins.
+will air (Items.render_text / render_recording: the same cache key, in the bulletin's own voice), so
+approving only marks it approved. A result is recorded only when the bulletin still says what was
+rendered (bulletins.record_render, one compare-and-set UPDATE): an edit, a recording or a voice
+chosen during a render queues the bulletin again and the older render never wins.
 
 Progress (fraction 0..1, rising) is kept in memory for the page that shows it; the state in the
 database says whether a render is queued, running, done or failed.
@@ -27,7 +28,7 @@ from sqlmodel import Session, col, select
 from .. import accounts
 from ..exceptions import BroadcasterError
 from ..models import Bulletin
-from .bulletins import RENDER_DONE, RENDER_FAILED, RENDER_QUEUED, RENDER_RUNNING
+from .bulletins import RENDER_DONE, RENDER_FAILED, RENDER_QUEUED, RENDER_RUNNING, RenderSource, record_render
 
 if TYPE_CHECKING:
     from .items import Items
@@ -85,8 +86,8 @@ class RenderJobs:
         return True
 
     # ------------------------------------------------------------------ worker
-    def _next(self) -> tuple[int, str, str | None] | None:
-        """Claim the next bulletin to render (an unfinished render first): (id, text, recording)."""
+    def _next(self) -> tuple[int, RenderSource] | None:
+        """Claim the next bulletin to render (an unfinished render first): its id and what to render."""
         with Session(self.engine) as session:
             bulletin = session.exec(
                 select(Bulletin).where(col(Bulletin.render_state).in_([RENDER_RUNNING, RENDER_QUEUED]))
@@ -97,7 +98,7 @@ class RenderJobs:
             bulletin.render_state = RENDER_RUNNING
             session.add(bulletin)
             session.commit()
-            return bulletin.id, bulletin.text, bulletin.recording_path
+            return bulletin.id, RenderSource.of(bulletin)
 
     def _run(self) -> None:
         while True:
@@ -114,17 +115,17 @@ class RenderJobs:
                     self._worker = None
                 return
 
-    def _render(self, bulletin_id: int, text: str, recording: str | None) -> None:
+    def _render(self, bulletin_id: int, source: RenderSource) -> None:
         self._progress[bulletin_id] = 0.0
 
         def report(fraction: float) -> None:
             self._progress[bulletin_id] = fraction
 
         try:
-            if recording:
-                outcome = self.items.render_recording(Path(recording), progress=report)
+            if source.recording_path:
+                outcome = self.items.render_recording(Path(source.recording_path), progress=report)
             else:
-                outcome = self.items.render_text(text, progress=report)
+                outcome = self.items.render_text(source.text, voice=source.voice, progress=report)
             values = self.items._item_values(outcome)
         except BroadcasterError as exc:
             log.warning("background render of bulletin %s failed: %s", bulletin_id, exc)
@@ -134,18 +135,14 @@ class RenderJobs:
             values = {"render_error": UNEXPECTED, "render_state": RENDER_FAILED}
         finally:
             self._progress.pop(bulletin_id, None)
-        self._record(bulletin_id, text, recording, values)
+        self._record(bulletin_id, source, values)
 
-    def _record(self, bulletin_id: int, text: str, recording: str | None, values: dict) -> None:
+    def _record(self, bulletin_id: int, source: RenderSource, values: dict) -> None:
         """Keep the result only if the bulletin still says what was rendered and nobody queued it again."""
         with Session(self.engine) as session:
-            bulletin = session.get(Bulletin, bulletin_id)
-            if (bulletin is None or bulletin.render_state != RENDER_RUNNING or bulletin.text != text
-                    or bulletin.recording_path != recording):
-                return  # changed meanwhile: its new render is queued
-            for key, value in values.items():
-                setattr(bulletin, key, value)
-            session.add(bulletin)
+            if not record_render(session=session, bulletin_id=bulletin_id, source=source, values=values,
+                                 claimed=True):
+                return  # changed meanwhile (or removed): its new render is queued
             if values.get("render_state") == RENDER_FAILED:
                 accounts.record(session=session, user=None, action="bulletin.render_failed", object_type="bulletin",
                                 object_id=bulletin_id, detail=str(values.get("render_error"))[:500])

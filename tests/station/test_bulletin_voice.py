@@ -116,3 +116,17 @@ def test_the_voice_list_names_every_installed_voice(station):
     ids = [v.id for v in station.voices()]
     assert ids == ["edge:vi-VN-HoaiMyNeural", "edge:vi-VN-NamMinhNeural", "espeak:vi"]  # gtts: not in the order
     assert {v.id: v.online for v in station.voices()}["espeak:vi"] is False
+
+
+def test_the_background_render_reads_in_the_voice_the_editor_chose(station, edge):
+    """The console's path: a draft is rendered by the background worker (station.renders), the leader
+    hears that item and approving keeps it, so the worker must read in the bulletin's voice too."""
+    server = edge()
+    bulletin = station.add_bulletin(title="Tiêm phòng", text="Kính thưa bà con, sáng mai tiêm phòng.",
+                                    voice="edge:vi-VN-NamMinhNeural")
+    station.renders.wake()
+    assert station.renders.join(120), "the background render never finished"
+    stored = station.get_bulletin(bulletin.id)
+    assert (stored.render_state, stored.render_error) == ("done", None)
+    assert (stored.item_engine, stored.item_voice) == ("edge", "edge:vi-VN-NamMinhNeural")
+    assert [r.voice for r in server.requests] == [NAMMINH]
