@@ -105,6 +105,19 @@ def record_render(*, session: Session, bulletin_id: int, source: RenderSource, v
     return result.rowcount == 1
 
 
+def move_status(*, session: Session, bulletin_ids: Collection[int], was: BulletinStatus | str,
+                now: BulletinStatus | str) -> int:
+    """Move the bulletins still in status `was` to `now` in one UPDATE; returns how many moved (the
+    caller commits). An edit committed since the caller looked (back to draft) is left as it is: a
+    status read then written would put a draft on the air as "scheduled" (see record_render)."""
+    if not bulletin_ids:
+        return 0
+    result = session.exec(update(Bulletin)  # type: ignore[call-overload]
+                          .where(col(Bulletin.id).in_(list(bulletin_ids)), col(Bulletin.status) == was)
+                          .values(status=now))
+    return result.rowcount
+
+
 def parse_date(value: str | None, what: str) -> date | None:
     """A date typed by an officer (YYYY-MM-DD or DD/MM/YYYY; empty = none); InputError names the field."""
     return parse_day(value, what)

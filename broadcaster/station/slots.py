@@ -21,9 +21,10 @@ from sqlmodel import Session
 
 from ..db import as_utc
 from ..exceptions import BroadcasterError
-from ..models import AsRunPublic, AsRunStatus, Bulletin, BulletinPublic, BulletinStatus
+from ..models import AsRunPublic, AsRunStatus, BulletinPublic, BulletinStatus
 from ..playout.outcome import Outcome
 from .asrun import _db_reason
+from .bulletins import move_status
 from .outcomes import as_run_status, reason_text
 from .relay import RelayAirer, is_stream_url
 
@@ -171,11 +172,8 @@ class SlotAirer:
     def _mark_scheduled(self, bulletin_ids: set[int]) -> None:
         # approved → scheduled once placed in a slot; then aired/expired where the facts say so
         with Session(self.db) as session:
-            for bulletin_id in bulletin_ids:
-                row = session.get(Bulletin, bulletin_id)
-                if row is not None and row.status == BulletinStatus.approved:
-                    row.status = BulletinStatus.scheduled
-                    session.add(row)
+            move_status(session=session, bulletin_ids=bulletin_ids, was=BulletinStatus.approved,
+                        now=BulletinStatus.scheduled)
             session.commit()
         self.refresh_statuses()
 
@@ -202,10 +200,8 @@ class SlotAirer:
                     aired_count=counts[row.id],
                     today=today,
                 )
-                if status != row.status:
-                    row.status = status
-                    session.add(row)
-                    changed += 1
+                if status != row.status:  # unless an edit committed since (move_status)
+                    changed += move_status(session=session, bulletin_ids=[row.id], was=row.status, now=status)
             session.commit()
         return changed
 

@@ -1,8 +1,10 @@
-"""A render's result is written only over the bulletin it was made from (real station: SQLite, espeak-ng,
-ffmpeg). A render takes seconds; an officer may attach a recording, edit the text or change the voice
-meanwhile. Whatever was committed before the result is written must win, even when it lands between the
-render's last look at the bulletin and its write: the moment `AtResultWrite` uses, which a test can hit
-every time (an engine event on the statement that writes the result), where a sleep would only hope to."""
+"""What the station writes to a bulletin on its own (a render's result, "scheduled", "expired") never
+overwrites what an officer committed meanwhile (real station: SQLite, espeak-ng, ffmpeg).
+
+A render takes seconds; an officer may attach a recording, edit the text or change the voice meanwhile.
+Whatever was committed before the station's write must win, even when it lands between the station's last
+look at the bulletin and its write: the moment `AtUpdate` uses, which a test can hit every time (an
+engine event on the statement that writes), where a sleep would only hope to."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import array
 import math
 import threading
 import wave
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import event
@@ -22,19 +25,20 @@ TEXT = "Ngày 21/3/2026 xã tổ chức tiêm phòng cho trẻ tại trạm y t�
 EDITED = TEXT + " Đề nghị các gia đình đưa trẻ đến đúng giờ."
 
 
-class AtResultWrite:
-    """Run `change` once, on the thread named `thread`, just before that thread's UPDATE of a bulletin's
-    item reaches SQLite (after every read the render made of the bulletin)."""
+class AtUpdate:
+    """Run `change` once, on the thread named `thread`, just before that thread's first UPDATE of a
+    bulletin that sets `column` reaches SQLite (after every read the station made of the bulletin)."""
 
-    def __init__(self, engine, thread: str, change) -> None:
-        self.engine, self.thread, self.change = engine, thread, change
+    def __init__(self, engine, thread: str, change, column: str = "item_path") -> None:
+        self.engine, self.thread, self.change, self.column = engine, thread, change, column
         self.fired = threading.Event()
         event.listen(engine, "before_cursor_execute", self._before)
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if self.fired.is_set() or threading.current_thread().name != self.thread:
             return
-        if statement.lstrip().upper().startswith("UPDATE BULLETIN") and "item_path" in statement:
+        head = statement.lstrip().upper()
+        if head.startswith("UPDATE BULLETIN SET") and self.column.upper() in head.split(" WHERE ")[0]:
             self.fired.set()  # first: the change's own UPDATE comes through here too
             self.change()
 
@@ -67,7 +71,7 @@ def test_a_recording_attached_as_the_speech_render_is_written_is_what_airs(stati
     def attach() -> None:  # the officer's upload, committed while the worker writes its speech item
         station.bulletins.attach_recording(bulletin_id=bid, filename="giong.wav", by="bientap", source=recording)
 
-    hook = AtResultWrite(station.db, "bulletin-renders", attach)
+    hook = AtUpdate(station.db, "bulletin-renders", attach)
     try:
         station.renders.wake()
         assert hook.fired.wait(120), "the background render never wrote a result"
@@ -97,7 +101,7 @@ def test_an_edit_made_as_an_air_time_render_is_written_is_rendered_again(station
                                    fields=bulletins.clean_fields(title="Lịch tiêm phòng", text=EDITED))
             s.commit()
 
-    hook = AtResultWrite(station.db, threading.current_thread().name, edit)
+    hook = AtUpdate(station.db, threading.current_thread().name, edit)
     try:
         station.items.prepare_bulletin(first.id)
     finally:
@@ -113,3 +117,46 @@ def test_an_edit_made_as_an_air_time_render_is_written_is_rendered_again(station
     assert b.render_state == "done" and b.item_path and b.item_path != first.item_path
     assert b.item_duration_s > first.item_duration_s
 
+
+
+def _edit(station, bid: int) -> None:
+    with Session(station.db) as s:
+        bulletins.update_draft(session=s, bulletin_id=bid, by="bientap",
+                               fields=bulletins.clean_fields(title="Lịch tiêm phòng", text=EDITED))
+        s.commit()
+
+
+def test_an_edit_made_as_the_slot_marks_its_items_scheduled_stays_a_draft(station):
+    from broadcaster.scheduling import store
+
+    store.ensure_timetable(engine=station.db, settings=station.settings)
+    approved = station.add_bulletin(title="Lịch tiêm phòng", text=TEXT, approve=True)
+    station.renders.join(120)
+    planned = datetime.now(station.tz).replace(microsecond=0)
+    hook = AtUpdate(station.db, threading.current_thread().name, lambda: _edit(station, approved.id), column="status")
+    try:
+        programme = station.prerender_slot(slot="Buổi sáng", planned_at=planned)
+    finally:
+        hook.remove()
+    assert hook.fired.is_set() and [i.bulletin_id for i in programme.items] == [approved.id]
+    b = row(station, approved.id)
+    # not "scheduled": a draft nobody approved would air at the slot
+    assert (b.text, b.status, b.approved_by) == (EDITED, "draft", None)
+
+
+def test_an_edit_made_as_a_bulletin_expires_stays_a_draft(station):
+    approved = station.add_bulletin(title="Lịch tiêm phòng", text=TEXT, approve=True)
+    station.renders.join(120)
+    with Session(station.db) as s:  # its last day was yesterday: refresh_statuses expires it
+        b = s.get(Bulletin, approved.id)
+        b.valid_from = b.valid_until = datetime.now(station.tz).date() - timedelta(days=1)
+        s.add(b)
+        s.commit()
+    hook = AtUpdate(station.db, threading.current_thread().name, lambda: _edit(station, approved.id), column="status")
+    try:
+        changed = station.refresh_statuses()
+    finally:
+        hook.remove()
+    assert hook.fired.is_set() and changed == 0
+    assert (row(station, approved.id).text, row(station, approved.id).status) == (EDITED, "draft")
+    assert station.refresh_statuses() == 0  # drafts are not the calendar's to expire
