@@ -220,6 +220,20 @@ def _get(session: Session, bulletin_id: int) -> Bulletin:
     return bulletin
 
 
+def _for_write(session: Session, bulletin_id: int) -> Bulletin:
+    """The bulletin read inside a write transaction (BEGIN IMMEDIATE unless the session already writes),
+    so what a change checks (its status) is what it writes over: pysqlite would run the read outside
+    any transaction, and an approval could then land on a text saved a moment after the leader looked.
+    A second writer waits for this one (busy_timeout); readers never do (WAL)."""
+    connection = session.connection()
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    bulletin = session.get(Bulletin, bulletin_id, populate_existing=True)  # not the copy read before the lock
+    if bulletin is None:
+        raise NotFoundError(f"Không có bản tin số {bulletin_id}")
+    return bulletin
+
+
 def get(*, session: Session, bulletin_id: int) -> BulletinPublic:
     return BulletinPublic.model_validate(_get(session, bulletin_id))
 
@@ -283,7 +297,7 @@ def _back_to_draft(bulletin: Bulletin) -> None:
 def update_draft(*, session: Session, bulletin_id: int, fields: BulletinFields, by: str) -> Bulletin:
     """Save an edit. A submitted/approved/rejected bulletin becomes a draft again; aired or expired ones
     are the station's record and cannot be changed."""
-    bulletin = _get(session, bulletin_id)
+    bulletin = _for_write(session, bulletin_id)
     if bulletin.status not in EDITABLE:
         raise InputError(f"Bản tin đã {_label(bulletin.status)}: không sửa được nữa (hãy tạo bản tin mới)")
     before = bulletin.status
@@ -301,7 +315,7 @@ def update_draft(*, session: Session, bulletin_id: int, fields: BulletinFields, 
 
 def submit(*, session: Session, bulletin_id: int, by: str | None) -> Bulletin:
     """Send a draft (or a rejected bulletin after its edit) to the leaders."""
-    bulletin = _get(session, bulletin_id)
+    bulletin = _for_write(session, bulletin_id)
     if bulletin.status not in (BulletinStatus.draft, BulletinStatus.rejected):
         raise InputError(f"Chỉ gửi duyệt được bản nháp (bản tin này: {_label(bulletin.status)})")
     bulletin.status = BulletinStatus.submitted
@@ -319,7 +333,7 @@ def submit(*, session: Session, bulletin_id: int, by: str | None) -> Bulletin:
 def approve(*, session: Session, bulletin_id: int, by: str | None, at: datetime | None = None) -> Bulletin:
     """A leader approves a submitted bulletin: its state and its audit row, in the caller's
     transaction. Rendering ahead is `Bulletins.approve` (after the commit)."""
-    bulletin = _get(session, bulletin_id)
+    bulletin = _for_write(session, bulletin_id)
     if bulletin.status != BulletinStatus.submitted:
         raise InputError(f"Chỉ duyệt được bản tin đang chờ duyệt (bản tin này: {_label(bulletin.status)})")
     bulletin.status = BulletinStatus.approved
@@ -337,7 +351,7 @@ def reject(*, session: Session, bulletin_id: int, by: str, comment: str) -> Bull
     comment = _nfc(comment)
     if not comment:
         raise InputError("Cần ghi lý do trả lại để người viết biết cần sửa gì")
-    bulletin = _get(session, bulletin_id)
+    bulletin = _for_write(session, bulletin_id)
     if bulletin.status != BulletinStatus.submitted:
         raise InputError(f"Chỉ trả lại được bản tin đang chờ duyệt (bản tin này: {_label(bulletin.status)})")
     bulletin.status = BulletinStatus.rejected
@@ -440,6 +454,12 @@ def _with_recording(session: Session, bulletin: Bulletin, path: Path, *, name: s
                     object_id=bulletin.id, detail=f"{name} ({duration_words(seconds)})")
 
 
+def _recording_changeable(bulletin: Bulletin) -> Bulletin:
+    if bulletin.status not in EDITABLE:
+        raise InputError(f"Bản tin đã {_label(bulletin.status)}: không đổi được nữa")
+    return bulletin
+
+
 def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, data: bytes | None = None,
                      filename: str, by: str, source: Path | None = None) -> BulletinPublic:
     """Store an officer's own recording for a bulletin (it airs instead of synthesized speech).
@@ -453,10 +473,11 @@ def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, da
                                     by=by, source=staged)
     seconds = check_recording_file(source, filename=filename, max_minutes=settings.recording_max_minutes)
     with Session(engine) as session:
-        bulletin = _get(session, bulletin_id)
-        if bulletin.status not in EDITABLE:
-            raise InputError(f"Bản tin đã {_label(bulletin.status)}: không đổi được nữa")
+        _recording_changeable(_get(session, bulletin_id))  # refused before a file is kept
+        # copied before the write lock is taken: playout's as-run rows never wait behind a long copy
         path = keep_recording(settings, source, filename)
+        # checked again under the lock (aired meanwhile?); a file kept for nothing is named by content: harmless
+        bulletin = _recording_changeable(_for_write(session, bulletin_id))
         _back_to_draft(bulletin)
         bulletin.updated_by = by
         bulletin.updated_at = utcnow()
@@ -467,9 +488,7 @@ def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, da
 
 def remove_recording(*, session: Session, bulletin_id: int, by: str) -> Bulletin:
     """Go back to synthesized speech (the file stays: other bulletins or the log may use it)."""
-    bulletin = _get(session, bulletin_id)
-    if bulletin.status not in EDITABLE:
-        raise InputError(f"Bản tin đã {_label(bulletin.status)}: không đổi được nữa")
+    bulletin = _recording_changeable(_for_write(session, bulletin_id))
     bulletin.recording_path = None
     _back_to_draft(bulletin)
     bulletin.updated_by = by

@@ -27,9 +27,10 @@ EDITED = TEXT + " Đề nghị các gia đình đưa trẻ đến đúng giờ."
 
 class AtUpdate:
     """Run `change` once, on the thread named `thread`, just before that thread's first UPDATE of a
-    bulletin that sets `column` reaches SQLite (after every read the station made of the bulletin)."""
+    bulletin that sets `column` reaches SQLite (after every read the station made of the bulletin);
+    with column None, before its first write of any kind (INSERT, UPDATE, DELETE)."""
 
-    def __init__(self, engine, thread: str, change, column: str = "item_path") -> None:
+    def __init__(self, engine, thread: str, change, column: str | None = "item_path") -> None:
         self.engine, self.thread, self.change, self.column = engine, thread, change, column
         self.fired = threading.Event()
         event.listen(engine, "before_cursor_execute", self._before)
@@ -38,7 +39,11 @@ class AtUpdate:
         if self.fired.is_set() or threading.current_thread().name != self.thread:
             return
         head = statement.lstrip().upper()
-        if head.startswith("UPDATE BULLETIN SET") and self.column.upper() in head.split(" WHERE ")[0]:
+        if self.column is None:
+            hit = head.startswith(("INSERT", "UPDATE", "DELETE"))
+        else:
+            hit = head.startswith("UPDATE BULLETIN SET") and self.column.upper() in head.split(" WHERE ")[0]
+        if hit:
             self.fired.set()  # first: the change's own UPDATE comes through here too
             self.change()
 
@@ -120,7 +125,11 @@ def test_an_edit_made_as_an_air_time_render_is_written_is_rendered_again(station
 
 
 def _edit(station, bid: int) -> None:
-    with Session(station.db) as s:
+    _edit_on(station.db, bid)
+
+
+def _edit_on(engine, bid: int) -> None:
+    with Session(engine) as s:
         bulletins.update_draft(session=s, bulletin_id=bid, by="bientap",
                                fields=bulletins.clean_fields(title="Lịch tiêm phòng", text=EDITED))
         s.commit()
@@ -160,3 +169,41 @@ def test_an_edit_made_as_a_bulletin_expires_stays_a_draft(station):
     assert hook.fired.is_set() and changed == 0
     assert (row(station, approved.id).text, row(station, approved.id).status) == (EDITED, "draft")
     assert station.refresh_statuses() == 0  # drafts are not the calendar's to expire
+
+
+def test_a_bulletin_is_never_approved_with_a_text_the_leader_did_not_see(station):
+    """The leader's approval and an editor's save, in two requests at the same moment: whichever lands
+    second sees the first. Here the save comes after the approval read the bulletin (its status checked)
+and before it writes anything; it must wait for it
+    (the approval holds the write lock from its check of the status to its write), never slip in
+    between and be approved unread."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    bid = _draft(station)
+    with Session(station.db) as s:
+        bulletins.submit(session=s, bulletin_id=bid, by="bientap")
+        s.commit()
+    # the editor's request, on its own connection, with no patience: a lock shows as an error at once
+    editor = create_engine(f"sqlite:///{station.db.url.database}", connect_args={"timeout": 0})
+    saves: list[str] = []
+
+    def save() -> None:
+        try:
+            _edit_on(editor, bid)
+            saves.append("saved")
+        except OperationalError as exc:
+            saves.append("locked" if "locked" in str(exc) else str(exc))
+
+    hook = AtUpdate(station.db, threading.current_thread().name, save, column=None)
+    try:
+        station.bulletins.approve(bulletin_id=bid, by="lanhdao", background=lambda _: None)
+    finally:
+        hook.remove()
+        editor.dispose()
+    assert hook.fired.is_set()
+    b = row(station, bid)
+    assert not (b.status == "approved" and b.text == EDITED), "approved a text the leader never saw"
+    assert saves == ["locked"] and (b.status, b.text, b.approved_by) == ("approved", TEXT, "lanhdao")
+    _edit(station, bid)  # the same save a moment later (its request waits for the lock): a draft again
+    assert (row(station, bid).status, row(station, bid).text) == ("draft", EDITED)
