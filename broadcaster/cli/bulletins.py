@@ -159,12 +159,19 @@ def render(
     else:  # a bulletin's text and chosen voice are in the database
         renderer = station = open_station(ctx, data_dir)
     try:
+        recording = None
         if station is not None:
             stored = station.get_bulletin(bulletin)
-            text, voice = stored.text, stored.voice
+            text, voice, recording = stored.text, stored.voice, stored.recording_path
+            if recording and engine is not None:
+                raise InputError(f"Bản tin số {bulletin} phát tệp ghi âm của cán bộ, không đọc bằng máy: bỏ --engine")
         with _progress_bar() as progress:
-            outcome = renderer.render_text(text, out=out, engine=engine, jingles=not no_jingles, voice=voice,
-                                           progress=progress)
+            if recording:  # what the slot airs: the officer's recording in the jingles
+                outcome = station.render_recording(Path(recording), out=out, jingles=not no_jingles,
+                                                   progress=progress)
+            else:
+                outcome = renderer.render_text(text, out=out, engine=engine, jingles=not no_jingles, voice=voice,
+                                               progress=progress)
     finally:
         if station is not None:
             station.close()
@@ -174,7 +181,8 @@ def render(
         typer.echo(f"Cảnh báo: {failure}", err=True)
     typer.echo(
         f"Đã dựng {outcome.path}: {duration_words(outcome.duration_s)}, {outcome.integrated_lufs:.1f} LUFS, "
-        f"đỉnh {outcome.true_peak_dbtp:.1f} dBTP, giọng {outcome.engine}",
+        f"đỉnh {outcome.true_peak_dbtp:.1f} dBTP, "
+        + ("giọng thu của cán bộ" if outcome.engine == "recording" else f"giọng {outcome.engine}"),
         err=True,
     )
 

@@ -237,9 +237,11 @@ class Station:
         """Render a bulletin's program item ahead of air; remember the file or the reason it failed."""
         return self.items.prepare_bulletin(bulletin_id)
 
-    def render_recording(self, recording: Path, *, jingles: bool = True) -> RenderOutcome:
-        """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content."""
-        return self.items.render_recording(recording, jingles=jingles)
+    def render_recording(self, recording: Path, *, out: Path | None = None, jingles: bool = True,
+                         progress=None) -> RenderOutcome:
+        """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content;
+        copied to `out` if given."""
+        return self.items.render_recording(recording, out=out, jingles=jingles, progress=progress)
 
     def due_bulletins(self, day: date) -> list[BulletinPublic]:
         """Approved bulletins valid on a station-local day, in airing order (ưu tiên first, then by approval)."""

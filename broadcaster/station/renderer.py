@@ -100,6 +100,34 @@ class _Share:
         return lambda fraction: self(start + (end - start) * min(1.0, max(0.0, float(fraction))))
 
 
+def _officer_path(out: Path | None) -> Path | None:
+    """Where an officer asked for a copy of the item (checked, its folder made, before anything is rendered)."""
+    if out is None:
+        return None
+    final = Path(out)
+    if final.is_dir():
+        raise InputError(f"'{final}' là một thư mục; hãy cho tên tệp .wav")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AudioError(f"Không ghi được tệp {final}: {exc.strerror or exc}", path=str(final)) from exc
+    return final
+
+
+def _delivered(item_path: Path, written: Path | None, final: Path | None) -> Path:
+    """The file the caller gets: the cached item itself, or the officer's copy at `final` (`written` when
+    the render wrote it alongside the item; else copied from the cache now, whole or not at all)."""
+    if final is None or final.resolve() == item_path.resolve():
+        return item_path
+    if written is None:
+        try:
+            with part_file(final) as tmp:
+                shutil.copyfile(item_path, tmp)
+        except OSError as exc:
+            raise AudioError(f"Không ghi được tệp {final}: {exc.strerror or exc}", path=str(final)) from exc
+    return final
+
+
 class Renderer:
     """Speech and program items for one station: the lexicon, the synthesizer, the item cache."""
 
@@ -225,15 +253,7 @@ class Renderer:
         if space_check:
             require_space(self.settings)
         check_text_length(text or "")  # before any speech is made (issue 9 item 4)
-        final: Path | None = None
-        if out is not None:  # checked before anything is made
-            final = Path(out)
-            if final.is_dir():
-                raise InputError(f"'{final}' là một thư mục; hãy cho tên tệp .wav")
-            try:
-                final.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise AudioError(f"Không ghi được tệp {final}: {exc.strerror or exc}", path=str(final)) from exc
+        final = _officer_path(out)
         report = _Share(progress)
         speech = self.speak(text, engine=engine, voice=voice, progress=report.part(0.0, _SPEECH_SHARE))
         item_path = self.settings.cache_dir / "items" / f"{self.item_key(speech.path, jingles)}.wav"
@@ -245,16 +265,8 @@ class Renderer:
                               progress=report.part(_SPEECH_SHARE, 1.0) if progress is not None else None)
         figures = cached_figures(item_path, render=render, measure=self._measure)
         report(1.0)
-        if final is None:
-            final = item_path
-        elif copy_to is not None and not copied:  # the item was cached already: copied from there
-            try:
-                with part_file(final) as tmp:
-                    shutil.copyfile(item_path, tmp)
-            except OSError as exc:
-                raise AudioError(f"Không ghi được tệp {final}: {exc.strerror or exc}", path=str(final)) from exc
         return RenderOutcome(
-            path=final,
+            path=_delivered(item_path, copied[0] if copied else None, final),
             spoken_text=speech.spoken_text,
             engine=speech.engine,
             duration_s=figures["duration_s"],
@@ -264,12 +276,14 @@ class Renderer:
             voice=speech.voice,
         )
 
-    def render_recording(self, recording: Path, *, jingles: bool = True,
+    def render_recording(self, recording: Path, *, out: Path | None = None, jingles: bool = True,
                          progress: Callable[[float], None] | None = None) -> RenderOutcome:
-        """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content."""
+        """An officer's recording (MP3/WAV/M4A) → program item (jingles, loudness), cached by content;
+        copied to `out` if given (as render_text)."""
         require_space(self.settings)
         if not recording.is_file():
             raise AudioError(f"Không tìm thấy tệp ghi âm: {recording}", path=str(recording))
+        final = _officer_path(out)
         digest = file_digest(recording)
         key = hashlib.sha256(f"recording:{digest}:{self.item_key(recording, jingles)}".encode()).hexdigest()[:32]
         item_path = self.settings.cache_dir / "items" / f"{key}.wav"
@@ -278,7 +292,7 @@ class Renderer:
         if progress is not None:
             progress(1.0)
         return RenderOutcome(
-            path=item_path,
+            path=_delivered(item_path, None, final),
             spoken_text="",
             engine="recording",
             duration_s=figures["duration_s"],

@@ -63,3 +63,20 @@ def test_a_recording_longer_than_the_setting_is_refused(env, data_dir, tmp_path)
     assert run.returncode != 0
     assert run.stderr.strip() == "Lỗi: Tệp ghi âm dài 0 phút 12 giây: quá 0.1 phút cho phép", run.stderr
     assert rows(data_dir) == []
+
+
+def test_render_of_a_recorded_bulletin_renders_its_recording(env, data_dir, tmp_path):
+    """`broadcaster render --bulletin N` makes what the slot airs: for a bulletin with an officer's
+    recording that is the recording in the jingles, the very item the station keeps, not its title read."""
+    recording = make_phone_recording(tmp_path / "ghi-am.m4a")
+    run = cli(env, "bulletin", "add", "--title", "Thông báo của trưởng thôn", "--recording", str(recording),
+              "--approve")
+    assert run.returncode == 0, run.stdout + run.stderr
+    [bulletin] = rows(data_dir)
+    out = tmp_path / "nghe-thu.wav"
+    run = cli(env, "render", "--bulletin", str(bulletin.id), "-o", str(out))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "giọng thu" in run.stderr and "espeak" not in run.stderr, run.stderr
+    assert out.read_bytes() == Path(bulletin.item_path).read_bytes()
+    run = cli(env, "render", "--bulletin", str(bulletin.id), "-o", str(out), "--engine", "espeak")
+    assert run.returncode != 0 and run.stderr.strip().startswith("Lỗi: ") and "ghi âm" in run.stderr, run.stderr
