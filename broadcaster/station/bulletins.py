@@ -28,7 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -46,6 +46,10 @@ from ..models import (
     utcnow,
 )
 
+from .bulletin_rows import RENDER_DONE as RENDER_DONE  # re-exported: the render states' old home
+from .bulletin_rows import RENDER_FAILED as RENDER_FAILED
+from .bulletin_rows import RENDER_QUEUED, RENDER_RUNNING as RENDER_RUNNING
+from .bulletin_rows import for_write as _for_write
 from .cache import convert_once
 from .texts import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # the limits' old home: re-exported
 from .texts import MAX_TITLE_CHARS as MAX_TITLE_CHARS
@@ -67,55 +71,8 @@ MAX_RECORDING_BYTES = 100 * 1024 * 1024  # 30 minutes at a phone's best AAC (256
 MIN_RECORDING_S = 0.5
 CHECK_RATE = 8000  # an upload is checked and measured at this rate: cheap even for 30 minutes
 # ---- input limits (issue 9 item 4): station.texts, checked before anything is stored or rendered
-# a bulletin's background render (Bulletin.render_state; station.renders runs them)
-RENDER_QUEUED, RENDER_RUNNING, RENDER_DONE, RENDER_FAILED = "queued", "rendering", "done", "failed"
 EDITABLE = {BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submitted,
             BulletinStatus.approved, BulletinStatus.scheduled}
-
-
-@dataclass(frozen=True)
-class RenderSource:
-    """What a render of a bulletin is made from: its result belongs to the bulletin only while the
-    bulletin still says this (an edit, a recording or a voice chosen meanwhile makes it stale)."""
-
-    text: str
-    recording_path: str | None
-    voice: str | None
-
-    @classmethod
-    def of(cls, bulletin: Bulletin | BulletinPublic) -> RenderSource:
-        return cls(text=bulletin.text, recording_path=bulletin.recording_path, voice=bulletin.voice)
-
-
-def record_render(*, session: Session, bulletin_id: int, source: RenderSource, values: dict[str, object],
-                  claimed: bool = False) -> bool:
-    """Write a render's result (item file, engine, voice, state) in one UPDATE that matches only while
-    the bulletin still says `source` (and, with `claimed`, is still claimed by the background worker).
-    Returns whether it was written; the caller commits.
-
-    One statement, not a read then a write: pysqlite runs a SELECT outside any transaction, so a change
-    committed between the two would be overwritten (a speech item over a recording just attached, the
-    old text's item over an edit, with its new render never queued)."""
-    same = [col(Bulletin.id) == bulletin_id, col(Bulletin.text) == source.text]
-    for column, value in ((col(Bulletin.recording_path), source.recording_path), (col(Bulletin.voice), source.voice)):
-        same.append(column.is_(None) if value is None else column == value)
-    if claimed:
-        same.append(col(Bulletin.render_state) == RENDER_RUNNING)
-    result = session.exec(update(Bulletin).where(*same).values(**values))  # type: ignore[call-overload]
-    return result.rowcount == 1
-
-
-def move_status(*, session: Session, bulletin_ids: Collection[int], was: BulletinStatus | str,
-                now: BulletinStatus | str) -> int:
-    """Move the bulletins still in status `was` to `now` in one UPDATE; returns how many moved (the
-    caller commits). An edit committed since the caller looked (back to draft) is left as it is: a
-    status read then written would put a draft on the air as "scheduled" (see record_render)."""
-    if not bulletin_ids:
-        return 0
-    result = session.exec(update(Bulletin)  # type: ignore[call-overload]
-                          .where(col(Bulletin.id).in_(list(bulletin_ids)), col(Bulletin.status) == was)
-                          .values(status=now))
-    return result.rowcount
 
 
 def parse_date(value: str | None, what: str) -> date | None:
@@ -215,20 +172,6 @@ def clean_fields(
 
 def _get(session: Session, bulletin_id: int) -> Bulletin:
     bulletin = session.get(Bulletin, bulletin_id)
-    if bulletin is None:
-        raise NotFoundError(f"Không có bản tin số {bulletin_id}")
-    return bulletin
-
-
-def _for_write(session: Session, bulletin_id: int) -> Bulletin:
-    """The bulletin read inside a write transaction (BEGIN IMMEDIATE unless the session already writes),
-    so what a change checks (its status) is what it writes over: pysqlite would run the read outside
-    any transaction, and an approval could then land on a text saved a moment after the leader looked.
-    A second writer waits for this one (busy_timeout); readers never do (WAL)."""
-    connection = session.connection()
-    if not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    bulletin = session.get(Bulletin, bulletin_id, populate_existing=True)  # not the copy read before the lock
     if bulletin is None:
         raise NotFoundError(f"Không có bản tin số {bulletin_id}")
     return bulletin

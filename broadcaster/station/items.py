@@ -19,6 +19,7 @@ from sqlmodel import Session
 from ..exceptions import BroadcasterError
 from ..models import BulletinPublic
 from . import bulletins
+from .bulletin_rows import RenderSource, record_render
 from .renderer import RenderOutcome, Renderer, file_digest, normalized_copy
 
 if TYPE_CHECKING:
@@ -49,8 +50,8 @@ class Items(Renderer):
         """The result of rendering `bulletin` as it was read, kept only if it still says the same (an edit
         or a recording committed during the render wins, and its own render stays queued)."""
         with Session(self.engine) as session:
-            if bulletins.record_render(session=session, bulletin_id=bulletin.id,
-                                       source=bulletins.RenderSource.of(bulletin), values=values):
+            if record_render(session=session, bulletin_id=bulletin.id, source=RenderSource.of(bulletin),
+                             values=values):
                 session.commit()
             else:
                 log.info("bulletin %s changed during its render: the result is not kept", bulletin.id)

@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from .. import accounts
 from ..exceptions import BroadcasterError
 from ..models import Bulletin
-from .bulletins import RENDER_DONE, RENDER_FAILED, RENDER_QUEUED, RENDER_RUNNING, RenderSource, record_render
+from .bulletin_rows import RENDER_DONE, RENDER_FAILED, RENDER_QUEUED, RENDER_RUNNING, RenderSource, record_render
 
 if TYPE_CHECKING:
     from .items import Items

@@ -24,7 +24,7 @@ from ..exceptions import BroadcasterError
 from ..models import AsRunPublic, AsRunStatus, BulletinPublic, BulletinStatus
 from ..playout.outcome import Outcome
 from .asrun import _db_reason
-from .bulletins import move_status
+from .bulletin_rows import move_status
 from .outcomes import as_run_status, reason_text
 from .relay import RelayAirer, is_stream_url
 
