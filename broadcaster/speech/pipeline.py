@@ -22,8 +22,11 @@ from .. import media
 from ..exceptions import SpeechError
 from .base import Speech, SpeechEngine
 
-#: Pieces spoken ahead of the one being processed (each a few seconds of audio).
-_AHEAD = 2
+#: Pieces spoken ahead of the one being processed (each a few seconds of audio: under a few MB in all).
+#: Pieces differ in length; with 2 a thread finishing a short one often found the window full behind a
+#: long one and waited: 8 kept the speech stage of the plan document 0.05-0.06 s shorter (of ~0.6 s,
+#: bench_render.py --stages, 5 and 9 interleaved runs).
+_AHEAD = 8
 
 
 class WriteTrouble(Exception):
