@@ -223,6 +223,13 @@ def create_draft(*, session: Session, fields: BulletinFields, by: str | None) ->
     return bulletin
 
 
+def _editable(bulletin: Bulletin, refusal: str = "không đổi được nữa") -> Bulletin:
+    """The bulletin, if its status lets it change (EDITABLE); else InputError naming its status."""
+    if bulletin.status not in EDITABLE:
+        raise InputError(f"Bản tin đã {_label(bulletin.status)}: {refusal}")
+    return bulletin
+
+
 def _back_to_draft(bulletin: Bulletin) -> None:
     """An edit invalidates an approval: the leader must approve what will air."""
     bulletin.status = BulletinStatus.draft
@@ -240,9 +247,7 @@ def _back_to_draft(bulletin: Bulletin) -> None:
 def update_draft(*, session: Session, bulletin_id: int, fields: BulletinFields, by: str) -> Bulletin:
     """Save an edit. A submitted/approved/rejected bulletin becomes a draft again; aired or expired ones
     are the station's record and cannot be changed."""
-    bulletin = _for_write(session, bulletin_id)
-    if bulletin.status not in EDITABLE:
-        raise InputError(f"Bản tin đã {_label(bulletin.status)}: không sửa được nữa (hãy tạo bản tin mới)")
+    bulletin = _editable(_for_write(session, bulletin_id), "không sửa được nữa (hãy tạo bản tin mới)")
     before = bulletin.status
     for key, value in fields.__dict__.items():
         setattr(bulletin, key, value)
@@ -397,12 +402,6 @@ def _with_recording(session: Session, bulletin: Bulletin, path: Path, *, name: s
                     object_id=bulletin.id, detail=f"{name} ({duration_words(seconds)})")
 
 
-def _recording_changeable(bulletin: Bulletin) -> Bulletin:
-    if bulletin.status not in EDITABLE:
-        raise InputError(f"Bản tin đã {_label(bulletin.status)}: không đổi được nữa")
-    return bulletin
-
-
 def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, data: bytes | None = None,
                      filename: str, by: str, source: Path | None = None) -> BulletinPublic:
     """Store an officer's own recording for a bulletin (it airs instead of synthesized speech).
@@ -416,11 +415,11 @@ def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, da
                                     by=by, source=staged)
     seconds = check_recording_file(source, filename=filename, max_minutes=settings.recording_max_minutes)
     with Session(engine) as session:
-        _recording_changeable(_get(session, bulletin_id))  # refused before a file is kept
+        _editable(_get(session, bulletin_id))  # refused before a file is kept
         # copied before the write lock is taken: playout's as-run rows never wait behind a long copy
         path = keep_recording(settings, source, filename)
         # checked again under the lock (aired meanwhile?); a file kept for nothing is named by content: harmless
-        bulletin = _recording_changeable(_for_write(session, bulletin_id))
+        bulletin = _editable(_for_write(session, bulletin_id))
         _back_to_draft(bulletin)
         bulletin.updated_by = by
         bulletin.updated_at = utcnow()
@@ -431,7 +430,7 @@ def attach_recording(*, engine: Engine, settings: Settings, bulletin_id: int, da
 
 def remove_recording(*, session: Session, bulletin_id: int, by: str) -> Bulletin:
     """Go back to synthesized speech (the file stays: other bulletins or the log may use it)."""
-    bulletin = _recording_changeable(_for_write(session, bulletin_id))
+    bulletin = _editable(_for_write(session, bulletin_id))
     bulletin.recording_path = None
     _back_to_draft(bulletin)
     bulletin.updated_by = by

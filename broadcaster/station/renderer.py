@@ -114,18 +114,23 @@ def _officer_path(out: Path | None) -> Path | None:
     return final
 
 
-def _delivered(item_path: Path, written: Path | None, final: Path | None) -> Path:
-    """The file the caller gets: the cached item itself, or the officer's copy at `final` (`written` when
-    the render wrote it alongside the item; else copied from the cache now, whole or not at all)."""
-    if final is None or final.resolve() == item_path.resolve():
+def _copy_target(final: Path | None, item_path: Path) -> Path | None:
+    """Where the officer's copy goes: `final`, unless none was asked for or it is the cached item itself."""
+    return final if final is not None and final.resolve() != item_path.resolve() else None
+
+
+def _delivered(item_path: Path, copy_to: Path | None, *, written: bool) -> Path:
+    """The file the caller gets: the cached item itself, or the officer's copy at `copy_to` (`written`
+    when the render wrote it alongside the item; else copied from the cache now, whole or not at all)."""
+    if copy_to is None:
         return item_path
-    if written is None:
+    if not written:
         try:
-            with part_file(final) as tmp:
+            with part_file(copy_to) as tmp:
                 shutil.copyfile(item_path, tmp)
         except OSError as exc:
-            raise AudioError(f"Không ghi được tệp {final}: {exc.strerror or exc}", path=str(final)) from exc
-    return final
+            raise AudioError(f"Không ghi được tệp {copy_to}: {exc.strerror or exc}", path=str(copy_to)) from exc
+    return copy_to
 
 
 class Renderer:
@@ -258,7 +263,7 @@ class Renderer:
         speech = self.speak(text, engine=engine, voice=voice, progress=report.part(0.0, _SPEECH_SHARE))
         item_path = self.settings.cache_dir / "items" / f"{self.item_key(speech.path, jingles)}.wav"
         speech_lufs = self._speech_lufs(speech.path)
-        copy_to = final if final is not None and final.resolve() != item_path.resolve() else None
+        copy_to = _copy_target(final, item_path)
         copied: list[Path] = []  # the officer's copy, when the render wrote it alongside the item
         render = self._render(speech.path, jingles, speech_lufs=speech_lufs, probe_sample=speech.probe_sample,
                               copy_to=copy_to, copied=copied,
@@ -266,7 +271,7 @@ class Renderer:
         figures = cached_figures(item_path, render=render, measure=self._measure)
         report(1.0)
         return RenderOutcome(
-            path=_delivered(item_path, copied[0] if copied else None, final),
+            path=_delivered(item_path, copy_to, written=bool(copied)),
             spoken_text=speech.spoken_text,
             engine=speech.engine,
             duration_s=figures["duration_s"],
@@ -292,7 +297,7 @@ class Renderer:
         if progress is not None:
             progress(1.0)
         return RenderOutcome(
-            path=_delivered(item_path, None, final),
+            path=_delivered(item_path, _copy_target(final, item_path), written=False),
             spoken_text="",
             engine="recording",
             duration_s=figures["duration_s"],

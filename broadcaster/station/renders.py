@@ -6,7 +6,7 @@ as the change that needs it, station.bulletins) or "rendering" (a render a stopp
 finish) is rendered next, so a restart loses nothing (`resume`). The file made is the item the slot
 will air (Items.render_text / render_recording: the same cache key, in the bulletin's own voice), so
 approving only marks it approved. A result is recorded only when the bulletin still says what was
-rendered (bulletins.record_render, one compare-and-set UPDATE): an edit, a recording or a voice
+rendered (bulletin_rows.record_render, one compare-and-set UPDATE): an edit, a recording or a voice
 chosen during a render queues the bulletin again and the older render never wins.
 
 Progress (fraction 0..1, rising) is kept in memory for the page that shows it; the state in the
