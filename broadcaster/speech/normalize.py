@@ -15,6 +15,9 @@ Readings chosen where READING.md is silent:
   after "mươi" is 4 read "tư"); past 999 tỷ the count of tỷ is read as a number (10^12 "một nghìn
   tỷ", 10^15 "một triệu tỷ", 10^18 "một tỷ tỷ"). A run of digits longer than 18, or longer than 3
   that starts with 0 (an ID card number), is read digit by digit; "-5°C" is "âm năm độ xê".
+- A minus sign is "âm" where a number cannot be anything but negative: on a temperature ("-2 độ
+  C", "-2°C"), after từ / đến / tới / xuống / dưới ("từ -3 đến -1 độ C"), and the true minus sign
+  U+2212 ("−4"); a dash between two numbers ("10-15", "10 -15") stays a range.
 - Decimals: after "phẩy", leading zeros are read one by one and the rest as a number if it has at
   most three digits (2,05 "hai phẩy không năm", 3,14 "ba phẩy mười bốn"), else digit by digit.
   "2.5" (a dot not followed by exactly three digits cannot group thousands) is a decimal written
@@ -134,7 +137,7 @@ _WEEKDAY_ABBR_RE = re.compile(r"(?<![\w/])T([2-7])(?![\w/]|[.,]\d)")
 _PHONE_RE = re.compile(r"(?<![\w.,/+])(?:(\+84)[ .-]?|(?=0\d|1[89]00))(\d+(?:[ .-]\d+){0,5})")
 _DIGIT_RUN_RE = re.compile(r"\d+")
 _DASHED_DATE_RE = re.compile(_START + r"(\d{1,2})([-.])(\d{1,2})\2(\d{4})(?![\w]|[.,/]\d)")
-_RANGE_RE = re.compile(r"(\d(?:\s?[°º]?[^\W\d_]{1,5}[²³]?|[%²³‰])?)\s*[-–—]\s*(?=\d)")
+_RANGE_RE = re.compile(r"(\d(?:\s?[°º]?[^\W\d_]{1,5}[²³]?|[%²³‰])?)\s*[-–—−]\s*(?=\d)")
 _QUARTER_RE = re.compile(r"(?i:\b(quý))(\s+)([IVX]+|[1-4])(?![\w])(?:\s*/\s*(\d{4})(?!\w))?")
 _FULL_DATE_RE = re.compile(_START + r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})" + _END)
 _MONTH_YEAR_RE = re.compile(_START + r"(\d{1,2})/(\d{4})" + _END)
@@ -154,6 +157,11 @@ _UNIT_RE = re.compile(
     r"(?<![\w.,])(?P<sign>[-−](?=\d))?(?P<num>" + _NUM + r")(?P<space>\s?)(?P<unit>" + _UNIT_ALT + r")(?![\w²³])"
 )
 _DO_C_RE = re.compile(r"(\b[đĐ]ộ\s)C(?!\w)")
+# A signed number that can only be negative (see the module's notes); never right after a number,
+# where the dash is a range ("10 -15 độ C")
+_NEG_TEMPERATURE_RE = re.compile(r"(?<![\w.,])(?<!\d\s)[-−](?=" + _NUM + r"\s?(?:[đĐ]ộ\b|[°º℃]|oC\b))")
+_NEG_AFTER_WORD_RE = re.compile(r"(\b(?i:từ|đến|tới|xuống|dưới)\s+)[-−](?=\d)")
+_MINUS_SIGN_RE = re.compile(r"(?<![\w.,])(?<!\d\s)−(?=\d)")
 _ROMAN_AFTER_RE = re.compile(r"(?i:\b(" + ROMAN_KEYWORDS + r"))(\s+)([IVXLC]+)(?![\w])")
 _LIST_SEP = r"\s*(?:,|và|hoặc|[-–]|đến)\s*"
 _ORDINAL_LIST_RE = re.compile(
@@ -307,6 +315,15 @@ def _dashed_dates(line: str) -> str:
         return match.group(0)
 
     return _DASHED_DATE_RE.sub(dated, line)
+
+
+def _negatives(line: str) -> str:
+    """A minus sign that can only mean a negative number is "âm": "-2 độ C", "từ -3 đến -1", "−4"."""
+    if "-" not in line and "−" not in line:
+        return line
+    line = _NEG_TEMPERATURE_RE.sub("âm ", line)
+    line = _NEG_AFTER_WORD_RE.sub(r"\1âm ", line)
+    return _MINUS_SIGN_RE.sub("âm ", line)
 
 
 def _ranges(line: str) -> str:
@@ -545,6 +562,7 @@ def normalize_line(line: str, lexicon: Lexicon, found: list[Spelled] | None = No
         line = _WEEKDAY_ABBR_RE.sub(r"thứ \1", line)
     line = spell_unknown(line, lexicon, UNITS, found)  # never a run of Latin letters to the engine
     if has_digits:
+        line = _negatives(line)
         line = _phones(line)
         line = _dashed_dates(line)
         line = _ranges(line)

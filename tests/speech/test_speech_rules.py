@@ -97,6 +97,21 @@ def test_rates_units_currency(check):
     ])
 
 
+
+def test_negative_numbers(check):
+    """A minus sign on a temperature, after từ/đến/xuống/dưới, or the true minus sign (U+2212) is "âm";
+    a dash between two numbers stays a range, and a bullet stays a bullet."""
+    check([
+        ("-2 độ C", "âm hai độ xê"), ("nhiệt độ -5 độ", "nhiệt độ âm năm độ"),
+        ("Nhiệt độ thấp nhất từ -3 đến -1 độ C", "nhiệt độ thấp nhất từ âm ba đến âm một độ xê"),
+        ("từ -3 đến 2°C", "từ âm ba đến hai độ xê"), ("có nơi xuống dưới -2 độ C", "có nơi xuống dưới âm hai độ xê"),
+        ("xuống −4", "xuống âm bốn"), ("−5 độ", "âm năm độ"), ("-0,5 độ C", "âm không phẩy năm độ xê"),
+        ("-2°C", "âm hai độ xê"), ("(-2 độ C)", "(âm hai độ xê)"),
+        ("10-15 độ C", "mười đến mười lăm độ xê"), ("10 - 15 độ C", "mười đến mười lăm độ xê"),
+        ("10 -15 độ C", "mười đến mười lăm độ xê"), ("10 −15 độ", "mười đến mười lăm độ"),
+        ("- 5 hộ nghèo", "năm hộ nghèo"), ("từ 5 đến 7 độ", "từ năm đến bảy độ"),
+    ])
+
 def test_phone_and_emergency_numbers(check):
     check([
         ("0912 345 678", "không chín một hai ba bốn năm sáu bảy tám"),
