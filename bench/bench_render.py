@@ -26,6 +26,11 @@ threading.Thread.run wrapped; the resampling (libsoxr) on its own thread), and p
 (speech into the cache, the item) and the functions with the most own time over all threads.
 `--stages TREE [TREE …]` times the plan document's stages (speech, probe, write) in-process for
 each source tree in turn (this one and e.g. a `git worktree` of an older commit), `--runs` each.
+`--cpu` is the render's CPU budget: for `--runs` interleaved runs, the reference's wall and CPU
+time, and the in-process render's wall time, its process CPU time and each thread's (the synthesis
+threads, the caller's thread in the speech stage and in the item stage, the item's meter lane and
+its resampler), with the cores each stage kept busy; "at perfect packing" is the process CPU
+spread over two cores, the shortest the render could take on this machine without less work.
 """
 
 from __future__ import annotations
@@ -97,6 +102,87 @@ with tempfile.TemporaryDirectory() as tmp:
     t = time.perf_counter(); out = st.render_text(text, out=Path(tmp)/"o.wav"); total = time.perf_counter() - t
 print(json.dumps({"tree": tree, "total": round(total,2), **{k: round(v,2) for k,v in stages.items()}, "lufs": round(out.integrated_lufs,2), "tp": round(out.true_peak_dbtp,2), "writes": len(writes)}))
 """
+
+
+# the CPU time of each of the render's threads, and of the caller's thread per stage (argv: tree, text)
+CPU = r"""
+import json, resource, sys, threading, time
+from collections import defaultdict
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+cpu = defaultdict(float)
+_run = threading.Thread.run
+def run(self):
+    try: _run(self)
+    finally: cpu[self.name.rstrip("0123456789-_ ")] += time.thread_time()
+threading.Thread.run = run
+import broadcaster.audio as A
+from broadcaster.speech import pipeline
+def timed(name, mod, attr):
+    fn = getattr(mod, attr)
+    def w(*a, **k):
+        t, w0 = time.thread_time(), time.perf_counter()
+        try: return fn(*a, **k)
+        finally:
+            cpu["main " + name] += time.thread_time() - t
+            cpu["wall " + name] += time.perf_counter() - w0
+    setattr(mod, attr, w)
+timed("speech", pipeline, "render_pieces"); timed("item", A, "render_item")
+import tempfile
+from broadcaster.config import load_settings
+from broadcaster.station.facade import Station
+text = Path(sys.argv[2]).read_text(encoding="utf-8")
+with tempfile.TemporaryDirectory() as tmp:
+    station = Station.open(load_settings(tmp, engine_order=["espeak"]))
+    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    station.render_text(text, out=Path(tmp) / "plan.wav")
+    wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+cpu["wall"], cpu["process"] = wall, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+print(json.dumps(cpu))
+"""
+
+
+def cpu_budget(text: Path, runs: int) -> None:
+    """The render's CPU time, thread by thread, against the reference's (see the module's docstring)."""
+    import resource  # Unix only, as the in-process figures' max RSS
+
+    sys.path.insert(0, str(REPO))
+    from broadcaster.config import Settings
+
+    exe = ensure_espeak_ng()
+    rate = Settings.model_fields["espeak_rate"].default
+    byte_compile()
+    refs, rows = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            settle()
+            before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+            subprocess.run([exe, "-v", "vi", "-s", str(rate), "-f", str(text), "-w", f"{tmp}/ref.wav"], check=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            refs.append((time.perf_counter() - t0, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime))
+        settle()
+        proc = subprocess.run([sys.executable, "-c", CPU, str(REPO), str(text)], check=True, capture_output=True,
+                              text=True, cwd=tempfile.gettempdir())
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    med = statistics.median
+
+    def m(key: str) -> float:
+        return med(r.get(key, 0.0) for r in rows)
+
+    ref_wall, ref_cpu = med(w for w, _ in refs), med(c for _, c in refs)
+    speech_cpu = m("speech-synth") + m("main speech")
+    item_cpu = m("main item") + m("render-lane") + m("render-resample")
+    print(f"### The render's CPU budget (plan document, {runs} runs each, interleaved)\n")
+    print("| measure | median |\n|---|---:|")
+    print(f"| reference: wall / CPU | {ref_wall:.2f} s / {ref_cpu:.2f} s |")
+    print(f"| render in-process: wall / process CPU | {m('wall'):.2f} s / {m('process'):.2f} s |")
+    print(f"| speech stage: wall; CPU of the synthesis threads + the caller's | {m('wall speech'):.2f} s; "
+          f"{m('speech-synth'):.2f} + {m('main speech'):.2f} s ({speech_cpu / max(m('wall speech'), 1e-9):.2f} cores) |")
+    print(f"| item stage: wall; CPU of the caller's thread + meter lane + resampler | {m('wall item'):.2f} s; "
+          f"{m('main item'):.2f} + {m('render-lane'):.2f} + {m('render-resample'):.2f} s "
+          f"({item_cpu / max(m('wall item'), 1e-9):.2f} cores) |")
+    print(f"| ratio in-process render / reference | {m('wall') / ref_wall:.2f}× |")
+    print(f"| same at perfect packing (process CPU / 2 cores / reference) | {m('process') / 2 / ref_wall:.2f}× |")
 
 
 def ensure_espeak_ng() -> str:
@@ -266,7 +352,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile one render of each in this process")
     parser.add_argument("--stages", type=Path, nargs="+", metavar="TREE",
                         help="time the render's stages in-process for each source tree in turn")
+    parser.add_argument("--cpu", action="store_true", help="the render's CPU time, thread by thread")
     args = parser.parse_args()
+    if args.cpu:
+        cpu_budget(args.text, args.runs)
+        return
     if args.profile:
         profile(args.text)
         return

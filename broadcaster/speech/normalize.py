@@ -157,11 +157,9 @@ _UNIT_RE = re.compile(
     r"(?<![\w.,])(?P<sign>[-−](?=\d))?(?P<num>" + _NUM + r")(?P<space>\s?)(?P<unit>" + _UNIT_ALT + r")(?![\w²³])"
 )
 _DO_C_RE = re.compile(r"(\b[đĐ]ộ\s)C(?!\w)")
-# A signed number that can only be negative (see the module's notes); never right after a number,
-# where the dash is a range ("10 -15 độ C")
-_NEG_TEMPERATURE_RE = re.compile(r"(?<![\w.,])(?<!\d\s)[-−](?=" + _NUM + r"\s?(?:[đĐ]ộ\b|[°º℃]|oC\b))")
-_NEG_AFTER_WORD_RE = re.compile(r"(\b(?i:từ|đến|tới|xuống|dưới)\s+)[-−](?=\d)")
-_MINUS_SIGN_RE = re.compile(r"(?<![\w.,])(?<!\d\s)−(?=\d)")
+# a minus that can only be negative (see the notes above); never right after a number ("10 -15": a range)
+_NEGATIVE_RE = re.compile(r"(\b(?i:từ|đến|tới|xuống|dưới)\s+)[-−](?=\d)|(?<![\w.,])(?<!\d\s)"
+                          r"(?:[-−](?=" + _NUM + r"\s?(?:[đĐ]ộ\b|[°º℃]|oC\b))|−(?=\d))")
 _ROMAN_AFTER_RE = re.compile(r"(?i:\b(" + ROMAN_KEYWORDS + r"))(\s+)([IVXLC]+)(?![\w])")
 _LIST_SEP = r"\s*(?:,|và|hoặc|[-–]|đến)\s*"
 _ORDINAL_LIST_RE = re.compile(
@@ -315,15 +313,6 @@ def _dashed_dates(line: str) -> str:
         return match.group(0)
 
     return _DASHED_DATE_RE.sub(dated, line)
-
-
-def _negatives(line: str) -> str:
-    """A minus sign that can only mean a negative number is "âm": "-2 độ C", "từ -3 đến -1", "−4"."""
-    if "-" not in line and "−" not in line:
-        return line
-    line = _NEG_TEMPERATURE_RE.sub("âm ", line)
-    line = _NEG_AFTER_WORD_RE.sub(r"\1âm ", line)
-    return _MINUS_SIGN_RE.sub("âm ", line)
 
 
 def _ranges(line: str) -> str:
@@ -562,7 +551,8 @@ def normalize_line(line: str, lexicon: Lexicon, found: list[Spelled] | None = No
         line = _WEEKDAY_ABBR_RE.sub(r"thứ \1", line)
     line = spell_unknown(line, lexicon, UNITS, found)  # never a run of Latin letters to the engine
     if has_digits:
-        line = _negatives(line)
+        if "-" in line or "−" in line:
+            line = _NEGATIVE_RE.sub(lambda m: (m.group(1) or "") + "âm ", line)
         line = _phones(line)
         line = _dashed_dates(line)
         line = _ranges(line)
