@@ -97,7 +97,6 @@ def test_rates_units_currency(check):
     ])
 
 
-
 def test_negative_numbers(check):
     """A minus sign on a temperature, after từ/đến/xuống/dưới, or the true minus sign (U+2212) is "âm";
     a dash between two numbers stays a range, and a bullet stays a bullet."""
@@ -111,6 +110,7 @@ def test_negative_numbers(check):
         ("10 -15 độ C", "mười đến mười lăm độ xê"), ("10 −15 độ", "mười đến mười lăm độ"),
         ("- 5 hộ nghèo", "năm hộ nghèo"), ("từ 5 đến 7 độ", "từ năm đến bảy độ"),
     ])
+
 
 def test_phone_and_emergency_numbers(check):
     check([
