@@ -157,9 +157,10 @@ _UNIT_RE = re.compile(
     r"(?<![\w.,])(?P<sign>[-−](?=\d))?(?P<num>" + _NUM + r")(?P<space>\s?)(?P<unit>" + _UNIT_ALT + r")(?![\w²³])"
 )
 _DO_C_RE = re.compile(r"(\b[đĐ]ộ\s)C(?!\w)")
-# a minus that can only be negative (see the notes above); never right after a number ("10 -15": a range)
+# a minus that can only be negative (see the notes above); never right after a number ("10 -15": a range).
+# Before a unit sign ("-2°C", "-5%") _UNIT_RE's own sign reads it; here the spelled-out "độ" and the rest
 _NEGATIVE_RE = re.compile(r"(\b(?i:từ|đến|tới|xuống|dưới)\s+)[-−](?=\d)|(?<![\w.,])(?<!\d\s)"
-                          r"(?:[-−](?=" + _NUM + r"\s?(?:[đĐ]ộ\b|[°º℃]|oC\b))|−(?=\d))")
+                          r"(?:[-−](?=" + _NUM + r"\s?[đĐ]ộ\b)|−(?=\d))")
 _ROMAN_AFTER_RE = re.compile(r"(?i:\b(" + ROMAN_KEYWORDS + r"))(\s+)([IVXLC]+)(?![\w])")
 _LIST_SEP = r"\s*(?:,|và|hoặc|[-–]|đến)\s*"
 _ORDINAL_LIST_RE = re.compile(
